@@ -1,0 +1,124 @@
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Config } from './config.ts';
+import type { DatabaseHandle } from './db/index.ts';
+import { areaRoutes } from './areas/routes.ts';
+import { healthRoutes } from './health/routes.ts';
+import { registerAuth } from './http/auth.ts';
+import { registerMetrics } from './http/metrics.ts';
+import { registerProblemHandlers } from './http/problem.ts';
+import { organisationRoutes } from './organisations/routes.ts';
+import { streamRoutes } from './streams/routes.ts';
+import { userRoutes } from './users/routes.ts';
+
+export type AppOptions = {
+  config: Config;
+  database: DatabaseHandle;
+  /** pino options, or false for none (tests). */
+  logger?: boolean | Record<string, unknown>;
+};
+
+export const API_VERSION = '0.1.0';
+
+/** Paths and headers that never reach the logs. */
+export const LOG_REDACT = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  'token',
+  '*.token',
+  'res.body.token',
+];
+
+/** Builds the Fastify application; it does not listen (the launcher and tests decide). */
+export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: logger === undefined ? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } } : logger,
+    // One line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerProblemHandlers(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        user: request.principal?.userId,
+      },
+      'request',
+    );
+  });
+
+  await app.register(helmet, {
+    // The API serves JSON; the docs page needs its own scripts and styles.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
+      },
+    },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Sanctuary Awards appraisal service',
+        version: API_VERSION,
+        description:
+          'Applications, appraisal panels, decisions and awards for the City of Sanctuary UK Sanctuary Awards. ' +
+          'Errors are RFC 9457 problem documents with a stable `code`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      // Public routes need no token.
+      if ((input.route.config as { public?: boolean } | undefined)?.public) {
+        return { ...out, schema: { ...out.schema, security: [] } };
+      }
+      return out;
+    },
+    transformObject: jsonSchemaTransformObject,
+  });
+  // The docs page and its assets are public.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, public: true };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  registerAuth(app, database.db, config.authFailuresPerMinute);
+  registerMetrics(app);
+
+  await app.register(healthRoutes, { database });
+  await app.register(userRoutes, { db: database.db });
+  await app.register(areaRoutes, { db: database.db });
+  await app.register(streamRoutes, { db: database.db });
+  await app.register(organisationRoutes, { db: database.db });
+
+  return app;
+}

@@ -1,0 +1,143 @@
+import { parseArgs } from 'node:util';
+import { ensureFirstAdmin, prepareDatabase } from './bootstrap.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createDatabase, embeddedDatabaseDir, type Db } from './db/index.ts';
+import { Problem } from './http/problem.ts';
+import { createUserBody } from './users/schemas.ts';
+import * as users from './users/repository.ts';
+import { issueToken, toUserView } from './users/service.ts';
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  migrate                                   bring the database to the current schema and seed the streams
+  create-user --email E --name N --role R   create a user; prints {user, token} as JSON
+              [--area ID] [--organisation ID] [--lived-experience] [--local-group] [--cos-staff]
+              [--expires-in-days N]         (R: admin, lead (needs --area), appraiser, applicant (needs --organisation))
+  issue-token (--email E | --user-id ID) [--expires-in-days N]
+                                            issue another token for a user; prints {id, token, expiresAt}
+
+The database is DATABASE_URL when set, else the embedded one under DATA_DIR (./data).`;
+
+async function createUserCommand(db: Db, values: Record<string, string | boolean | undefined>) {
+  const role = values.role as string | undefined;
+  const grant =
+    role === 'lead'
+      ? { role, areaId: values.area }
+      : role === 'applicant'
+        ? { role, organisationId: values.organisation }
+        : { role };
+  const parsed = createUserBody.safeParse({
+    email: values.email,
+    name: values.name,
+    grants: role ? [grant] : [],
+    ...(role === 'appraiser'
+      ? {
+          appraiserProfile: {
+            livedExperience: Boolean(values['lived-experience']),
+            localGroup: Boolean(values['local-group']),
+            cosStaff: Boolean(values['cos-staff']),
+            homeAreaId: values.area ?? null,
+          },
+        }
+      : {}),
+  });
+  if (!parsed.success) {
+    throw new Problem('validation-failed', parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+  }
+  const input = parsed.data;
+  // The CLI is run by whoever holds the server: it acts as the national admin would.
+  const { createUser } = await import('./users/service.ts');
+  const system = {
+    userId: '00000000-0000-0000-0000-000000000000',
+    email: 'cli',
+    name: 'cli',
+    tokenId: '',
+    grants: [],
+    isAdmin: true,
+    isAppraiser: false,
+    leadAreaIds: [],
+    memberOrganisationIds: [],
+  };
+  const user = await createUser(db, system, input);
+  const token = await issueToken(db, null, user.id, numberOption(values['expires-in-days']));
+  return { user, token };
+}
+
+function numberOption(v: string | boolean | undefined): number | undefined {
+  if (v === undefined || typeof v === 'boolean') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Problem('validation-failed', `--expires-in-days must be a whole number of days, not ${v}`);
+  return n;
+}
+
+async function issueTokenCommand(db: Db, values: Record<string, string | boolean | undefined>) {
+  const id =
+    typeof values['user-id'] === 'string'
+      ? values['user-id']
+      : typeof values.email === 'string'
+        ? await users.findUserIdByEmail(db, values.email)
+        : undefined;
+  if (!id) throw new Problem('validation-failed', 'issue-token needs --email or --user-id of an existing user');
+  const user = await users.findUser(db, id).catch(() => undefined);
+  if (!user) throw new Problem('not-found', 'No such user');
+  return { user: toUserView(user, null), ...(await issueToken(db, null, user.id, numberOption(values['expires-in-days']))) };
+}
+
+async function main(argv: string[]) {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      area: { type: 'string' },
+      organisation: { type: 'string' },
+      'user-id': { type: 'string' },
+      'expires-in-days': { type: 'string' },
+      'lived-experience': { type: 'boolean' },
+      'local-group': { type: 'boolean' },
+      'cos-staff': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (!command || values.help) {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const config = loadConfig();
+  const database = createDatabase({ databaseUrl: config.databaseUrl, pgliteDir: embeddedDatabaseDir(config.dataDir), poolSize: 2 });
+  try {
+    await prepareDatabase(database.db);
+    switch (command) {
+      case 'migrate': {
+        const admin = await ensureFirstAdmin(database.db, config.bootstrapAdminEmail);
+        console.log(JSON.stringify({ migrated: true, database: database.kind, ...(admin ? { firstAdmin: admin } : {}) }));
+        return 0;
+      }
+      case 'create-user':
+        console.log(JSON.stringify(await createUserCommand(database.db, values), null, 2));
+        return 0;
+      case 'issue-token':
+        console.log(JSON.stringify(await issueTokenCommand(database.db, values), null, 2));
+        return 0;
+      default:
+        console.error(`Unknown command: ${command}\n\n${USAGE}`);
+        return 2;
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof ConfigError || err instanceof Problem) console.error(err.message);
+    else if (err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error(`${err.message}\n\n${USAGE}`);
+    else console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+/** A repository function takes either the database or an open transaction. */
+export type DbOrTrx = Kysely<Database> | Transaction<Database>;
+
+export type DatabaseHandle = {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Checks the database answers; used by readiness. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+// pg returns int8/numeric as strings and DATE as a local-midnight Date; we want numbers and plain dates.
+const INT8 = 20;
+const NUMERIC = 1700;
+const DATE = 1082;
+const typeOverrides = new pg.TypeOverrides();
+typeOverrides.setTypeParser(INT8, (v: string) => Number(v));
+typeOverrides.setTypeParser(NUMERIC, (v: string) => Number(v));
+typeOverrides.setTypeParser(DATE, (v: string) => v);
+
+export type DatabaseOptions = {
+  databaseUrl?: string;
+  poolSize?: number;
+  /** Embedded PGlite data directory; `memory://` keeps it in memory (tests). */
+  pgliteDir?: string;
+  onPoolError?: (err: Error) => void;
+};
+
+export function createDatabase(options: DatabaseOptions): DatabaseHandle {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      types: typeOverrides,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+    });
+    // Without a listener an idle client's error (e.g. Postgres restarting) kills the process.
+    pool.on('error', (err) => options.onPoolError?.(err));
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      kind: 'postgres',
+      ping: (timeoutMs = 2000) => ping(db, timeoutMs),
+      close: () => db.destroy(),
+    };
+  }
+  const dir = options.pgliteDir ?? 'memory://';
+  if (!dir.startsWith('memory://')) mkdirSync(dir, { recursive: true });
+  const pglite = new PGlite(dir);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    ping: (timeoutMs = 2000) => ping(db, timeoutMs),
+    close: () => db.destroy(),
+  };
+}
+
+export function embeddedDatabaseDir(dataDir: string): string {
+  return join(dataDir, 'pgdata');
+}
+
+async function ping(db: Db, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([sql`select 1`.execute(db).then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

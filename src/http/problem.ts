@@ -1,0 +1,143 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+/** The stable error codes of the API (SPEC §5) and their HTTP status. */
+export const PROBLEM_STATUS = {
+  'validation-failed': 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'illegal-transition': 409,
+  conflict: 409,
+  'version-mismatch': 412,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'guard-failed': 422,
+  'idempotency-key-reused': 422,
+  'rate-limited': 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ProblemCode = keyof typeof PROBLEM_STATUS;
+
+const TITLES: Record<ProblemCode, string> = {
+  'validation-failed': 'The request is not valid',
+  unauthenticated: 'Authentication is required',
+  forbidden: 'You may not do this',
+  'not-found': 'Not found',
+  'illegal-transition': 'That event does not apply in the current state',
+  conflict: 'The request conflicts with existing data',
+  'version-mismatch': 'The resource has changed since you read it',
+  'payload-too-large': 'The request is too large',
+  'unsupported-media-type': 'Unsupported media type',
+  'guard-failed': 'The event is blocked',
+  'idempotency-key-reused': 'The Idempotency-Key was used with a different request',
+  'rate-limited': 'Too many requests',
+  internal: 'Internal error',
+  unavailable: 'The service is unavailable',
+};
+
+/** An RFC 9457 problem; throw it anywhere and the error handler answers with it. */
+export class Problem extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  readonly extra: Record<string, unknown>;
+
+  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}) {
+    super(detail ?? TITLES[code]);
+    this.code = code;
+    this.status = PROBLEM_STATUS[code];
+    this.extra = extra;
+  }
+}
+
+export const notFound = (what = 'resource') => new Problem('not-found', `No such ${what}`);
+export const forbidden = (detail?: string) => new Problem('forbidden', detail);
+export const validationFailed = (detail: string, errors?: { path: string; message: string }[]) =>
+  new Problem('validation-failed', detail, errors ? { errors } : {});
+
+export function problemBody(code: ProblemCode, detail: string, instance?: string, extra: Record<string, unknown> = {}) {
+  return {
+    type: `https://sanctuary-awards.example/problems/${code}`,
+    title: TITLES[code],
+    status: PROBLEM_STATUS[code],
+    code,
+    detail,
+    ...(instance ? { instance } : {}),
+    ...extra,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
+  return reply
+    .code(PROBLEM_STATUS[code])
+    .type('application/problem+json')
+    .send(problemBody(code, detail, reply.request.url, extra));
+}
+
+// Node/pg error codes meaning "the database cannot be reached", answered as 503 rather than 500.
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  return (
+    UNAVAILABLE_ERRNO.has(code) ||
+    code.startsWith('08') || // connection exceptions
+    code === '57P01' || // admin shutdown
+    code === '57P03' || // cannot connect now (starting up)
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message,
+    )
+  );
+}
+
+function fastifyErrorToProblem(err: FastifyError): { code: ProblemCode; detail: string; extra?: Record<string, unknown> } {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const errors = err.validation.map((v) => ({
+      path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      message: v.message ?? 'invalid',
+    }));
+    return { code: 'validation-failed', detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), extra: { errors } };
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return { code: 'payload-too-large', detail: err.message };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return { code: 'unsupported-media-type', detail: err.message };
+  }
+  if (err.statusCode === 429) return { code: 'rate-limited', detail: err.message };
+  if (err.statusCode === 413) return { code: 'payload-too-large', detail: err.message };
+  if (err.statusCode === 415) return { code: 'unsupported-media-type', detail: err.message };
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    // Bad JSON, empty bodies, malformed headers and the like: all the client's input.
+    return { code: err.statusCode === 404 ? 'not-found' : 'validation-failed', detail: err.message };
+  }
+  return { code: 'internal', detail: 'An unexpected error occurred' };
+}
+
+/** Every failure, ours or Fastify's, leaves as application/problem+json with a stable code. */
+export function registerProblemHandlers(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof Problem) {
+      return sendProblem(reply, err.code, err.message, err.extra);
+    }
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ err: { message: err.message, code: err.code } }, 'database unavailable');
+      reply.header('Retry-After', '5');
+      return sendProblem(reply, 'unavailable', 'The database cannot be reached; try again shortly');
+    }
+    const { code, detail, extra } = fastifyErrorToProblem(err);
+    if (code === 'internal') request.log.error({ err }, 'unhandled error');
+    return sendProblem(reply, code, detail, extra);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 'not-found', `No route for ${request.method} ${request.url.split('?')[0]}`),
+  );
+}

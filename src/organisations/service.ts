@@ -1,0 +1,219 @@
+import type { Db } from '../db/index.ts';
+import type { Principal } from '../http/auth.ts';
+import { keysetPage, parseSort } from '../http/pagination.ts';
+import { forbidden, Problem, validationFailed } from '../http/problem.ts';
+import {
+  assertCanManageOrganisation,
+  assertOrganisationVisible,
+  organisationsInScope,
+  usersInScope,
+} from '../http/scope.ts';
+import * as users from '../users/repository.ts';
+import { toUserView } from '../users/service.ts';
+import * as repo from './repository.ts';
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+
+export function toOrganisationView(o: repo.OrganisationRow) {
+  return {
+    id: o.id,
+    name: o.name,
+    streamId: o.stream_id,
+    areaId: o.area_id,
+    phase: o.phase,
+    urn: o.urn,
+    website: o.website,
+    pledge: o.pledge
+      ? {
+          signatoryName: o.pledge.signatory_name,
+          signatoryRole: o.pledge.signatory_role,
+          signedBy: o.pledge.signed_by,
+          signedAt: iso(o.pledge.signed_at),
+        }
+      : null,
+    createdAt: iso(o.created_at),
+    updatedAt: iso(o.updated_at),
+  };
+}
+
+const ref = (o: repo.OrganisationRow) => ({ id: o.id, areaId: o.area_id });
+
+/** Loads an organisation the caller may see, or answers 404. */
+export async function getVisibleOrganisation(db: Db, p: Principal, id: string) {
+  const org = await repo.findOrganisation(db, id);
+  assertOrganisationVisible(p, org ? ref(org) : undefined);
+  return org as repo.OrganisationRow;
+}
+
+/** Loads an organisation the caller may manage (admin, area lead): 404 out of scope, 403 for members. */
+async function getManageableOrganisation(db: Db, p: Principal, id: string) {
+  const org = await repo.findOrganisation(db, id);
+  assertCanManageOrganisation(p, org ? ref(org) : undefined);
+  return org as repo.OrganisationRow;
+}
+
+async function checkStreamAndArea(db: Db, p: Principal, streamId?: string, areaId?: string) {
+  if (streamId && !(await db.selectFrom('streams').select('id').where('id', '=', streamId).executeTakeFirst())) {
+    throw validationFailed(`No such stream: ${streamId}`);
+  }
+  if (areaId) {
+    if (!(await db.selectFrom('areas').select('id').where('id', '=', areaId).executeTakeFirst())) {
+      throw validationFailed(`No such area: ${areaId}`);
+    }
+    if (!p.isAdmin && !p.leadAreaIds.includes(areaId)) {
+      throw forbidden('You can only place organisations in your own areas');
+    }
+  }
+}
+
+export async function createOrganisation(
+  db: Db,
+  p: Principal,
+  b: { name: string; streamId: string; areaId: string; phase?: string | null; urn?: string | null; website?: string | null },
+) {
+  if (!p.isAdmin && p.leadAreaIds.length === 0) throw forbidden('Only an admin or a local lead may register organisations');
+  await checkStreamAndArea(db, p, b.streamId, b.areaId);
+  const { id } = await db
+    .insertInto('organisations')
+    .values({
+      name: b.name,
+      stream_id: b.streamId,
+      area_id: b.areaId,
+      phase: b.phase ?? null,
+      urn: b.urn ?? null,
+      website: b.website ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return toOrganisationView((await repo.findOrganisation(db, id)) as repo.OrganisationRow);
+}
+
+export async function listOrganisations(
+  db: Db,
+  p: Principal,
+  q: { areaId?: string; streamId?: string; q?: string; pledged?: 'true' | 'false'; sort?: string; limit: number; cursor?: string },
+) {
+  const sort = parseSort(q.sort, { name: 'organisations.name', createdAt: 'organisations.created_at' }, 'name');
+  let qb = repo.selectOrganisations(db).where(organisationsInScope(p));
+  if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
+  if (q.streamId) qb = qb.where('organisations.stream_id', '=', q.streamId);
+  if (q.q) qb = qb.where('organisations.name', 'ilike', `%${q.q.replace(/[\\%_]/g, '\\$&')}%`);
+  if (q.pledged) {
+    qb = qb.where((eb) => {
+      const pledged = eb.exists(
+        eb.selectFrom('pledges').select('pledges.organisation_id').whereRef('pledges.organisation_id', '=', 'organisations.id'),
+      );
+      return q.pledged === 'true' ? pledged : eb.not(pledged);
+    });
+  }
+  const page = await keysetPage(qb as any, {
+    idColumn: 'organisations.id',
+    limit: q.limit,
+    cursor: q.cursor,
+    sort: {
+      ...sort,
+      valueOf: (o: repo.OrganisationRow) => (sort.key === 'name' ? o.name : iso(o.created_at)),
+    },
+  });
+  return { items: (page.items as repo.OrganisationRow[]).map(toOrganisationView), nextCursor: page.nextCursor };
+}
+
+export async function getOrganisation(db: Db, p: Principal, id: string) {
+  return toOrganisationView(await getVisibleOrganisation(db, p, id));
+}
+
+export async function updateOrganisation(
+  db: Db,
+  p: Principal,
+  id: string,
+  b: { name?: string; streamId?: string; areaId?: string; phase?: string | null; urn?: string | null; website?: string | null },
+) {
+  const org = await getManageableOrganisation(db, p, id);
+  if (b.streamId && b.streamId !== org.stream_id && !p.isAdmin) throw forbidden('Only an admin may move an organisation to another stream');
+  await checkStreamAndArea(db, p, b.streamId, b.areaId);
+  await db
+    .updateTable('organisations')
+    .set({
+      ...(b.name !== undefined ? { name: b.name } : {}),
+      ...(b.streamId !== undefined ? { stream_id: b.streamId } : {}),
+      ...(b.areaId !== undefined ? { area_id: b.areaId } : {}),
+      ...(b.phase !== undefined ? { phase: b.phase } : {}),
+      ...(b.urn !== undefined ? { urn: b.urn } : {}),
+      ...(b.website !== undefined ? { website: b.website } : {}),
+      updated_at: new Date(),
+    })
+    .where('id', '=', org.id)
+    .execute();
+  return toOrganisationView((await repo.findOrganisation(db, org.id)) as repo.OrganisationRow);
+}
+
+export async function listMembers(db: Db, p: Principal, id: string) {
+  const org = await getVisibleOrganisation(db, p, id);
+  const rows = await users
+    .selectUsers(db)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('grants')
+          .select('grants.id')
+          .whereRef('grants.user_id', '=', 'users.id')
+          .where('grants.organisation_id', '=', org.id),
+      ),
+    )
+    .orderBy('users.name')
+    .limit(500)
+    .execute();
+  return (rows as users.UserRow[]).map((r) => toUserView(r, p));
+}
+
+export async function addMember(
+  db: Db,
+  p: Principal,
+  orgId: string,
+  b: { userId: string } | { email: string; name: string },
+) {
+  const org = await getManageableOrganisation(db, p, orgId);
+  const userId = await db.transaction().execute(async (trx) => {
+    let id: string | undefined;
+    // A lead may only add people already in their scope (or new ones): adding someone else's user
+    // would let the lead manage (and issue tokens for) a person outside their area.
+    const scope = p.isAdmin ? undefined : usersInScope(p);
+    if ('userId' in b) {
+      id = (await users.findUser(trx, b.userId, scope))?.id;
+      if (!id) throw validationFailed(`No such user: ${b.userId}`);
+    } else {
+      const existing = await users.findUserIdByEmail(trx, b.email);
+      if (existing && scope && !(await users.findUser(trx, existing, scope))) {
+        throw new Problem('conflict', `A user with email ${b.email} already exists outside your area; ask an admin to add them`);
+      }
+      id = existing ?? (await users.insertUser(trx, { email: b.email, name: b.name }));
+    }
+    await users.insertGrant(trx, { user_id: id, role: 'applicant', organisation_id: org.id });
+    return id;
+  });
+  return toUserView((await users.findUser(db, userId)) as users.UserRow, p);
+}
+
+export async function signPledge(
+  db: Db,
+  p: Principal,
+  orgId: string,
+  b: { signatoryName: string; signatoryRole: string },
+) {
+  const org = await getVisibleOrganisation(db, p, orgId);
+  if (!p.memberOrganisationIds.includes(org.id)) {
+    throw forbidden("Only a member of the organisation may sign its pledge");
+  }
+  const row = await repo.upsertPledge(db, {
+    organisation_id: org.id,
+    signatory_name: b.signatoryName,
+    signatory_role: b.signatoryRole,
+    signed_by: p.userId,
+  });
+  return {
+    signatoryName: row.signatory_name,
+    signatoryRole: row.signatory_role,
+    signedBy: row.signed_by,
+    signedAt: iso(row.signed_at),
+  };
+}

@@ -1,0 +1,64 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.ts';
+import { ensureFirstAdmin, prepareDatabase } from './bootstrap.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createDatabase, embeddedDatabaseDir } from './db/index.ts';
+
+/** The launcher: configuration, database, listen, graceful shutdown. Everything else is in app.ts. */
+async function main() {
+  const startedAt = performance.now();
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  const database = createDatabase({
+    databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+    pgliteDir: embeddedDatabaseDir(config.dataDir),
+    onPoolError: (err) => app?.log.warn({ err: { message: err.message } }, 'idle database client error'),
+  });
+  await prepareDatabase(database.db);
+  const firstAdmin = await ensureFirstAdmin(database.db, config.bootstrapAdminEmail);
+
+  app = await buildApp({ config, database });
+  app.addHook('onClose', async () => database.close());
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = config.publicUrl ?? address;
+  const readyMs = Math.round(performance.now() - startedAt);
+  app.log.info({ url, database: database.kind, readyMs }, 'ready');
+
+  // Printed for the person starting it, not as log lines: where to go and how to get in.
+  const lines = [
+    '',
+    `Sanctuary Awards is running at ${url} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'Postgres'}, ready in ${readyMs} ms)`,
+    `API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
+  ];
+  if (firstAdmin) {
+    lines.push(
+      `First start: created the admin ${firstAdmin.email}. Their API token (shown only now, keep it safe):`,
+      `  ${firstAdmin.token}`,
+      `Try: curl -H "Authorization: Bearer ${firstAdmin.token}" ${url}/me`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+
+  closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+    if (err) app?.log.error({ err }, 'shutting down after an error');
+    else app?.log.info({ signal }, 'shutting down: draining requests');
+    await app?.close();
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

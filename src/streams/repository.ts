@@ -1,0 +1,99 @@
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
+import type { DbOrTrx } from '../db/index.ts';
+
+export type CriterionRow = { code: string; process: 'learn' | 'embed' | 'share'; title: string };
+export type CriteriaSetRow = { id: string; version: number; note: string | null; published_at: Date | string; criteria: CriterionRow[] };
+
+/** Streams with their current (highest version) criteria set. */
+export function selectStreams(db: DbOrTrx) {
+  return db
+    .selectFrom('streams')
+    .select((eb) => [
+      'streams.id',
+      'streams.slug',
+      'streams.name',
+      'streams.award_years',
+      'streams.renewal_notice_days',
+      'streams.min_panel_size',
+      'streams.grace_days',
+      jsonObjectFrom(
+        eb
+          .selectFrom('criteria_sets as cs')
+          .select((eb2) => [
+            'cs.id',
+            'cs.version',
+            'cs.note',
+            'cs.published_at',
+            jsonArrayFrom(
+              eb2
+                .selectFrom('criteria as c')
+                .select(['c.code', 'c.process', 'c.title'])
+                .whereRef('c.criteria_set_id', '=', 'cs.id')
+                .orderBy('c.position'),
+            ).as('criteria'),
+          ])
+          .whereRef('cs.stream_id', '=', 'streams.id')
+          .orderBy('cs.version', 'desc')
+          .limit(1),
+      ).as('criteriaSet'),
+    ]);
+}
+
+export async function findStream(db: DbOrTrx, id: string) {
+  return selectStreams(db).where('streams.id', '=', id).executeTakeFirst();
+}
+
+export async function findCriteriaSet(db: DbOrTrx, id: string): Promise<CriteriaSetRow | undefined> {
+  return db
+    .selectFrom('criteria_sets as cs')
+    .select((eb) => [
+      'cs.id',
+      'cs.version',
+      'cs.note',
+      'cs.published_at',
+      jsonArrayFrom(
+        eb
+          .selectFrom('criteria as c')
+          .select(['c.code', 'c.process', 'c.title'])
+          .whereRef('c.criteria_set_id', '=', 'cs.id')
+          .orderBy('c.position'),
+      ).as('criteria'),
+    ])
+    .where('cs.id', '=', id)
+    .executeTakeFirst() as Promise<CriteriaSetRow | undefined>;
+}
+
+export async function listCriteriaSetIds(db: DbOrTrx, streamId: string) {
+  return db
+    .selectFrom('criteria_sets')
+    .select(['id', 'version'])
+    .where('stream_id', '=', streamId)
+    .orderBy('version', 'desc')
+    .execute();
+}
+
+/** Publishes the next version; the stream row is locked so two admins cannot publish the same number. */
+export async function insertCriteriaSet(
+  trx: DbOrTrx,
+  streamId: string,
+  publishedBy: string,
+  note: string | null,
+  criteria: CriterionRow[],
+): Promise<string> {
+  await trx.selectFrom('streams').select('id').where('id', '=', streamId).forUpdate().execute();
+  const latest = await trx
+    .selectFrom('criteria_sets')
+    .select((eb) => eb.fn.max('version').as('version'))
+    .where('stream_id', '=', streamId)
+    .executeTakeFirst();
+  const set = await trx
+    .insertInto('criteria_sets')
+    .values({ stream_id: streamId, version: Number(latest?.version ?? 0) + 1, note, published_by: publishedBy })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('criteria')
+    .values(criteria.map((c, position) => ({ criteria_set_id: set.id, position, ...c })))
+    .execute();
+  return set.id;
+}

@@ -1,0 +1,140 @@
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
+import type { DbOrTrx } from '../db/index.ts';
+import type { Database, Role } from '../db/schema.ts';
+
+/** All SQL about users, their grants, appraiser profiles and tokens. */
+
+export type UserRow = {
+  id: string;
+  email: string;
+  name: string;
+  created_at: Date;
+  grants: { role: Role; area_id: string | null; organisation_id: string | null }[];
+  profile: {
+    lived_experience: boolean;
+    local_group: boolean;
+    cos_staff: boolean;
+    home_area_id: string | null;
+  } | null;
+};
+
+export function selectUsers(db: DbOrTrx) {
+  return db
+    .selectFrom('users')
+    .select((eb) => [
+      'users.id',
+      'users.email',
+      'users.name',
+      'users.created_at',
+      jsonArrayFrom(
+        eb
+          .selectFrom('grants')
+          .select(['grants.role', 'grants.area_id', 'grants.organisation_id'])
+          .whereRef('grants.user_id', '=', 'users.id')
+          .orderBy('grants.created_at'),
+      ).as('grants'),
+      jsonObjectFrom(
+        eb
+          .selectFrom('appraiser_profiles as p')
+          .select(['p.lived_experience', 'p.local_group', 'p.cos_staff', 'p.home_area_id'])
+          .whereRef('p.user_id', '=', 'users.id'),
+      ).as('profile'),
+    ]);
+}
+
+export async function findUser(
+  db: DbOrTrx,
+  id: string,
+  scope?: (eb: ExpressionBuilder<Database, 'users'>) => Expression<SqlBool>,
+): Promise<UserRow | undefined> {
+  let q = selectUsers(db).where('users.id', '=', id);
+  if (scope) q = q.where(scope);
+  return (await q.executeTakeFirst()) as UserRow | undefined;
+}
+
+export async function findUserIdByEmail(db: DbOrTrx, email: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select('id')
+    .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+    .executeTakeFirst();
+  return row?.id;
+}
+
+export async function insertUser(db: DbOrTrx, user: { email: string; name: string }): Promise<string> {
+  const row = await db.insertInto('users').values(user).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function insertGrant(
+  db: DbOrTrx,
+  grant: { user_id: string; role: Role; area_id?: string | null; organisation_id?: string | null },
+) {
+  await db
+    .insertInto('grants')
+    .values(grant)
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
+export async function upsertAppraiserProfile(
+  db: DbOrTrx,
+  profile: { user_id: string; lived_experience: boolean; local_group: boolean; cos_staff: boolean; home_area_id: string | null },
+) {
+  await db
+    .insertInto('appraiser_profiles')
+    .values(profile)
+    .onConflict((oc) => oc.column('user_id').doUpdateSet(profile))
+    .execute();
+}
+
+export async function insertToken(
+  db: DbOrTrx,
+  token: { user_id: string; token_hash: string; created_by: string | null; expires_at: Date | null },
+) {
+  return db
+    .insertInto('api_tokens')
+    .values(token)
+    .returning(['id', 'created_at', 'expires_at'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function findToken(db: DbOrTrx, id: string) {
+  return db
+    .selectFrom('api_tokens')
+    .select(['id', 'user_id', 'created_at', 'expires_at', 'revoked_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function listTokens(db: DbOrTrx, userId: string) {
+  return db
+    .selectFrom('api_tokens')
+    .select(['id', 'created_at', 'expires_at', 'revoked_at'])
+    .where('user_id', '=', userId)
+    .orderBy('created_at', 'desc')
+    .limit(200)
+    .execute();
+}
+
+export async function revokeToken(db: DbOrTrx, id: string) {
+  await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: new Date() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+export async function areasExist(db: DbOrTrx, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('areas').select('id').where('id', 'in', ids).execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function organisationAreas(db: DbOrTrx, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('organisations').select(['id', 'area_id']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.area_id]));
+}

@@ -1,0 +1,202 @@
+import type { Db, DbOrTrx } from '../db/index.ts';
+import { newToken, type Principal } from '../http/auth.ts';
+import { keysetPage, parseSort } from '../http/pagination.ts';
+import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
+import { usersInScope } from '../http/scope.ts';
+import * as repo from './repository.ts';
+import type { CreateUserInput, GrantInput, UserView } from './schemas.ts';
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+/** What a viewer may see of a user: the lived-experience flag only for leads, admins and the person. */
+export function toUserView(row: repo.UserRow, viewer: Principal | null): UserView {
+  const mayseeLivedExperience =
+    viewer === null || viewer.isAdmin || viewer.leadAreaIds.length > 0 || viewer.userId === row.id;
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    createdAt: iso(row.created_at) as string,
+    grants: row.grants.map((g) => ({
+      role: g.role,
+      ...(g.area_id ? { areaId: g.area_id } : {}),
+      ...(g.organisation_id ? { organisationId: g.organisation_id } : {}),
+    })),
+    appraiserProfile: row.profile
+      ? {
+          ...(mayseeLivedExperience ? { livedExperience: row.profile.lived_experience } : {}),
+          localGroup: row.profile.local_group,
+          cosStaff: row.profile.cos_staff,
+          homeAreaId: row.profile.home_area_id,
+        }
+      : null,
+  };
+}
+
+/** Loads a user the caller may see, or answers 404. */
+export async function getVisibleUser(db: DbOrTrx, p: Principal, id: string): Promise<repo.UserRow> {
+  const row = await repo.findUser(db, id, usersInScope(p));
+  if (!row) throw notFound('user');
+  return row;
+}
+
+/** Admins manage everyone; a lead manages the applicants and appraisers in their scope, never admins or leads. */
+function assertCanManage(p: Principal, target: repo.UserRow) {
+  if (p.isAdmin || p.userId === target.id) return;
+  const privileged = target.grants.some((g) => g.role === 'admin' || g.role === 'lead');
+  if (p.leadAreaIds.length === 0 || privileged) throw forbidden('You may not manage this user');
+}
+
+/** Checks that the caller may hand out these grants, and that what they point at exists. */
+async function checkGrants(db: DbOrTrx, p: Principal, grants: GrantInput[], homeAreaId: string | null | undefined) {
+  if (!p.isAdmin) {
+    if (p.leadAreaIds.length === 0) throw forbidden('Only an admin or a local lead may create users');
+    const privileged = grants.find((g) => g.role === 'admin' || g.role === 'lead');
+    if (privileged) throw forbidden(`A local lead may not grant the ${privileged.role} role`);
+  }
+  const areaIds = [
+    ...grants.flatMap((g) => (g.role === 'lead' ? [g.areaId] : [])),
+    ...(homeAreaId ? [homeAreaId] : []),
+  ];
+  const foundAreas = await repo.areasExist(db, areaIds);
+  const missingArea = areaIds.find((id) => !foundAreas.has(id));
+  if (missingArea) throw validationFailed(`No such area: ${missingArea}`);
+  if (!p.isAdmin && homeAreaId && !p.leadAreaIds.includes(homeAreaId)) {
+    throw forbidden("An appraiser's home area must be one of your areas");
+  }
+  const orgIds = grants.flatMap((g) => (g.role === 'applicant' ? [g.organisationId] : []));
+  const orgAreas = await repo.organisationAreas(db, orgIds);
+  for (const id of orgIds) {
+    const area = orgAreas.get(id);
+    // Out of a lead's scope reads exactly like missing: existence is not revealed.
+    if (!area || (!p.isAdmin && !p.leadAreaIds.includes(area))) throw validationFailed(`No such organisation: ${id}`);
+  }
+}
+
+export async function createUser(db: Db, p: Principal, input: CreateUserInput): Promise<UserView> {
+  const isAppraiser = input.grants.some((g) => g.role === 'appraiser');
+  if (input.appraiserProfile && !isAppraiser) {
+    throw validationFailed('appraiserProfile is only for users with the appraiser role');
+  }
+  // A lead's new appraiser belongs to the lead's area unless they say which of theirs.
+  const homeAreaId =
+    input.appraiserProfile?.homeAreaId ?? (isAppraiser && !p.isAdmin ? (p.leadAreaIds[0] ?? null) : null);
+  await checkGrants(db, p, input.grants, homeAreaId);
+  const id = await db.transaction().execute(async (trx) => {
+    if (await repo.findUserIdByEmail(trx, input.email)) {
+      throw new Problem('conflict', `A user with email ${input.email} already exists`);
+    }
+    const userId = await repo.insertUser(trx, { email: input.email, name: input.name });
+    for (const g of input.grants) {
+      await repo.insertGrant(trx, {
+        user_id: userId,
+        role: g.role,
+        area_id: g.role === 'lead' ? g.areaId : null,
+        organisation_id: g.role === 'applicant' ? g.organisationId : null,
+      });
+    }
+    if (isAppraiser) {
+      const profile = input.appraiserProfile;
+      await repo.upsertAppraiserProfile(trx, {
+        user_id: userId,
+        lived_experience: profile?.livedExperience ?? false,
+        local_group: profile?.localGroup ?? false,
+        cos_staff: profile?.cosStaff ?? false,
+        home_area_id: homeAreaId,
+      });
+    }
+    return userId;
+  });
+  const row = await repo.findUser(db, id);
+  return toUserView(row as repo.UserRow, p);
+}
+
+export async function listUsers(
+  db: Db,
+  p: Principal,
+  q: { role?: string; organisationId?: string; areaId?: string; email?: string; sort?: string; limit: number; cursor?: string },
+) {
+  const sort = parseSort(q.sort, { createdAt: 'users.created_at', email: 'users.email', name: 'users.name' }, 'createdAt');
+  let qb = repo.selectUsers(db).where(usersInScope(p));
+  if (q.role) {
+    const role = q.role as 'admin';
+    qb = qb.where((eb) =>
+      eb.exists(eb.selectFrom('grants').select('grants.id').whereRef('grants.user_id', '=', 'users.id').where('grants.role', '=', role)),
+    );
+  }
+  if (q.organisationId) {
+    const orgId = q.organisationId;
+    qb = qb.where((eb) =>
+      eb.exists(
+        eb.selectFrom('grants').select('grants.id').whereRef('grants.user_id', '=', 'users.id').where('grants.organisation_id', '=', orgId),
+      ),
+    );
+  }
+  if (q.areaId) {
+    const areaId = q.areaId;
+    qb = qb.where((eb) =>
+      eb.or([
+        eb.exists(eb.selectFrom('grants').select('grants.id').whereRef('grants.user_id', '=', 'users.id').where('grants.area_id', '=', areaId)),
+        eb.exists(
+          eb
+            .selectFrom('appraiser_profiles')
+            .select('appraiser_profiles.user_id')
+            .whereRef('appraiser_profiles.user_id', '=', 'users.id')
+            .where('appraiser_profiles.home_area_id', '=', areaId),
+        ),
+      ]),
+    );
+  }
+  if (q.email) qb = qb.where((eb) => eb(eb.fn('lower', ['users.email']), '=', q.email!.toLowerCase()));
+  const page = await keysetPage(qb as any, {
+    idColumn: 'users.id',
+    limit: q.limit,
+    cursor: q.cursor,
+    sort: {
+      column: sort.column,
+      direction: sort.direction,
+      valueOf: (r: repo.UserRow) => (sort.key === 'createdAt' ? r.created_at.toISOString() : sort.key === 'email' ? r.email : r.name),
+    },
+  });
+  return { items: (page.items as repo.UserRow[]).map((r) => toUserView(r, p)), nextCursor: page.nextCursor };
+}
+
+/** Issues a token for a user; the token is returned once and only its hash is kept. */
+export async function issueToken(db: DbOrTrx, issuer: { userId: string } | null, userId: string, expiresInDays?: number) {
+  const { token, hash } = newToken();
+  const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null;
+  const row = await repo.insertToken(db, {
+    user_id: userId,
+    token_hash: hash,
+    created_by: issuer?.userId ?? null,
+    expires_at: expiresAt,
+  });
+  return { id: row.id, token, expiresAt: iso(row.expires_at) };
+}
+
+export async function issueTokenFor(db: Db, p: Principal, userId: string, expiresInDays?: number) {
+  const target = await getVisibleUser(db, p, userId);
+  assertCanManage(p, target);
+  return issueToken(db, p, target.id, expiresInDays);
+}
+
+export async function listTokensOf(db: Db, p: Principal, userId: string) {
+  const target = await getVisibleUser(db, p, userId);
+  assertCanManage(p, target);
+  const rows = await repo.listTokens(db, target.id);
+  return rows.map((t) => ({
+    id: t.id,
+    createdAt: iso(t.created_at) as string,
+    expiresAt: iso(t.expires_at),
+    revokedAt: iso(t.revoked_at),
+  }));
+}
+
+export async function revokeTokenById(db: Db, p: Principal, tokenId: string) {
+  const token = await repo.findToken(db, tokenId);
+  if (!token) throw notFound('token');
+  const owner = await repo.findUser(db, token.user_id, usersInScope(p));
+  if (!owner) throw notFound('token');
+  assertCanManage(p, owner);
+  await repo.revokeToken(db, token.id);
+}
