@@ -119,4 +119,97 @@ export interface Database {
   api_tokens: ApiTokensTable;
   pledges: PledgesTable;
   conflicts: ConflictsTable;
+  applications: ApplicationsTable;
+  application_answers: ApplicationAnswersTable;
+  application_events: ApplicationEventsTable;
+  evidence: EvidenceTable;
+  awards: AwardsTable;
+  award_events: AwardEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+export interface ApplicationsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  stream_id: string;
+  criteria_set_id: string;
+  kind: 'initial' | 'renewal';
+  previous_award_id: string | null;
+  state: string;
+  status: string;
+  round: Generated<number>;
+  snapshot: JSONColumnType<Record<string, any>, string, string>;
+  machine_version: number;
+  version: Generated<number>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ApplicationAnswersTable {
+  application_id: string;
+  code: string;
+  text: string;
+  updated_by: string | null;
+  updated_at: UpdatedAt;
+}
+
+export interface HistoryEventsTable {
+  id: Generated<number>;
+  type: string;
+  actor_id: string | null;
+  from_state: string | null;
+  to_state: string | null;
+  payload: JSONColumnType<Record<string, unknown>, string, string>;
+  version: number | null;
+  at: CreatedAt;
+}
+
+export interface ApplicationEventsTable extends HistoryEventsTable {
+  application_id: string;
+  snapshot: JSONColumnType<Record<string, any>, string | null, string | null> | null;
+}
+
+export interface EvidenceTable {
+  id: Generated<string>;
+  application_id: string;
+  filename: string;
+  media_type: string;
+  size: number;
+  sha256: string;
+  storage_key: string;
+  criteria: string[];
+  round: number;
+  uploaded_by: string | null;
+  created_at: CreatedAt;
+  deleted_at: Date | null;
+}
+
+export interface AwardsTable {
+  id: Generated<string>;
+  organisation_id: string;
+  stream_id: string;
+  application_id: string;
+  state: string;
+  snapshot: JSONColumnType<Record<string, any>, string, string>;
+  machine_version: number;
+  version: Generated<number>;
+  awarded_at: Date;
+  expires_at: Date;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface AwardEventsTable extends HistoryEventsTable {
+  award_id: string;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  request_hash: string;
+  status_code: number | null;
+  response_headers: JSONColumnType<Record<string, string>, string | null, string | null> | null;
+  response_body: string | null;
+  created_at: CreatedAt;
 }
