@@ -11,12 +11,17 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/index.ts';
+import { applicationRoutes } from './applications/routes.ts';
 import { areaRoutes } from './areas/routes.ts';
+import { evidenceRoutes } from './evidence/routes.ts';
+import { awardRoutes } from './awards/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { registerAuth } from './http/auth.ts';
+import { registerIdempotency } from './http/idempotency.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { organisationRoutes } from './organisations/routes.ts';
+import { createEvidenceStore } from './storage/index.ts';
 import { streamRoutes } from './streams/routes.ts';
 import { userRoutes } from './users/routes.ts';
 
@@ -51,6 +56,8 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // The API speaks JSON: a text/plain body is an unsupported media type (415), not a string to validate.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
@@ -112,6 +119,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   registerAuth(app, database.db, config.authFailuresPerMinute);
+  registerIdempotency(app, database.db);
   registerMetrics(app);
 
   await app.register(healthRoutes, { database });
@@ -119,6 +127,10 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   await app.register(areaRoutes, { db: database.db });
   await app.register(streamRoutes, { db: database.db });
   await app.register(organisationRoutes, { db: database.db });
+  const store = await createEvidenceStore(config);
+  await app.register(evidenceRoutes, { db: database.db, config, store });
+  await app.register(applicationRoutes, { db: database.db });
+  await app.register(awardRoutes, { db: database.db });
 
   return app;
 }

@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from 'kysely';
+import { type SelectQueryBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { validationFailed } from './problem.ts';
 
@@ -12,15 +12,33 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
 
 type Cursor = [value: string | number | null, id: string];
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const invalidCursor = () =>
+  validationFailed('cursor is not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+
 function decodeCursor(cursor: string): Cursor {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[1] === 'string') return parsed as Cursor;
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      (parsed[0] === null || typeof parsed[0] === 'string' || typeof parsed[0] === 'number') &&
+      typeof parsed[1] === 'string' &&
+      UUID.test(parsed[1])
+    ) {
+      return parsed as Cursor;
+    }
   } catch {
     // fall through
   }
-  throw validationFailed('cursor is not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+  throw invalidCursor();
 }
+
+/** Postgres data exceptions (class 22: bad uuid, timestamp, …) caused by a forged or carried-over cursor. */
+const isDataException = (err: unknown) => /^22/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+
+/** The extra column holding the sort column's exact value as text, for the next cursor. */
+const CURSOR_VALUE = '__cursor_value';
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify(c)).toString('base64url');
 
@@ -28,8 +46,12 @@ export type SortSpec = {
   /** Fully qualified SQL column to order by, e.g. `organisations.name`. */
   column: string;
   direction: 'asc' | 'desc';
-  /** The row's value of that column, for the next cursor. */
-  valueOf: (row: any) => string | number | null;
+  /**
+   * Unused: the next cursor takes the column's exact value from the database (`column::text`), because
+   * a JS Date keeps milliseconds while Postgres timestamps keep microseconds, and a cursor rounded to
+   * the millisecond repeated rows across pages.
+   */
+  valueOf?: (row: any) => string | number | null;
 };
 
 /** Parses `?sort=name` / `?sort=-createdAt` against the columns a list allows. */
@@ -64,14 +86,18 @@ export async function keysetPage<Row extends { id: string }>(
     );
   }
   const rows = await q
+    .select(sql<string | null>`${sql.ref(sort.column)}::text`.as(CURSOR_VALUE) as any)
     .orderBy(sort.column as any, sort.direction)
     .orderBy(idColumn as any, sort.direction)
     .limit(limit + 1)
-    .execute();
-  const items = rows.slice(0, limit);
-  const last = items.at(-1);
-  const nextCursor = rows.length > limit && last ? encodeCursor([normalise(sort.valueOf(last)), last.id]) : null;
+    .execute()
+    .catch((err: unknown) => {
+      // A cursor's value that does not fit the sort column (e.g. one issued for another sort order).
+      throw opts.cursor && isDataException(err) ? invalidCursor() : err;
+    });
+  const page = (rows as unknown as (Row & { [CURSOR_VALUE]: string | null })[]).slice(0, limit);
+  const last = page.at(-1);
+  const nextCursor = rows.length > limit && last ? encodeCursor([last[CURSOR_VALUE], last.id]) : null;
+  const items = page.map(({ [CURSOR_VALUE]: _value, ...row }) => row as unknown as Row);
   return { items, nextCursor };
 }
-
-const normalise = (v: unknown) => (v instanceof Date ? v.toISOString() : (v as string | number | null));

@@ -12,6 +12,7 @@ export const PROBLEM_STATUS = {
   'version-mismatch': 412,
   'payload-too-large': 413,
   'unsupported-media-type': 415,
+  'range-not-satisfiable': 416,
   'guard-failed': 422,
   'idempotency-key-reused': 422,
   'rate-limited': 429,
@@ -31,6 +32,7 @@ const TITLES: Record<ProblemCode, string> = {
   'version-mismatch': 'The resource has changed since you read it',
   'payload-too-large': 'The request is too large',
   'unsupported-media-type': 'Unsupported media type',
+  'range-not-satisfiable': 'The requested range is not satisfiable',
   'guard-failed': 'The event is blocked',
   'idempotency-key-reused': 'The Idempotency-Key was used with a different request',
   'rate-limited': 'Too many requests',
@@ -94,10 +96,20 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
+/**
+ * Postgres refuses NUL characters in text (22021) and \u0000 escapes in jsonb (22P05); both come only
+ * from client-supplied strings, so they are bad input (400), not a server fault.
+ */
+function isInvalidTextInput(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}
+
 function fastifyErrorToProblem(err: FastifyError): { code: ProblemCode; detail: string; extra?: Record<string, unknown> } {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const errors = err.validation.map((v) => ({
-      path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      // A root-level issue (e.g. a refine on the whole body) has the instance path "/": name just the context.
+      path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
       message: v.message ?? 'invalid',
     }));
     return { code: 'validation-failed', detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), extra: { errors } };
@@ -127,6 +139,9 @@ export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof Problem) {
       return sendProblem(reply, err.code, err.message, err.extra);
+    }
+    if (isInvalidTextInput(err)) {
+      return sendProblem(reply, 'validation-failed', 'Text must not contain NUL (\\u0000) characters');
     }
     if (isDatabaseUnavailable(err)) {
       request.log.warn({ err: { message: err.message, code: err.code } }, 'database unavailable');

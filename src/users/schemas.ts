@@ -53,8 +53,10 @@ export const userView = z
   .meta({ id: 'User' });
 export type UserView = z.infer<typeof userView>;
 
+// Every field is optional, so a bare POST (no body: Fastify passes null) issues a token that never expires.
 export const issueTokenBody = z
   .strictObject({ expiresInDays: z.number().int().min(1).max(3650).optional() })
+  .nullable()
   .default({});
 
 export const issuedTokenView = z

@@ -1,0 +1,260 @@
+import { type Expression, type SqlBool, sql } from 'kysely';
+import { canEditAnswers, reviveApplicationSnapshot } from '../../workflows/index.ts';
+import type { Db } from '../db/index.ts';
+import type { Principal } from '../http/auth.ts';
+import { keysetPage, parseSort } from '../http/pagination.ts';
+import { forbidden, notFound, Problem } from '../http/problem.ts';
+import { assertOrganisationVisible } from '../http/scope.ts';
+import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
+import { beginRenewal } from '../workflow/awards.ts';
+import { runTransition } from '../workflow/runner.ts';
+import type { ApplicationRow } from './access.ts';
+import { relationsTo, selectApplications } from './access.ts';
+import { appendApplicationHistory } from './history.ts';
+import type { ApplicationEventBody } from './schemas.ts';
+import { redactHistoryPayload, renderApplication } from './views.ts';
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+const CURRENT_AWARD_STATES = ['active', 'renewalDue', 'renewing'];
+
+export function loadApplication(db: Db, p: Principal, id: string): Promise<LoadedApplication> {
+  return applicationWorkflow.load(db, id, p, false);
+}
+
+export async function getApplication(db: Db, p: Principal, id: string, asOf?: string) {
+  const loaded = await loadApplication(db, p, id);
+  if (!asOf) return renderApplication(db, loaded, p);
+  const at = new Date(asOf);
+  const past = await db
+    .selectFrom('application_events')
+    .select(['snapshot', 'version'])
+    .where('application_id', '=', id)
+    .where('snapshot', 'is not', null)
+    .where('at', '<=', at)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!past?.snapshot) throw notFound(`application as of ${asOf} (it did not exist yet)`);
+  return renderApplication(db, loaded, p, {
+    asOf: { at, snapshot: reviveApplicationSnapshot(past.snapshot), version: past.version ?? 1 },
+  });
+}
+
+/** Opens an application: at most one open per organisation and stream; a renewal is pre-filled. */
+export async function createApplication(db: Db, p: Principal, input: { organisationId: string; kind: 'initial' | 'renewal' }) {
+  const org = await db
+    .selectFrom('organisations')
+    .select(['id', 'area_id as areaId', 'stream_id as streamId'])
+    .where('id', '=', input.organisationId)
+    .executeTakeFirst();
+  assertOrganisationVisible(p, org);
+  const id = await db.transaction().execute(async (trx) => {
+    // Serialise openings for one organisation so the one-open rule and the award checks see each other.
+    await trx.selectFrom('organisations').select('id').where('id', '=', org.id).forUpdate().execute();
+    const open = await trx
+      .selectFrom('applications')
+      .select('id')
+      .where('organisation_id', '=', org.id)
+      .where('stream_id', '=', org.streamId)
+      .where('status', 'not in', ['awarded', 'notAwarded', 'withdrawn', 'lapsed'])
+      .executeTakeFirst();
+    if (open) throw new Problem('conflict', `The organisation already has an open application (${open.id})`, { applicationId: open.id });
+    const award = await trx
+      .selectFrom('awards')
+      .select(['id', 'application_id', 'state'])
+      .where('organisation_id', '=', org.id)
+      .where('stream_id', '=', org.streamId)
+      .where('state', 'in', CURRENT_AWARD_STATES)
+      .orderBy('awarded_at', 'desc')
+      .executeTakeFirst();
+    if (input.kind === 'initial' && award) {
+      throw new Problem('guard-failed', 'The organisation holds a current award: open a renewal instead', {
+        blockers: ['The organisation holds a current award: open a renewal instead'],
+      });
+    }
+    if (input.kind === 'renewal' && !award) {
+      throw new Problem('guard-failed', 'There is no current award to renew: open an initial application', {
+        blockers: ['There is no current award to renew: open an initial application'],
+      });
+    }
+    const now = new Date();
+    const created = await startApplication(trx, {
+      organisationId: org.id,
+      streamId: org.streamId,
+      kind: input.kind,
+      createdBy: p.userId,
+      previousAwardId: award?.id ?? null,
+      now,
+    });
+    if (award) {
+      // Pre-fill from the last awarded application, for the criteria that still exist.
+      const previous = await trx
+        .selectFrom('application_answers')
+        .select(['code', 'text'])
+        .where('application_id', '=', award.application_id)
+        .where('code', 'in', created.criteriaCodes)
+        .execute();
+      if (previous.length) {
+        await trx
+          .insertInto('application_answers')
+          .values(previous.map((a) => ({ application_id: created.id, code: a.code, text: a.text, updated_by: p.userId })))
+          .execute();
+      }
+      await beginRenewal(trx, award.id, created.id, now);
+    }
+    return created.id;
+  });
+  return getApplication(db, p, id);
+}
+
+export async function listApplications(
+  db: Db,
+  p: Principal,
+  q: { state?: string; status?: string; areaId?: string; organisationId?: string; stream?: string; kind?: 'initial' | 'renewal'; sort?: string; limit: number; cursor?: string },
+) {
+  const sort = parseSort(q.sort, { createdAt: 'applications.created_at', updatedAt: 'applications.updated_at' }, '-createdAt');
+  let qb = selectApplications(db).where((eb) => {
+    if (p.isAdmin) return sql<SqlBool>`true`;
+    const visible: Expression<SqlBool>[] = [];
+    if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
+    if (p.memberOrganisationIds.length) visible.push(eb('applications.organisation_id', 'in', p.memberOrganisationIds));
+    if (p.isAppraiser) visible.push(sql<SqlBool>`applications.snapshot -> 'context' -> 'panel' ? ${p.userId}`);
+    return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
+  });
+  if (q.state) qb = qb.where('applications.state', '=', q.state);
+  if (q.status) qb = qb.where('applications.status', '=', q.status);
+  if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
+  if (q.organisationId) qb = qb.where('applications.organisation_id', '=', q.organisationId);
+  if (q.kind) qb = qb.where('applications.kind', '=', q.kind);
+  if (q.stream) {
+    const stream = q.stream;
+    const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(stream);
+    qb = isUuid
+      ? qb.where('applications.stream_id', '=', stream)
+      : qb.where('applications.stream_id', 'in', (eb) => eb.selectFrom('streams').select('streams.id').where('streams.slug', '=', stream));
+  }
+  const page = await keysetPage(qb as any, {
+    idColumn: 'applications.id',
+    limit: q.limit,
+    cursor: q.cursor,
+    sort: { ...sort, valueOf: (a: ApplicationRow) => iso(sort.key === 'createdAt' ? a.created_at : a.updated_at) },
+  });
+  return {
+    items: (page.items as ApplicationRow[]).map((a) => ({
+      id: a.id,
+      organisationId: a.organisation_id,
+      organisationName: a.organisation_name,
+      streamId: a.stream_id,
+      areaId: a.area_id,
+      kind: a.kind,
+      round: a.round,
+      state: a.state,
+      status: a.status,
+      version: a.version,
+      createdAt: iso(a.created_at),
+      updatedAt: iso(a.updated_at),
+    })),
+    nextCursor: page.nextCursor,
+  };
+}
+
+/** Saves one answer; only an applicant member, and only while the organisation holds the application. */
+export async function saveAnswer(db: Db, p: Principal, id: string, code: string, text: string) {
+  return db.transaction().execute(async (trx) => {
+    const loaded = await applicationWorkflow.load(trx, id, p, true);
+    if (!loaded.relations.has('applicant')) throw forbidden("Only the organisation's members write its answers");
+    if (!loaded.snapshot.context.criteriaCodes.includes(code)) throw notFound(`criterion ${code} in this application`);
+    if (!canEditAnswers(loaded.snapshot)) {
+      throw new Problem('illegal-transition', `Answers cannot be changed while the application is ${loaded.row.state}`, {
+        state: loaded.row.state,
+      });
+    }
+    const now = new Date();
+    await trx
+      .insertInto('application_answers')
+      .values({ application_id: id, code, text, updated_by: p.userId, updated_at: now })
+      .onConflict((oc) => oc.columns(['application_id', 'code']).doUpdateSet({ text, updated_by: p.userId, updated_at: now }))
+      .execute();
+    await appendApplicationHistory(trx, {
+      applicationId: id,
+      type: 'ANSWER_SAVED',
+      actorId: p.userId,
+      from: loaded.row.state,
+      to: loaded.row.state,
+      payload: { code, text },
+      at: now,
+    });
+    return { code, text, updatedAt: now.toISOString() };
+  });
+}
+
+export async function sendEvent(db: Db, p: Principal, id: string, event: ApplicationEventBody, expectedVersion?: number) {
+  const result = await db.transaction().execute((trx) =>
+    runTransition(applicationWorkflow, trx, { id, event: event as { type: string } & Record<string, unknown>, actor: p, expectedVersion }),
+  );
+  const loaded = await applicationWorkflow.load(db, id, 'system', false);
+  // An appraiser who just declared a conflict is off the panel: they still get the answer to their own event.
+  const relations = relationsTo(p, loaded.row, loaded.snapshot.context.panel);
+  loaded.relations = relations.size ? relations : result.before.relations;
+  return renderApplication(db, loaded, p);
+}
+
+export async function history(db: Db, p: Principal, id: string, limit: number, cursor?: string) {
+  const loaded = await loadApplication(db, p, id);
+  const after = cursor && /^\d{1,12}$/.test(cursor) ? Number(cursor) : 0;
+  const numbered = db
+    .selectFrom('application_events')
+    .leftJoin('users', 'users.id', 'application_events.actor_id')
+    .select([
+      'application_events.type',
+      'application_events.actor_id',
+      'users.name as actor_name',
+      'application_events.from_state',
+      'application_events.to_state',
+      'application_events.payload',
+      'application_events.at',
+      sql<number>`row_number() over (order by application_events.id)`.as('seq'),
+    ])
+    .where('application_events.application_id', '=', id)
+    .as('h');
+  const rows = await db.selectFrom(numbered).selectAll().where('h.seq', '>', after).orderBy('h.seq').limit(limit + 1).execute();
+  const items = rows.slice(0, limit).map((r) => {
+    const { payload, hideActor } = redactHistoryPayload(r.type, r.actor_id, r.payload as Record<string, unknown>, loaded.relations, p.userId);
+    return {
+      seq: Number(r.seq),
+      type: r.type,
+      actorId: hideActor ? null : r.actor_id,
+      actorName: hideActor ? 'A panel member' : r.actor_name,
+      from: r.from_state,
+      to: r.to_state,
+      payload,
+      at: iso(r.at),
+    };
+  });
+  return { items, nextCursor: rows.length > limit ? String(items.at(-1)?.seq) : null };
+}
+
+/** Individual reviews: leads and admins see all rounds, an appraiser their own, applicants none. */
+export async function reviews(db: Db, p: Principal, id: string) {
+  const loaded = await loadApplication(db, p, id);
+  const manager = loaded.relations.has('lead') || loaded.relations.has('admin');
+  if (!manager && !loaded.relations.has('appraiser')) throw forbidden('Individual reviews are for the panel, the lead and admins');
+  const context = loaded.snapshot.context;
+  const all = [
+    ...context.rounds.flatMap((r) => Object.entries(r.reviews).map(([appraiserId, review]) => ({ round: r.round, appraiserId, review }))),
+    ...Object.entries(context.reviews).map(([appraiserId, review]) => ({ round: context.round, appraiserId, review })),
+  ].filter((r) => manager || r.appraiserId === p.userId);
+  const ids = [...new Set(all.map((r) => r.appraiserId))];
+  const names = ids.length ? await db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute() : [];
+  const nameOf = new Map(names.map((n) => [n.id, n.name]));
+  return {
+    items: all.map((r) => ({
+      round: r.round,
+      appraiserId: r.appraiserId,
+      appraiserName: nameOf.get(r.appraiserId) ?? 'Unknown',
+      criteria: r.review.criteria,
+      summary: r.review.summary,
+      submittedAt: r.review.submittedAt,
+    })),
+  };
+}

@@ -1,0 +1,168 @@
+import { sql } from 'kysely';
+import type { ApplicationContext, ApplicationSnapshot, EventRole } from '../../workflows/index.ts';
+import { stateString, statusOf } from '../../workflows/index.ts';
+import type { DbOrTrx } from '../db/index.ts';
+import type { Principal } from '../http/auth.ts';
+import { applicationWorkflow } from '../workflow/applications.ts';
+import { type Loaded, previewEvents } from '../workflow/runner.ts';
+import type { ApplicationRow } from './access.ts';
+import type { ApplicationView } from './schemas.ts';
+
+/**
+ * What each caller may see of an application (SPEC §3), decided here and nowhere else: applicants never
+ * see individual reviews or appraisers' profiles; appraisers see who on the panel reviewed; leads and
+ * admins see everything.
+ */
+
+const iso = (d: Date | string) => new Date(d).toISOString();
+const isManager = (relations: Set<EventRole>) => relations.has('lead') || relations.has('admin');
+
+type Facts = { answers: Record<string, string>; evidenceCounts: Record<string, number> };
+
+async function currentFacts(db: DbOrTrx, applicationId: string): Promise<Facts> {
+  const [answers, counts] = await Promise.all([
+    db.selectFrom('application_answers').select(['code', 'text']).where('application_id', '=', applicationId).execute(),
+    db
+      .selectFrom('evidence')
+      .select([sql<string>`unnest(criteria)`.as('code')])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('application_id', '=', applicationId)
+      .where('deleted_at', 'is', null)
+      .groupBy(sql`1`)
+      .execute(),
+  ]);
+  return {
+    answers: Object.fromEntries(answers.map((a) => [a.code, a.text])),
+    evidenceCounts: Object.fromEntries(counts.map((c) => [c.code, Number(c.n)])),
+  };
+}
+
+/** Answers and evidence as they stood at an instant, rebuilt from history and evidence rows. */
+async function factsAsOf(db: DbOrTrx, applicationId: string, asOf: Date): Promise<Facts> {
+  const [answers, counts] = await Promise.all([
+    db
+      .selectFrom('application_events')
+      .select([sql<string>`payload->>'code'`.as('code'), sql<string>`payload->>'text'`.as('text')])
+      .where('application_id', '=', applicationId)
+      .where('type', '=', 'ANSWER_SAVED')
+      .where('at', '<=', asOf)
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('evidence')
+      .select([sql<string>`unnest(criteria)`.as('code')])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('application_id', '=', applicationId)
+      .where('created_at', '<=', asOf)
+      .where((eb) => eb.or([eb('deleted_at', 'is', null), eb('deleted_at', '>', asOf)]))
+      .groupBy(sql`1`)
+      .execute(),
+  ]);
+  return {
+    answers: Object.fromEntries(answers.map((a) => [a.code, a.text])),
+    evidenceCounts: Object.fromEntries(counts.map((c) => [c.code, Number(c.n)])),
+  };
+}
+
+async function panelView(db: DbOrTrx, context: ApplicationContext, relations: Set<EventRole>) {
+  if (context.panel.length === 0) return [];
+  const people = await db
+    .selectFrom('users')
+    .leftJoin('appraiser_profiles', 'appraiser_profiles.user_id', 'users.id')
+    .select(['users.id', 'users.name', 'appraiser_profiles.lived_experience', 'appraiser_profiles.local_group', 'appraiser_profiles.cos_staff'])
+    .where('users.id', 'in', context.panel)
+    .execute();
+  const byId = new Map(people.map((p) => [p.id, p]));
+  return context.panel.map((userId) => {
+    const person = byId.get(userId);
+    const member = { userId, name: person?.name ?? 'Unknown' };
+    if (relations.has('applicant') && !isManager(relations) && !relations.has('appraiser')) return member;
+    const withProgress = { ...member, reviewed: context.reviewedBy.includes(userId) };
+    if (!isManager(relations)) return withProgress;
+    return {
+      ...withProgress,
+      livedExperience: Boolean(person?.lived_experience),
+      localGroup: Boolean(person?.local_group),
+      cosStaff: Boolean(person?.cos_staff),
+    };
+  });
+}
+
+export async function renderApplication(
+  db: DbOrTrx,
+  loaded: Loaded<ApplicationSnapshot, ApplicationRow>,
+  viewer: Principal,
+  options: { asOf?: { at: Date; snapshot: ApplicationSnapshot; version: number } } = {},
+): Promise<ApplicationView> {
+  const app = loaded.row;
+  const snapshot = options.asOf?.snapshot ?? loaded.snapshot;
+  const context = snapshot.context;
+  const [criteria, facts, panel, award, events] = await Promise.all([
+    db
+      .selectFrom('criteria')
+      .select(['code', 'process', 'title'])
+      .where('criteria_set_id', '=', app.criteria_set_id)
+      .orderBy('position')
+      .execute(),
+    options.asOf ? factsAsOf(db, app.id, options.asOf.at) : currentFacts(db, app.id),
+    panelView(db, context, loaded.relations),
+    db.selectFrom('awards').select('id').where('application_id', '=', app.id).executeTakeFirst(),
+    // The past cannot be acted on: a view as of an earlier instant offers no events.
+    options.asOf ? { allowedEvents: [], blockers: {} } : previewEvents(applicationWorkflow, db, loaded, viewer.userId),
+  ]);
+  return {
+    id: app.id,
+    organisationId: app.organisation_id,
+    organisationName: app.organisation_name,
+    streamId: app.stream_id,
+    areaId: app.area_id,
+    kind: app.kind,
+    round: context.round,
+    state: stateString(snapshot),
+    status: statusOf(snapshot),
+    version: options.asOf?.version ?? app.version,
+    criteriaSetId: app.criteria_set_id,
+    criteria,
+    answers: facts.answers,
+    evidenceCounts: facts.evidenceCounts,
+    panel,
+    feedback: context.feedback,
+    questions: context.questions,
+    responses: context.responses,
+    meeting: context.meeting as Record<string, unknown> | null,
+    decision: context.decision as Record<string, unknown> | null,
+    previousRounds: context.rounds.map((r) => ({
+      round: r.round,
+      feedback: r.feedback,
+      questions: r.questions,
+      responses: r.responses,
+      meeting: r.meeting as Record<string, unknown> | null,
+      decision: r.decision as Record<string, unknown> | null,
+    })),
+    returned: context.returned as Record<string, unknown> | null,
+    withdrawal: context.withdrawal as Record<string, unknown> | null,
+    submittedAt: context.submittedAt,
+    allowedEvents: events.allowedEvents,
+    blockers: events.blockers,
+    ...(award && !options.asOf ? { awardId: award.id } : {}),
+    ...(app.previous_award_id ? { previousAwardId: app.previous_award_id } : {}),
+    ...(options.asOf ? { asOf: options.asOf.at.toISOString() } : {}),
+    createdAt: iso(app.created_at),
+    updatedAt: iso(app.updated_at),
+  };
+}
+
+/** History lines hidden from a viewer: applicants never see individual reviews or conflicts; appraisers not others' reviews. */
+export function redactHistoryPayload(
+  type: string,
+  actorId: string | null,
+  payload: Record<string, unknown>,
+  relations: Set<EventRole>,
+  viewerId: string,
+): { payload: Record<string, unknown>; hideActor: boolean } {
+  if (isManager(relations)) return { payload, hideActor: false };
+  const private_ = type === 'SUBMIT_REVIEW' || type === 'DECLARE_CONFLICT';
+  if (!private_) return { payload, hideActor: false };
+  if (relations.has('appraiser') && actorId === viewerId) return { payload, hideActor: false };
+  return { payload: {}, hideActor: relations.has('applicant') && !relations.has('appraiser') };
+}

@@ -1,0 +1,211 @@
+import multipart from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+import { caller } from '../http/auth.ts';
+import { problemResponses } from '../http/openapi.ts';
+import { Problem, sendProblem } from '../http/problem.ts';
+import type { EvidenceStore } from '../storage/store.ts';
+import { PLAIN_TEXT } from './media-types.ts';
+import {
+  applicationParams,
+  evidenceList,
+  evidenceParams,
+  evidenceView,
+  listEvidenceQuery,
+  uploadEvidenceBody,
+} from './schemas.ts';
+import * as service from './service.ts';
+
+export type EvidenceRoutesOptions = { db: Db; config: Config; store: EvidenceStore };
+
+/** `attachment` with an ASCII fallback name and the exact name in RFC 5987 form (RFC 6266). */
+export function contentDisposition(filename: string): string {
+  const fallback =
+    filename
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^\x20-\x7e]/g, '_')
+      .replace(/["\\%;]/g, '_')
+      .trim() || 'file';
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
+
+/**
+ * Evidence files of an application (SPEC §5, §6). The multipart parser is registered here, inside this
+ * plugin's encapsulation context, so other routes keep answering non-JSON bodies with 415.
+ */
+export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = async (
+  app,
+  { db, config, store },
+) => {
+  const { limits } = config;
+  await app.register(multipart, {
+    limits: {
+      fileSize: limits.maxFileBytes,
+      files: limits.maxFilesPerRequest,
+      fields: 5,
+      fieldSize: 64 * 1024,
+      parts: limits.maxFilesPerRequest + 5,
+      headerPairs: 50,
+    },
+  });
+
+  const deps = (request: FastifyRequest): service.EvidenceDeps => ({ db, store, limits, log: request.log });
+
+  app.post(
+    '/applications/:id/evidence',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'Upload evidence files (applicant member, while evidence can be added)',
+        description:
+          'multipart/form-data: a `criteria` field (comma-separated criterion codes of this application) first, ' +
+          'then one or more files. The type is detected from the bytes (PDF, JPEG, PNG, WebP, HEIC, GIF, MP4, MOV, ' +
+          'MP3, M4A, DOCX, XLSX, PPTX, ODT, ODS, ODP, UTF-8 plain text); anything else answers 415. Limits: ' +
+          `${limits.maxFileBytes} bytes a file, ${limits.maxApplicationBytes} bytes an application, ` +
+          `${limits.maxFilesPerRequest} files a request (413). Bytes the application already has are stored ` +
+          'once: the existing item is returned with the new criteria added. On any error nothing of the request is kept.',
+        consumes: ['multipart/form-data'],
+        params: applicationParams,
+        body: uploadEvidenceBody,
+        response: { 201: evidenceList, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+      },
+      // Before body validation, so a JSON body is named as the wrong media type rather than a wrong shape.
+      preValidation: async (request) => {
+        if (!request.isMultipart())
+          throw new Problem('unsupported-media-type', 'Send the evidence as multipart/form-data');
+      },
+      // A refused request may still be sending its body: close the connection rather than read the
+      // rest of a large upload, and stop waiting for it so the socket is not held half-read.
+      onSend: async (request, reply, payload) => {
+        if (!request.raw.complete) {
+          reply.header('Connection', 'close');
+          request.raw.unpipe();
+          request.raw.resume();
+        }
+        return payload;
+      },
+    },
+    async (request, reply) => {
+      const items = await service.uploadEvidence(
+        deps(request),
+        caller(request),
+        request.params.id,
+        request.parts(),
+      );
+      return reply.code(201).send({ items });
+    },
+  );
+
+  app.get(
+    '/applications/:id/evidence',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'Evidence files of an application (everyone who can see the application)',
+        params: applicationParams,
+        querystring: listEvidenceQuery,
+        response: { 200: evidenceList, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => ({
+      items: await service.listEvidence(db, caller(request), request.params.id, request.query),
+    }),
+  );
+
+  app.get(
+    '/applications/:id/evidence/:eid',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'Metadata of one evidence file',
+        params: evidenceParams,
+        response: { 200: evidenceView, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => service.getEvidence(db, caller(request), request.params.id, request.params.eid),
+  );
+
+  app.get(
+    '/applications/:id/evidence/:eid/content',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'Download an evidence file (recorded in the application history)',
+        description:
+          'Always `Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`, `ETag` = the quoted SHA-256. ' +
+          'One range (`Range: bytes=a-b`, `bytes=a-`, `bytes=-n`, honouring `If-Range`) answers 206; a range ' +
+          'starting past the end answers 416 (`range-not-satisfiable`) with `Content-Range: bytes */size`; ' +
+          'several ranges are ignored (200 with the whole file). Every GET is recorded as EVIDENCE_DOWNLOADED.',
+        params: evidenceParams,
+        response: {
+          200: z.any().describe('The file, with the media type detected at upload'),
+          206: z.any().describe('The requested byte range'),
+          ...problemResponses(400, 401, 404, 416),
+        },
+      },
+    },
+    async (request, reply) => {
+      const ifRange = request.headers['if-range'];
+      const { item, range, stream } = await service.downloadEvidence(
+        deps(request),
+        caller(request),
+        request.params.id,
+        request.params.eid,
+        (file) =>
+          // An If-Range naming another version (or a date: our ETags are strong) asks for the whole file.
+          ifRange !== undefined && ifRange !== `"${file.sha256}"`
+            ? { kind: 'full' }
+            : service.parseRange(request.headers.range, file.size),
+        request.method !== 'HEAD',
+      );
+      reply
+        .header('ETag', `"${item.sha256}"`)
+        .header('Accept-Ranges', 'bytes')
+        .header('X-Content-Type-Options', 'nosniff')
+        .header('Cache-Control', 'private, no-store')
+        // Should a browser render it anyway, nothing in it may run.
+        .header('Content-Security-Policy', "default-src 'none'; sandbox");
+      if (range.kind === 'unsatisfiable') {
+        reply.header('Content-Range', `bytes */${item.size}`);
+        return sendProblem(reply, 'range-not-satisfiable', `The file has ${item.size} bytes`);
+      }
+      reply
+        .header('Content-Type', item.mediaType === PLAIN_TEXT ? 'text/plain; charset=utf-8' : item.mediaType)
+        .header('Content-Disposition', contentDisposition(item.filename));
+      if (range.kind === 'partial') {
+        const { start, end } = range.range;
+        reply
+          .code(206)
+          .header('Content-Range', `bytes ${start}-${end}/${item.size}`)
+          .header('Content-Length', String(end - start + 1));
+      } else {
+        reply.code(200).header('Content-Length', String(item.size));
+      }
+      return reply.send(stream ?? '');
+    },
+  );
+
+  app.delete(
+    '/applications/:id/evidence/:eid',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'Delete an evidence file (applicant member or admin; only in a draft never submitted)',
+        params: evidenceParams,
+        response: { 204: z.null().describe('Deleted'), ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await service.deleteEvidence(deps(request), caller(request), request.params.id, request.params.eid);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { EVIDENCE_MEDIA_TYPES } from './media-types.ts';
+
+export const applicationParams = z.strictObject({ id: z.uuid() });
+export const evidenceParams = z.strictObject({ id: z.uuid(), eid: z.uuid() });
+
+export const listEvidenceQuery = z.strictObject({
+  criterion: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,20}$/, 'a criterion code such as L1')
+    .optional()
+    .describe('Only evidence filed under this criterion code'),
+});
+
+export const evidenceView = z
+  .object({
+    id: z.uuid(),
+    filename: z.string(),
+    mediaType: z.string().describe(`Detected from the bytes; one of ${EVIDENCE_MEDIA_TYPES.join(', ')}`),
+    size: z.number().int().describe('Bytes'),
+    sha256: z.string().describe('Hex SHA-256 of the bytes; also the download ETag'),
+    criteria: z.array(z.string()).describe('Criterion codes this file is evidence for'),
+    round: z.number().int().describe('The appraisal round in which it was uploaded'),
+    uploadedBy: z.uuid().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Evidence' });
+
+export type EvidenceView = z.infer<typeof evidenceView>;
+
+export const evidenceList = z.object({ items: z.array(evidenceView) }).meta({ id: 'EvidenceList' });
+
+/**
+ * The multipart upload, for the OpenAPI document only: the route parses the stream itself (the body is
+ * never buffered), so this schema validates nothing at run time.
+ */
+export const uploadEvidenceBody = z
+  .object({
+    criteria: z
+      .string()
+      .describe('Comma-separated criterion codes, e.g. "L1,E2"; must come before the files'),
+    files: z.array(z.string().meta({ format: 'binary' })).describe('One or more files (any field name)'),
+  })
+  .meta({ id: 'EvidenceUpload' })
+  .nullish();

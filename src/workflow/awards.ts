@@ -1,0 +1,169 @@
+import { initialTransition } from 'xstate';
+import {
+  AWARD_EVENT_TYPES,
+  AWARD_MACHINE_VERSION,
+  type AwardSnapshot,
+  acceptedEventTypes,
+  awardEventBlockers,
+  awardEventRoles,
+  awardMachine,
+  awardStatusOf,
+  persistAwardSnapshot,
+  reviveAwardSnapshot,
+  stateString,
+} from '../../workflows/index.ts';
+import type { ApplicationRow } from '../applications/access.ts';
+import { relationsTo } from '../applications/access.ts';
+import type { DbOrTrx } from '../db/index.ts';
+import { notFound } from '../http/problem.ts';
+import { runTransition, type WorkflowDefinition } from './runner.ts';
+
+export type AwardRow = {
+  id: string;
+  organisation_id: string;
+  stream_id: string;
+  application_id: string;
+  state: string;
+  snapshot: Record<string, any>;
+  machine_version: number;
+  version: number;
+  awarded_at: Date;
+  expires_at: Date;
+  created_at: Date;
+  updated_at: Date;
+  area_id: string;
+  organisation_name: string;
+};
+
+export function selectAwards(db: DbOrTrx) {
+  return db
+    .selectFrom('awards')
+    .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
+    .selectAll('awards')
+    .select(['organisations.area_id', 'organisations.name as organisation_name']);
+}
+
+export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
+  name: 'award',
+  machine: awardMachine,
+  eventTypes: AWARD_EVENT_TYPES,
+  eventRoles: awardEventRoles,
+  async load(db, id, actor, forUpdate) {
+    let q = selectAwards(db).where('awards.id', '=', id);
+    if (forUpdate) q = q.forUpdate('awards');
+    const row = (await q.executeTakeFirst()) as AwardRow | undefined;
+    // Awards are seen by the organisation's members, its area's lead and admins (no panel relation).
+    const relations = row ? relationsTo(actor, row, []) : new Set();
+    if (!row || relations.size === 0) throw notFound('award');
+    return { id: row.id, row, snapshot: reviveAwardSnapshot(row.snapshot), version: row.version, relations: relations as never };
+  },
+  facts: async () => ({}),
+  blockers: (context, event) => awardEventBlockers(context, event as never),
+  persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
+  async save(db, loaded, next, persisted, version, now) {
+    await db
+      .updateTable('awards')
+      .set({
+        snapshot: JSON.stringify(persisted),
+        state: awardStatusOf(next),
+        expires_at: new Date(next.context.expiresAt),
+        machine_version: AWARD_MACHINE_VERSION,
+        version,
+        updated_at: now,
+      })
+      .where('id', '=', loaded.id)
+      .execute();
+  },
+  async appendHistory(db, e) {
+    await db
+      .insertInto('award_events')
+      .values({
+        award_id: e.id,
+        type: e.type,
+        actor_id: e.actorId,
+        from_state: e.from,
+        to_state: e.to,
+        payload: JSON.stringify(e.payload),
+        version: e.version,
+        at: e.at,
+      })
+      .execute();
+  },
+};
+
+/** Creates the award of an application that reached `awarded`: valid for the stream's award length. */
+export async function startAward(db: DbOrTrx, input: { application: ApplicationRow; now: Date }): Promise<string> {
+  const { application, now } = input;
+  const stream = await db
+    .selectFrom('streams')
+    .select(['award_years', 'renewal_notice_days', 'grace_days'])
+    .where('id', '=', application.stream_id)
+    .executeTakeFirstOrThrow();
+  const expiresAt = new Date(now);
+  expiresAt.setUTCFullYear(expiresAt.getUTCFullYear() + stream.award_years);
+  const [snapshot] = initialTransition(awardMachine, {
+    expiresAt: expiresAt.toISOString(),
+    renewalNoticeDays: stream.renewal_notice_days,
+    graceDays: stream.grace_days,
+  });
+  const persisted = persistAwardSnapshot(snapshot);
+  const { id } = await db
+    .insertInto('awards')
+    .values({
+      organisation_id: application.organisation_id,
+      stream_id: application.stream_id,
+      application_id: application.id,
+      state: awardStatusOf(snapshot),
+      snapshot: JSON.stringify(persisted),
+      machine_version: AWARD_MACHINE_VERSION,
+      version: 1,
+      awarded_at: now,
+      expires_at: expiresAt,
+      created_at: now,
+      updated_at: now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await awardWorkflow.appendHistory(db, {
+    id,
+    type: 'AWARDED',
+    actorId: null,
+    from: '',
+    to: stateString(snapshot),
+    payload: { applicationId: application.id },
+    snapshot: persisted as unknown as Record<string, unknown>,
+    version: 1,
+    at: now,
+  });
+  return id;
+}
+
+/** A renewal application opened for this award: RENEWAL_STARTED, through the one transition path. */
+export async function beginRenewal(db: DbOrTrx, awardId: string, renewalApplicationId: string, now: Date) {
+  await runTransition(awardWorkflow, db, {
+    id: awardId,
+    event: { type: 'RENEWAL_STARTED' },
+    actor: 'system',
+    extraFacts: { renewalApplicationId },
+    now,
+  });
+}
+
+/** The renewal application ended: RENEWED when awarded, else RENEWAL_FAILED (if the award still awaits it). */
+export async function finishRenewal(
+  db: DbOrTrx,
+  awardId: string,
+  outcome: { renewed: true; newAwardId: string; now: Date } | { renewed: false; now: Date },
+) {
+  const loaded = await awardWorkflow.load(db, awardId, 'system', true);
+  const type = outcome.renewed ? 'RENEWED' : 'RENEWAL_FAILED';
+  // An award revoked or expired meanwhile has nothing left to renew.
+  if (!acceptedEventTypes(loaded.snapshot).includes(type)) return;
+  await runTransition(awardWorkflow, db, {
+    id: awardId,
+    event: { type },
+    actor: 'system',
+    extraFacts: outcome.renewed ? { newAwardId: outcome.newAwardId } : {},
+    now: outcome.now,
+  });
+}
