@@ -32,10 +32,17 @@ export default async function globalSetup() {
 async function startContainer(): Promise<string | undefined> {
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    await Promise.race([
-      getContainerRuntimeClient(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no container runtime')), 5000)),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        getContainerRuntimeClient(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no container runtime')), 5000);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
     const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
     const container = await new PostgreSqlContainer('postgres:17-alpine').start();
     (globalThis as { __pgContainer?: unknown }).__pgContainer = container;
