@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { ApplicationContext, ApplicationSnapshot, EventRole } from '../../workflows/index.ts';
 import { stateString, statusOf } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import { evidenceCountsByCriterion } from '../evidence/service.ts';
 import type { Principal } from '../http/auth.ts';
 import { applicationWorkflow } from '../workflow/applications.ts';
 import { type Loaded, previewEvents } from '../workflow/runner.ts';
@@ -20,21 +21,11 @@ const isManager = (relations: Set<EventRole>) => relations.has('lead') || relati
 type Facts = { answers: Record<string, string>; evidenceCounts: Record<string, number> };
 
 async function currentFacts(db: DbOrTrx, applicationId: string): Promise<Facts> {
-  const [answers, counts] = await Promise.all([
+  const [answers, evidenceCounts] = await Promise.all([
     db.selectFrom('application_answers').select(['code', 'text']).where('application_id', '=', applicationId).execute(),
-    db
-      .selectFrom('evidence')
-      .select([sql<string>`unnest(criteria)`.as('code')])
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('application_id', '=', applicationId)
-      .where('deleted_at', 'is', null)
-      .groupBy(sql`1`)
-      .execute(),
+    evidenceCountsByCriterion(db, applicationId),
   ]);
-  return {
-    answers: Object.fromEntries(answers.map((a) => [a.code, a.text])),
-    evidenceCounts: Object.fromEntries(counts.map((c) => [c.code, Number(c.n)])),
-  };
+  return { answers: Object.fromEntries(answers.map((a) => [a.code, a.text])), evidenceCounts };
 }
 
 /** Answers and evidence as they stood at an instant, rebuilt from history and evidence rows. */

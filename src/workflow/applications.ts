@@ -15,6 +15,7 @@ import {
 import { type ApplicationRow, loadApplicationAccess } from '../applications/access.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import { criteriaWithEvidenceSince, evidenceCountsByCriterion } from '../evidence/service.ts';
 import { finishRenewal, startAward } from './awards.ts';
 import type { Loaded, WorkflowDefinition } from './runner.ts';
 
@@ -23,18 +24,6 @@ export type LoadedApplication = Loaded<ApplicationSnapshot, ApplicationRow>;
 const FINAL_WITHOUT_AWARD = new Set(['notAwarded', 'withdrawn', 'lapsed']);
 // The national team runs the appraisal where no local lead exists (SPEC §2).
 const NATIONAL_ROUTE_NATIONS = new Set(['wales', 'scotland']);
-
-/** Criterion codes with at least one evidence file (optionally: added after an instant). */
-async function criteriaWithEvidence(db: DbOrTrx, applicationId: string, since?: string): Promise<string[]> {
-  let q = db
-    .selectFrom('evidence')
-    .select(sql<string>`unnest(criteria)`.as('code'))
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null);
-  if (since) q = q.where('created_at', '>', new Date(since));
-  const rows = await q.distinct().execute();
-  return rows.map((r) => r.code);
-}
 
 /** The facts SPEC §4's guards need, computed from the database. */
 async function applicationFacts(
@@ -50,7 +39,7 @@ async function applicationFacts(
       const [pledge, answers, withEvidence, area] = await Promise.all([
         db.selectFrom('pledges').select('organisation_id').where('organisation_id', '=', app.organisation_id).executeTakeFirst(),
         db.selectFrom('application_answers').select('code').where('application_id', '=', app.id).where(sql<boolean>`btrim(text) <> ''`).execute(),
-        criteriaWithEvidence(db, app.id),
+        evidenceCountsByCriterion(db, app.id),
         db
           .selectFrom('areas')
           .select((eb) => [
@@ -65,7 +54,7 @@ async function applicationFacts(
       return {
         pledgeSigned: Boolean(pledge),
         missingAnswers: context.criteriaCodes.filter((c) => !answered.has(c)),
-        missingEvidence: context.criteriaCodes.filter((c) => !withEvidence.includes(c)),
+        missingEvidence: context.criteriaCodes.filter((c) => !withEvidence[c]),
         routeAvailable: (area.active && Boolean(area.has_lead)) || NATIONAL_ROUTE_NATIONS.has(area.nation),
       };
     }
@@ -96,7 +85,9 @@ async function applicationFacts(
       return { panelProfiles: profiles };
     }
     case 'RESUBMIT':
-      return { criteriaWithNewEvidence: context.decision ? await criteriaWithEvidence(db, app.id, context.decision.decidedAt) : [] };
+      return {
+        criteriaWithNewEvidence: context.decision ? await criteriaWithEvidenceSince(db, app.id, context.decision.decidedAt) : [],
+      };
     default:
       return {};
   }
