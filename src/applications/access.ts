@@ -1,27 +1,11 @@
+import type { Selectable } from 'kysely';
 import type { DbOrTrx } from '../db/index.ts';
+import type { ApplicationsTable } from '../db/schema.ts';
 import type { Principal } from '../http/auth.ts';
 import { notFound } from '../http/problem.ts';
 import { type ApplicationSnapshot, type EventRole, reviveApplicationSnapshot } from '../../workflows/index.ts';
 
-export type ApplicationRow = {
-  id: string;
-  organisation_id: string;
-  stream_id: string;
-  criteria_set_id: string;
-  kind: 'initial' | 'renewal';
-  previous_award_id: string | null;
-  state: string;
-  status: string;
-  round: number;
-  snapshot: Record<string, any>;
-  machine_version: number;
-  version: number;
-  created_by: string | null;
-  created_at: Date;
-  updated_at: Date;
-  area_id: string;
-  organisation_name: string;
-};
+export type ApplicationRow = Selectable<ApplicationsTable> & { area_id: string; organisation_name: string };
 
 export type ApplicationAccess = {
   application: ApplicationRow;

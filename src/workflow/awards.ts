@@ -14,26 +14,13 @@ import {
 } from '../../workflows/index.ts';
 import type { ApplicationRow } from '../applications/access.ts';
 import { relationsTo } from '../applications/access.ts';
+import type { Selectable } from 'kysely';
 import type { DbOrTrx } from '../db/index.ts';
+import type { AwardsTable } from '../db/schema.ts';
 import { notFound } from '../http/problem.ts';
 import { runTransition, type WorkflowDefinition } from './runner.ts';
 
-export type AwardRow = {
-  id: string;
-  organisation_id: string;
-  stream_id: string;
-  application_id: string;
-  state: string;
-  snapshot: Record<string, any>;
-  machine_version: number;
-  version: number;
-  awarded_at: Date;
-  expires_at: Date;
-  created_at: Date;
-  updated_at: Date;
-  area_id: string;
-  organisation_name: string;
-};
+export type AwardRow = Selectable<AwardsTable> & { area_id: string; organisation_name: string };
 
 export function selectAwards(db: DbOrTrx) {
   return db

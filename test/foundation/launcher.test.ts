@@ -100,7 +100,7 @@ describe('the launcher', () => {
     expect(token).toBeDefined();
     const me = await fetch(`${url}/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
-    expect((await me.json()).grants).toEqual([{ role: 'admin' }]);
+    expect(((await me.json()) as { grants: unknown }).grants).toEqual([{ role: 'admin' }]);
     server.kill('SIGTERM');
     expect(await exited).toBe(0);
     await fresh?.drop();
