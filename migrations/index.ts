@@ -1,6 +1,9 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.ts';
 import * as m0002 from './0002_applications.ts';
+import * as m0003 from './0003_evidence_retention.ts';
+import * as m0005 from './0005_reporting.ts';
+import * as m0004 from './0004_timers_outbox.ts';
 
 /**
  * Every migration, imported statically so they run the same under Node, Jest and PGlite
@@ -9,4 +12,7 @@ import * as m0002 from './0002_applications.ts';
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_applications': m0002,
+  '0003_evidence_retention': m0003,
+  '0005_reporting': m0005,
+  '0004_timers_outbox': m0004,
 };

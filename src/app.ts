@@ -13,17 +13,21 @@ import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/index.ts';
 import { applicationRoutes } from './applications/routes.ts';
 import { areaRoutes } from './areas/routes.ts';
+import { scheduleOrphanSweeps } from './evidence/maintenance.ts';
 import { evidenceRoutes } from './evidence/routes.ts';
 import { awardRoutes } from './awards/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerMetrics } from './http/metrics.ts';
-import { registerProblemHandlers } from './http/problem.ts';
+import { frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
 import { organisationRoutes } from './organisations/routes.ts';
+import { reportRoutes } from './reports/routes.ts';
 import { createEvidenceStore } from './storage/index.ts';
 import { streamRoutes } from './streams/routes.ts';
 import { userRoutes } from './users/routes.ts';
+import { notificationRoutes } from './notifications/routes.ts';
+import { webhookRoutes } from './webhooks/routes.ts';
 
 export type AppOptions = {
   config: Config;
@@ -53,6 +57,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -129,8 +134,14 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   await app.register(organisationRoutes, { db: database.db });
   const store = await createEvidenceStore(config);
   await app.register(evidenceRoutes, { db: database.db, config, store });
+  // Orphaned evidence objects (a crash between storing and committing) are swept at start and periodically.
+  const stopOrphanSweeps = scheduleOrphanSweeps({ db: database.db, store, log: app.log }, config.orphanSweepIntervalMs);
+  app.addHook('onClose', async () => stopOrphanSweeps());
   await app.register(applicationRoutes, { db: database.db });
-  await app.register(awardRoutes, { db: database.db });
+  await app.register(awardRoutes, { db: database.db, config });
+  await app.register(reportRoutes, { db: database.db });
+  await app.register(notificationRoutes, { db: database.db });
+  await app.register(webhookRoutes, { db: database.db });
 
   return app;
 }

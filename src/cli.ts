@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ensureFirstAdmin, prepareDatabase } from './bootstrap.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDatabase, embeddedDatabaseDir, type Db } from './db/index.ts';
 import { Problem } from './http/problem.ts';
 import { createUserBody } from './users/schemas.ts';
@@ -16,6 +16,16 @@ Commands:
               [--expires-in-days N]         (R: admin, lead (needs --area), appraiser, applicant (needs --organisation))
   issue-token (--email E | --user-id ID) [--expires-in-days N]
                                             issue another token for a user; prints {id, token, expiresAt}
+  seed-demo [--organisations N] [--applications M] [--seed S]
+                                            add a realistic demo network (areas, leads, appraisers, organisations,
+                                            applications and awards replayed through the workflow machines);
+                                            defaults 200 / 2000; SPEC scale: --organisations 10000 --applications 100000
+  retention [--dry-run] [--now ISO]         remove evidence files of applications closed longer than
+                                            EVIDENCE_RETENTION_DAYS ago (metadata and history stay); prints
+                                            what was (or, with --dry-run, would be) removed as JSON
+                                            (--now only with ALLOW_CLOCK_OVERRIDE=1)
+  tick [--now ISO]                          run once what is due: timers, reminders, e-mail and webhook
+                                            delivery; prints a JSON summary (--now only with ALLOW_CLOCK_OVERRIDE=1)
 
 The database is DATABASE_URL when set, else the embedded one under DATA_DIR (./data).`;
 
@@ -84,6 +94,22 @@ async function issueTokenCommand(db: Db, values: Record<string, string | boolean
   return { user: toUserView(user, null), ...(await issueToken(db, null, user.id, numberOption(values['expires-in-days']))) };
 }
 
+async function retentionCommand(config: Config, db: Db, values: Record<string, string | boolean | undefined>) {
+  let now: Date | undefined;
+  if (typeof values.now === 'string') {
+    if (!config.allowClockOverride) throw new Problem('forbidden', '--now is refused unless ALLOW_CLOCK_OVERRIDE=1');
+    now = new Date(values.now);
+    if (Number.isNaN(now.getTime())) throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
+  }
+  const { runEvidenceRetention } = await import('./evidence/maintenance.ts');
+  const { createEvidenceStore } = await import('./storage/index.ts');
+  const store = await createEvidenceStore(config);
+  return runEvidenceRetention(
+    { db, store },
+    { retentionDays: config.evidenceRetentionDays, now, dryRun: Boolean(values['dry-run']) },
+  );
+}
+
 async function main(argv: string[]) {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -99,6 +125,11 @@ async function main(argv: string[]) {
       'lived-experience': { type: 'boolean' },
       'local-group': { type: 'boolean' },
       'cos-staff': { type: 'boolean' },
+      organisations: { type: 'string' },
+      applications: { type: 'string' },
+      seed: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      now: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -123,6 +154,37 @@ async function main(argv: string[]) {
       case 'issue-token':
         console.log(JSON.stringify(await issueTokenCommand(database.db, values), null, 2));
         return 0;
+      case 'tick': {
+        let now = new Date();
+        if (typeof values.now === 'string') {
+          // Driving time by hand is for tests and drills only.
+          if (!config.allowClockOverride) throw new Problem('forbidden', 'tick --now is refused unless ALLOW_CLOCK_OVERRIDE=1');
+          now = new Date(values.now);
+          if (Number.isNaN(now.getTime())) throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
+        }
+        const { runJobsOnce } = await import('./jobs/worker.ts');
+        console.log(JSON.stringify(await runJobsOnce(database.db, config, now), null, 2));
+        return 0;
+      }
+      case 'retention':
+        console.log(JSON.stringify(await retentionCommand(config, database.db, values), null, 2));
+        return 0;
+      case 'seed-demo': {
+        const { seedDemo } = await import('./reports/seed-demo.ts');
+        const count = (v: string | undefined, fallback: number, name: string) => {
+          const n = v === undefined ? fallback : Number(v);
+          if (!Number.isInteger(n) || n < 0) throw new Problem('validation-failed', `--${name} must be a whole number, not ${v}`);
+          return n;
+        };
+        const stats = await seedDemo(database.db, {
+          organisations: count(values.organisations, 200, 'organisations'),
+          applications: count(values.applications, 2000, 'applications'),
+          seed: values.seed === undefined ? undefined : count(values.seed, 0, 'seed'),
+          log: (line) => console.error(line),
+        });
+        console.log(JSON.stringify(stats, null, 2));
+        return 0;
+      }
       default:
         console.error(`Unknown command: ${command}\n\n${USAGE}`);
         return 2;

@@ -28,8 +28,39 @@ const configSchema = z.object({
   MAX_APPLICATION_BYTES: z.coerce.number().int().min(1).default(2 * 1024 * 1024 * 1024),
   MAX_FILES_PER_REQUEST: z.coerce.number().int().min(1).default(200),
   EVIDENCE_RETENTION_DAYS: z.coerce.number().int().min(1).default(3 * 365),
+  STORAGE: z.enum(['local', 's3']).default('local'),
+  S3_ENDPOINT: z.url().optional().or(z.literal('').transform(() => undefined)),
+  S3_BUCKET: z.string().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  S3_FORCE_PATH_STYLE: flag(true),
+  S3_PREFIX: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or folder names each ending in /').default(''),
+  ZIP_MAX_BYTES: z.coerce.number().int().min(1).default(2 * 1024 * 1024 * 1024),
+  ZIP_MAX_ENTRIES: z.coerce.number().int().min(1).default(1000),
+  ZIP_MAX_UNCOMPRESSED_BYTES: z.coerce.number().int().min(1).default(2 * 1024 * 1024 * 1024),
+  ZIP_MAX_COMPRESSION_RATIO: z.coerce.number().min(1).default(100),
+  ORPHAN_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
   ALLOW_CLOCK_OVERRIDE: flag(false),
   BOOTSTRAP_ADMIN_EMAIL: z.email().default('admin@sanctuary.local'),
+  // Timers, reminders, notifications and webhooks (src/jobs, src/notifications, src/webhooks).
+  JOBS_WORKER: flag(true),
+  JOBS_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional().or(z.literal('').transform(() => undefined)),
+  SMTP_HOST: z.string().optional().or(z.literal('').transform(() => undefined)),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  SMTP_SECURE: flag(false),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  MAIL_FROM: z.string().min(3).default('Sanctuary Awards <no-reply@sanctuary.local>'),
+  EMAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  RETRY_BASE_SECONDS: z.coerce.number().int().min(1).default(60),
+  REMINDER_REVIEW_DAYS: z.coerce.number().int().min(1).default(21),
+  REMINDER_SUBMISSION_DAYS: z.coerce.number().int().min(1).default(14),
+  REMINDER_EVIDENCE_DAYS: z.coerce.number().int().min(1).default(14),
+  REMINDER_RENEWAL_DAYS: z.coerce.number().int().min(1).default(30),
 });
 
 export type Config = {
@@ -47,9 +78,32 @@ export type Config = {
   trustProxy: boolean;
   limits: { maxFileBytes: number; maxApplicationBytes: number; maxFilesPerRequest: number };
   evidenceRetentionDays: number;
+  storage: StorageConfig;
+  zipLimits: { maxZipBytes: number; maxEntries: number; maxUncompressedBytes: number; maxCompressionRatio: number };
+  /** How often committed objects no row knows are swept; 0 turns the periodic sweep off (the start sweep stays). */
+  orphanSweepIntervalMs: number;
   allowClockOverride: boolean;
   bootstrapAdminEmail: string;
+  jobs: { worker: boolean; pollIntervalMs: number; retryBaseSeconds: number };
+  /** No SMTP configured: notifications stay in the outbox and GET /me/notifications, marked skipped. */
+  smtp: { url?: string; host?: string; port: number; secure: boolean; user?: string; password?: string; from: string; maxAttempts: number };
+  webhooks: { maxAttempts: number; timeoutMs: number };
+  /** Days: reviews outstanding after START_REVIEW; submissions not accepted; before a further-evidence due date; before expiry while renewal is due. */
+  reminders: { reviewDays: number; submissionDays: number; evidenceDays: number; renewalDays: number };
 };
+
+export type StorageConfig =
+  | { kind: 'local' }
+  | {
+      kind: 's3';
+      endpoint?: string;
+      bucket: string;
+      region: string;
+      /** Absent: the SDK's default chain (environment, instance role). Never logged. */
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+      forcePathStyle: boolean;
+      prefix: string;
+    };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -63,6 +117,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when STORAGE=s3');
+  if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) {
+    throw new ConfigError('Invalid configuration:\n  S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
+  }
   return {
     env: c.NODE_ENV,
     host: c.HOST,
@@ -82,7 +140,46 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFilesPerRequest: c.MAX_FILES_PER_REQUEST,
     },
     evidenceRetentionDays: c.EVIDENCE_RETENTION_DAYS,
+    storage:
+      c.STORAGE === 's3'
+        ? {
+            kind: 's3',
+            endpoint: c.S3_ENDPOINT,
+            bucket: c.S3_BUCKET as string,
+            region: c.S3_REGION,
+            ...(c.S3_ACCESS_KEY_ID && c.S3_SECRET_ACCESS_KEY
+              ? { credentials: { accessKeyId: c.S3_ACCESS_KEY_ID, secretAccessKey: c.S3_SECRET_ACCESS_KEY } }
+              : {}),
+            forcePathStyle: c.S3_FORCE_PATH_STYLE,
+            prefix: c.S3_PREFIX,
+          }
+        : { kind: 'local' },
+    zipLimits: {
+      maxZipBytes: c.ZIP_MAX_BYTES,
+      maxEntries: c.ZIP_MAX_ENTRIES,
+      maxUncompressedBytes: c.ZIP_MAX_UNCOMPRESSED_BYTES,
+      maxCompressionRatio: c.ZIP_MAX_COMPRESSION_RATIO,
+    },
+    orphanSweepIntervalMs: c.ORPHAN_SWEEP_INTERVAL_MINUTES * 60_000,
     allowClockOverride: c.ALLOW_CLOCK_OVERRIDE,
     bootstrapAdminEmail: c.BOOTSTRAP_ADMIN_EMAIL,
+    jobs: { worker: c.JOBS_WORKER, pollIntervalMs: c.JOBS_POLL_INTERVAL_MS, retryBaseSeconds: c.RETRY_BASE_SECONDS },
+    smtp: {
+      url: c.SMTP_URL,
+      host: c.SMTP_HOST,
+      port: c.SMTP_PORT,
+      secure: c.SMTP_SECURE,
+      user: c.SMTP_USER,
+      password: c.SMTP_PASSWORD,
+      from: c.MAIL_FROM,
+      maxAttempts: c.EMAIL_MAX_ATTEMPTS,
+    },
+    webhooks: { maxAttempts: c.WEBHOOK_MAX_ATTEMPTS, timeoutMs: c.WEBHOOK_TIMEOUT_MS },
+    reminders: {
+      reviewDays: c.REMINDER_REVIEW_DAYS,
+      submissionDays: c.REMINDER_SUBMISSION_DAYS,
+      evidenceDays: c.REMINDER_EVIDENCE_DAYS,
+      renewalDays: c.REMINDER_RENEWAL_DAYS,
+    },
   };
 }

@@ -3,6 +3,7 @@ import { buildApp } from './app.ts';
 import { ensureFirstAdmin, prepareDatabase } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDatabase, embeddedDatabaseDir } from './db/index.ts';
+import { startJobWorker } from './jobs/worker.ts';
 
 /** The launcher: configuration, database, listen, graceful shutdown. Everything else is in app.ts. */
 async function main() {
@@ -29,7 +30,12 @@ async function main() {
   const firstAdmin = await ensureFirstAdmin(database.db, config.bootstrapAdminEmail);
 
   app = await buildApp({ config, database });
-  app.addHook('onClose', async () => database.close());
+  // Timers, reminders and the outbox run in the background here (off in tests unless a test starts it).
+  const jobs = config.jobs.worker ? startJobWorker(database.db, config, app.log) : null;
+  app.addHook('onClose', async () => {
+    await jobs?.stop();
+    await database.close();
+  });
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? address;
@@ -54,7 +60,15 @@ async function main() {
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err) app?.log.error({ err }, 'shutting down after an error');
     else app?.log.info({ signal }, 'shutting down: draining requests');
-    await app?.close();
+    // A keep-alive connection busy when closing began turns idle once its request is answered; Node
+    // closes idle connections only at close() time, so sweep them until the drain ends, or one
+    // keep-alive client holds the shutdown until the grace delay runs out (exit 1). See test/drills.
+    const sweep = setInterval(() => app?.server.closeIdleConnections(), 100);
+    try {
+      await app?.close();
+    } finally {
+      clearInterval(sweep);
+    }
   });
 }
 

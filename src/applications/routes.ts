@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
+import { CSV_NOTE, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
 import { expectedVersionFrom, setVersionHeaders } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
@@ -17,6 +18,22 @@ import {
 import * as service from './service.ts';
 
 const idParams = z.strictObject({ id: z.uuid() });
+
+type ApplicationSummary = z.infer<typeof applicationSummary>;
+const APPLICATION_CSV_COLUMNS = columnsOf<ApplicationSummary>(
+  'id',
+  'organisationId',
+  'organisationName',
+  'streamId',
+  'areaId',
+  'kind',
+  'round',
+  'state',
+  'status',
+  'version',
+  'createdAt',
+  'updatedAt',
+);
 
 export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   app.post(
@@ -42,11 +59,21 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
       schema: {
         tags: ['applications'],
         summary: 'Applications in the caller’s scope',
+        description: CSV_NOTE,
         querystring: listApplicationsQuery.extend(pageQuery),
         response: { 200: pageOf(applicationSummary), ...problemResponses(400, 401) },
       },
     },
-    async (request) => service.listApplications(db, caller(request), request.query),
+    async (request, reply) => {
+      const p = caller(request);
+      if (!wantsCsv(request)) return service.listApplications(db, p, request.query);
+      return sendCsv(reply, {
+        filename: 'applications.csv',
+        columns: APPLICATION_CSV_COLUMNS,
+        cursor: request.query.cursor,
+        fetchPage: (cursor, limit) => service.listApplications(db, p, { ...request.query, cursor, limit }),
+      });
+    },
   );
 
   app.get(

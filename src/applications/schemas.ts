@@ -130,7 +130,9 @@ export const listApplicationsQuery = z.strictObject({
   organisationId: z.uuid().optional(),
   stream: z.string().max(60).optional().describe('Stream id or slug'),
   kind: z.enum(['initial', 'renewal']).optional(),
-  sort: z.string().max(40).optional().describe('createdAt or updatedAt; prefix - for descending'),
+  updatedSince: z.iso.datetime({ offset: true }).optional().describe('Only applications changed at or after this instant'),
+  q: z.string().trim().min(1).max(200).optional().describe('Text in the organisation name (case-insensitive)'),
+  sort: z.string().max(40).optional().describe('createdAt, updatedAt or organisationName; prefix - for descending'),
 });
 
 export const historyItem = z

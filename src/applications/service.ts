@@ -2,7 +2,7 @@ import { type Expression, type SqlBool, sql } from 'kysely';
 import { canEditAnswers, reviveApplicationSnapshot } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
-import { keysetPage, parseSort } from '../http/pagination.ts';
+import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
 import { forbidden, notFound, Problem } from '../http/problem.ts';
 import { assertOrganisationVisible } from '../http/scope.ts';
 import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
@@ -110,9 +110,25 @@ export async function createApplication(db: Db, p: Principal, input: { organisat
 export async function listApplications(
   db: Db,
   p: Principal,
-  q: { state?: string; status?: string; areaId?: string; organisationId?: string; stream?: string; kind?: 'initial' | 'renewal'; sort?: string; limit: number; cursor?: string },
+  q: {
+    state?: string;
+    status?: string;
+    areaId?: string;
+    organisationId?: string;
+    stream?: string;
+    kind?: 'initial' | 'renewal';
+    updatedSince?: string;
+    q?: string;
+    sort?: string;
+    limit: number;
+    cursor?: string;
+  },
 ) {
-  const sort = parseSort(q.sort, { createdAt: 'applications.created_at', updatedAt: 'applications.updated_at' }, '-createdAt');
+  const sort = parseSort(
+    q.sort,
+    { createdAt: 'applications.created_at', updatedAt: 'applications.updated_at', organisationName: 'organisations.name' },
+    '-createdAt',
+  );
   let qb = selectApplications(db).where((eb) => {
     if (p.isAdmin) return sql<SqlBool>`true`;
     const visible: Expression<SqlBool>[] = [];
@@ -126,6 +142,8 @@ export async function listApplications(
   if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
   if (q.organisationId) qb = qb.where('applications.organisation_id', '=', q.organisationId);
   if (q.kind) qb = qb.where('applications.kind', '=', q.kind);
+  if (q.updatedSince) qb = qb.where('applications.updated_at', '>=', new Date(q.updatedSince));
+  if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
   if (q.stream) {
     const stream = q.stream;
     const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(stream);
@@ -137,7 +155,7 @@ export async function listApplications(
     idColumn: 'applications.id',
     limit: q.limit,
     cursor: q.cursor,
-    sort: { ...sort, valueOf: (a: ApplicationRow) => iso(sort.key === 'createdAt' ? a.created_at : a.updated_at) },
+    sort: { column: sort.column, direction: sort.direction, valueOf: () => null },
   });
   return {
     items: (page.items as ApplicationRow[]).map((a) => ({

@@ -1,18 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { type Expression, type SqlBool, sql } from 'kysely';
 import { z } from 'zod';
-import { isCurrentAward } from '../../workflows/index.ts';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
-import { caller, type Principal } from '../http/auth.ts';
+import { caller } from '../http/auth.ts';
+import { CSV_NOTE, type CsvColumn, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
 import { expectedVersionFrom, setVersionHeaders } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { keysetPage, pageOf, pageQuery, parseSort } from '../http/pagination.ts';
-import { type AwardRow, awardWorkflow, selectAwards } from '../workflow/awards.ts';
-import { type Loaded, runTransition } from '../workflow/runner.ts';
-import type { AwardSnapshot } from '../../workflows/index.ts';
-
-const iso = (d: Date | string) => new Date(d).toISOString();
-const CURRENT = ['active', 'renewalDue', 'renewing'];
+import { pageOf, pageQuery } from '../http/pagination.ts';
+import { Problem } from '../http/problem.ts';
+import { awardWorkflow } from '../workflow/awards.ts';
+import { runTransition } from '../workflow/runner.ts';
+import { renderCertificate } from './certificate.ts';
+import * as service from './service.ts';
 
 export const awardView = z
   .object({
@@ -31,42 +30,14 @@ export const awardView = z
     allowedEvents: z.array(z.string()),
   })
   .meta({ id: 'Award' });
-
-function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
-  const a = loaded.row;
-  const context = loaded.snapshot.context;
-  return {
-    id: a.id,
-    organisationId: a.organisation_id,
-    organisationName: a.organisation_name,
-    streamId: a.stream_id,
-    areaId: a.area_id,
-    applicationId: a.application_id,
-    state: a.state,
-    current: isCurrentAward(loaded.snapshot),
-    awardedAt: iso(a.awarded_at),
-    expiresAt: iso(a.expires_at),
-    renewalDueAt: context.renewalDueAt,
-    version: a.version,
-    allowedEvents: loaded.relations.has('admin') && isCurrentAward(loaded.snapshot) ? ['REVOKE'] : [],
-  };
-}
-
-function awardsInScope(p: Principal) {
-  return (eb: any): Expression<SqlBool> => {
-    if (p.isAdmin) return sql<SqlBool>`true`;
-    const visible: Expression<SqlBool>[] = [];
-    if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
-    if (p.memberOrganisationIds.length) visible.push(eb('awards.organisation_id', 'in', p.memberOrganisationIds));
-    return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
-  };
-}
+type AwardView = z.infer<typeof awardView>;
 
 const registerEntry = z
   .object({
     awardId: z.uuid(),
     organisationName: z.string(),
     stream: z.string(),
+    streamSlug: z.string(),
     area: z.string(),
     nation: z.string(),
     awardedAt: z.string(),
@@ -74,44 +45,77 @@ const registerEntry = z
   })
   .meta({ id: 'RegisterEntry' });
 
-export const awardRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+const registerVerification = registerEntry
+  .extend({
+    current: z.boolean(),
+    status: z.enum(['current', 'renewed', 'revoked', 'expired']),
+    message: z.string(),
+  })
+  .meta({ id: 'RegisterVerification' });
+
+const nation = z.enum(['england', 'wales', 'scotland', 'northern_ireland']);
+const instant = z.iso.datetime({ offset: true });
+
+const AWARD_CSV_COLUMNS: CsvColumn<AwardView>[] = columnsOf<AwardView>(
+  'id',
+  'organisationId',
+  'organisationName',
+  'streamId',
+  'areaId',
+  'applicationId',
+  'state',
+  'current',
+  'awardedAt',
+  'expiresAt',
+  'renewalDueAt',
+  'version',
+);
+const REGISTER_CSV_COLUMNS = columnsOf<service.RegisterEntry>(
+  'awardId',
+  'organisationName',
+  'stream',
+  'area',
+  'nation',
+  'awardedAt',
+  'expiresAt',
+);
+
+export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 'publicUrl'> }> = async (app, { db, config }) => {
+  /** Where the public register lives: PUBLIC_URL, else the host the request came to. */
+  const publicBase = (request: { protocol: string; host: string }) =>
+    (config?.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
+
   app.get(
     '/awards',
     {
       schema: {
         tags: ['awards'],
         summary: 'Awards in the caller’s scope',
+        description: CSV_NOTE,
         querystring: z.strictObject({
           state: z.string().max(40).optional(),
           organisationId: z.uuid().optional(),
           areaId: z.uuid().optional(),
+          stream: z.string().max(60).optional().describe('Stream id or slug'),
           current: z.enum(['true', 'false']).optional(),
-          sort: z.string().max(40).optional().describe('awardedAt or expiresAt; prefix - for descending'),
+          expiringBefore: instant.optional().describe('Only awards expiring before this instant'),
+          updatedSince: instant.optional().describe('Only awards changed at or after this instant'),
+          q: z.string().trim().min(1).max(200).optional().describe('Text in the organisation name (case-insensitive)'),
+          sort: z.string().max(40).optional().describe('awardedAt, expiresAt, updatedAt or organisationName; prefix - for descending'),
           ...pageQuery,
         }),
         response: { 200: pageOf(awardView), ...problemResponses(400, 401) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const p = caller(request);
-      const q = request.query;
-      const sort = parseSort(q.sort, { awardedAt: 'awards.awarded_at', expiresAt: 'awards.expires_at' }, '-awardedAt');
-      let qb = selectAwards(db).where(awardsInScope(p));
-      if (q.state) qb = qb.where('awards.state', '=', q.state);
-      if (q.organisationId) qb = qb.where('awards.organisation_id', '=', q.organisationId);
-      if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
-      if (q.current) qb = qb.where('awards.state', q.current === 'true' ? 'in' : 'not in', CURRENT);
-      const page = await keysetPage(qb as any, {
-        idColumn: 'awards.id',
-        limit: q.limit,
-        cursor: q.cursor,
-        sort: { ...sort, valueOf: (a: AwardRow) => iso(sort.key === 'awardedAt' ? a.awarded_at : a.expires_at) },
+      if (!wantsCsv(request)) return service.listAwards(db, p, request.query);
+      return sendCsv(reply, {
+        filename: 'awards.csv',
+        columns: AWARD_CSV_COLUMNS,
+        cursor: request.query.cursor,
+        fetchPage: (cursor, limit) => service.listAwards(db, p, { ...request.query, cursor, limit }),
       });
-      const items = (page.items as AwardRow[]).map((row) => {
-        const loaded = { id: row.id, row, version: row.version, snapshot: awardWorkflow.machine.resolveState(row.snapshot as never) as AwardSnapshot, relations: new Set(p.isAdmin ? ['admin' as const] : []) };
-        return toAwardView(loaded);
-      });
-      return { items, nextCursor: page.nextCursor };
     },
   );
 
@@ -128,7 +132,42 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
     async (request, reply) => {
       const loaded = await awardWorkflow.load(db, request.params.id, caller(request), false);
       setVersionHeaders(reply, loaded.version);
-      return toAwardView(loaded);
+      return service.toAwardView(loaded);
+    },
+  );
+
+  app.get(
+    '/awards/:id/certificate',
+    {
+      schema: {
+        tags: ['awards'],
+        summary: 'The award certificate as PDF (a current award; the organisation’s members, its lead, admins)',
+        description:
+          'A one-page PDF: organisation, stream, area, award and expiry dates, and a verification URL — the ' +
+          'public `GET /register/{awardId}` page, under PUBLIC_URL when set, else the host of the request.',
+        params: z.strictObject({ id: z.uuid() }),
+        response: { 200: z.any().describe('application/pdf'), ...problemResponses(401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const loaded = await awardWorkflow.load(db, request.params.id, caller(request), false);
+      const view = service.toAwardView(loaded);
+      if (!view.current) throw new Problem('conflict', `The award is ${view.state}, no longer current: no certificate is issued`, { state: view.state });
+      const entry = await service.registerEntry(db, view.id);
+      const pdf = await renderCertificate({
+        awardId: view.id,
+        organisationName: view.organisationName,
+        streamName: entry.stream,
+        areaName: entry.area,
+        awardedAt: new Date(view.awardedAt),
+        expiresAt: new Date(view.expiresAt),
+        verificationUrl: `${publicBase(request)}/register/${view.id}`,
+      });
+      return reply
+        .header('content-type', 'application/pdf')
+        .header('content-disposition', `inline; filename="sanctuary-award-${view.id}.pdf"`)
+        .header('cache-control', 'private, no-store')
+        .send(pdf);
     },
   );
 
@@ -150,7 +189,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
       );
       const loaded = await awardWorkflow.load(db, request.params.id, p, false);
       setVersionHeaders(reply, loaded.version);
-      return toAwardView(loaded);
+      return service.toAwardView(loaded);
     },
   );
 
@@ -160,56 +199,41 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }
       config: { public: true },
       schema: {
         tags: ['register'],
-        summary: 'The public register of current award holders',
+        summary: 'The public register of current award holders, by organisation name',
+        description: `Only current awards (active, renewal due, renewing); nothing about people, panels or evidence. ${CSV_NOTE}`,
         querystring: z.strictObject({
-          stream: z.string().max(60).optional().describe('Stream slug'),
+          stream: z.string().max(60).optional().describe('Stream slug, e.g. schools'),
           areaId: z.uuid().optional(),
-          nation: z.enum(['england', 'wales', 'scotland', 'northern_ireland']).optional(),
-          name: z.string().max(200).optional().describe('Text in the organisation name'),
+          nation: nation.optional(),
+          name: z.string().trim().min(1).max(200).optional().describe('Text in the organisation name (case-insensitive)'),
           ...pageQuery,
         }),
         response: { 200: pageOf(registerEntry), ...problemResponses(400) },
       },
     },
-    async (request) => {
-      const q = request.query;
-      let qb = db
-        .selectFrom('awards')
-        .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
-        .innerJoin('streams', 'streams.id', 'awards.stream_id')
-        .innerJoin('areas', 'areas.id', 'organisations.area_id')
-        .select([
-          'awards.id',
-          'organisations.name as organisation_name',
-          'streams.name as stream_name',
-          'areas.name as area_name',
-          'areas.nation',
-          'awards.awarded_at',
-          'awards.expires_at',
-        ])
-        .where('awards.state', 'in', CURRENT);
-      if (q.stream) qb = qb.where('streams.slug', '=', q.stream);
-      if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
-      if (q.nation) qb = qb.where('areas.nation', '=', q.nation);
-      if (q.name) qb = qb.where('organisations.name', 'ilike', `%${q.name.replace(/[\\%_]/g, '\\$&')}%`);
-      const page = await keysetPage(qb as any, {
-        idColumn: 'awards.id',
-        limit: q.limit,
-        cursor: q.cursor,
-        sort: { column: 'organisations.name', direction: 'asc', valueOf: (r: { organisation_name: string }) => r.organisation_name },
+    async (request, reply) => {
+      if (!wantsCsv(request)) return service.listRegister(db, request.query);
+      return sendCsv(reply, {
+        filename: 'sanctuary-awards-register.csv',
+        columns: REGISTER_CSV_COLUMNS,
+        cursor: request.query.cursor,
+        fetchPage: (cursor, limit) => service.listRegister(db, { ...request.query, cursor, limit }),
       });
-      return {
-        items: (page.items as any[]).map((r) => ({
-          awardId: r.id,
-          organisationName: r.organisation_name,
-          stream: r.stream_name,
-          area: r.area_name,
-          nation: r.nation,
-          awardedAt: iso(r.awarded_at),
-          expiresAt: iso(r.expires_at),
-        })),
-        nextCursor: page.nextCursor,
-      };
     },
+  );
+
+  app.get(
+    '/register/:awardId',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['register'],
+        summary: 'Verify one award (the link printed on its certificate)',
+        description: 'Confirms a current award, or says it is no longer current; nothing about people, panels or evidence.',
+        params: z.strictObject({ awardId: z.uuid() }),
+        response: { 200: registerVerification, ...problemResponses(400, 404) },
+      },
+    },
+    async (request) => service.registerEntry(db, request.params.awardId),
   );
 };

@@ -126,6 +126,11 @@ export interface Database {
   awards: AwardsTable;
   award_events: AwardEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  timers: TimersTable;
+  notifications: NotificationsTable;
+  reminders: RemindersTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export interface ApplicationsTable {
@@ -183,6 +188,9 @@ export interface EvidenceTable {
   uploaded_by: string | null;
   created_at: CreatedAt;
   deleted_at: Date | null;
+  /** The file is gone (e.g. retention) while the row, its metadata and history stay. */
+  file_removed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  file_removed_reason: string | null;
 }
 
 export interface AwardsTable {
@@ -211,5 +219,79 @@ export interface IdempotencyKeysTable {
   status_code: number | null;
   response_headers: JSONColumnType<Record<string, string>, string | null, string | null> | null;
   response_body: string | null;
+  created_at: CreatedAt;
+}
+
+// Timers, notifications, reminders and webhooks (migration 0004).
+
+export interface TimersTable {
+  id: Generated<string>;
+  entity: 'application' | 'award';
+  entity_id: string;
+  event_type: string;
+  due_at: Date;
+  status: Generated<'pending' | 'fired' | 'skipped' | 'cancelled' | 'failed'>;
+  attempts: Generated<number>;
+  outcome: string | null;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+}
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: 'event' | 'digest';
+  event_type: string;
+  entity: string | null;
+  entity_id: string | null;
+  subject: string;
+  body_text: string;
+  body_html: string;
+  email_to: string;
+  email_status: Generated<'pending' | 'sent' | 'failed' | 'skipped'>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_error: string | null;
+  sent_at: Date | null;
+  digest_day: string | null;
+  created_at: CreatedAt;
+}
+
+export interface RemindersTable {
+  id: Generated<string>;
+  kind: string;
+  user_id: string;
+  entity: string;
+  entity_id: string;
+  dedupe_key: string;
+  summary: string;
+  digest_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface WebhookSubscriptionsTable {
+  id: Generated<string>;
+  url: string;
+  event_types: string[];
+  area_id: string | null;
+  secret: string;
+  description: string | null;
+  created_by: string;
+  created_at: CreatedAt;
+  deleted_at: Date | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  body: string;
+  status: Generated<'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
   created_at: CreatedAt;
 }

@@ -13,6 +13,7 @@ import {
   applicationParams,
   evidenceList,
   evidenceParams,
+  evidenceUploadResult,
   evidenceView,
   listEvidenceQuery,
   uploadEvidenceBody,
@@ -45,10 +46,11 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
   app,
   { db, config, store },
 ) => {
-  const { limits } = config;
+  const { limits, zipLimits } = config;
   await app.register(multipart, {
     limits: {
-      fileSize: limits.maxFileBytes,
+      // A zip of evidence folders may be larger than one file; each file's own limit is enforced while it streams.
+      fileSize: Math.max(limits.maxFileBytes, zipLimits.maxZipBytes),
       files: limits.maxFilesPerRequest,
       fields: 5,
       fieldSize: 64 * 1024,
@@ -57,7 +59,14 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     },
   });
 
-  const deps = (request: FastifyRequest): service.EvidenceDeps => ({ db, store, limits, log: request.log });
+  const deps = (request: FastifyRequest): service.EvidenceDeps => ({
+    db,
+    store,
+    limits,
+    zipLimits,
+    scratchDir: config.evidenceDir,
+    log: request.log,
+  });
 
   app.post(
     '/applications/:id/evidence',
@@ -71,11 +80,18 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
           'MP3, M4A, DOCX, XLSX, PPTX, ODT, ODS, ODP, UTF-8 plain text); anything else answers 415. Limits: ' +
           `${limits.maxFileBytes} bytes a file, ${limits.maxApplicationBytes} bytes an application, ` +
           `${limits.maxFilesPerRequest} files a request (413). Bytes the application already has are stored ` +
-          'once: the existing item is returned with the new criteria added. On any error nothing of the request is kept.',
+          'once: the existing item is returned with the new criteria added. On any error nothing of the request is kept.\n\n' +
+          'A plain `.zip` (no `criteria` field needed) is a folder of evidence: its top folders are criterion codes ' +
+          '(`L1/`, `E2/`) or process names (`Learn/`, `Embed/`, `Share/`, any case; one wrapping folder is looked ' +
+          'through); files elsewhere are listed in `skipped`. The whole archive is refused, naming the entry, for ' +
+          'path traversal, absolute paths, links, encrypted entries, nested archives (400 with `entry` and `reason`), ' +
+          `a refused type (415), or a decompression bomb (413): more than ${zipLimits.maxEntries} entries, ` +
+          `${zipLimits.maxUncompressedBytes} bytes unpacked, or a compression ratio over ${zipLimits.maxCompressionRatio}; ` +
+          `a zip may be up to ${zipLimits.maxZipBytes} bytes.`,
         consumes: ['multipart/form-data'],
         params: applicationParams,
         body: uploadEvidenceBody,
-        response: { 201: evidenceList, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
+        response: { 201: evidenceUploadResult, ...problemResponses(400, 401, 403, 404, 409, 413, 415) },
       },
       // Before body validation, so a JSON body is named as the wrong media type rather than a wrong shape.
       preValidation: async (request) => {
@@ -94,13 +110,13 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
       },
     },
     async (request, reply) => {
-      const items = await service.uploadEvidence(
+      const result = await service.uploadEvidence(
         deps(request),
         caller(request),
         request.params.id,
         request.parts(),
       );
-      return reply.code(201).send({ items });
+      return reply.code(201).send(result);
     },
   );
 
@@ -118,6 +134,34 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     async (request) => ({
       items: await service.listEvidence(db, caller(request), request.params.id, request.query),
     }),
+  );
+
+  app.get(
+    '/applications/:id/evidence/archive',
+    {
+      schema: {
+        tags: ['evidence'],
+        summary: 'All evidence files of the application as one zip (recorded in the history)',
+        description:
+          'A folder per criterion code; a file filed under several criteria is in each. Streamed as it is built ' +
+          '(no Content-Length). Files removed by retention are not included.',
+        params: applicationParams,
+        response: { 200: z.any().describe('application/zip'), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { filename, stream } = await service.downloadEvidenceArchive(
+        deps(request),
+        caller(request),
+        request.params.id,
+      );
+      return reply
+        .header('Content-Type', 'application/zip')
+        .header('Content-Disposition', contentDisposition(filename))
+        .header('X-Content-Type-Options', 'nosniff')
+        .header('Cache-Control', 'private, no-store')
+        .send(stream);
+    },
   );
 
   app.get(

@@ -24,12 +24,25 @@ export const evidenceView = z
     round: z.number().int().describe('The appraisal round in which it was uploaded'),
     uploadedBy: z.uuid().nullable(),
     createdAt: z.string(),
+    fileRemoved: z
+      .object({ at: z.string(), reason: z.string().describe('`retention`: removed after the retention period') })
+      .nullable()
+      .describe('Set when the file itself is gone; the metadata and history stay'),
   })
   .meta({ id: 'Evidence' });
 
 export type EvidenceView = z.infer<typeof evidenceView>;
 
 export const evidenceList = z.object({ items: z.array(evidenceView) }).meta({ id: 'EvidenceList' });
+
+export const evidenceUploadResult = z
+  .object({
+    items: z.array(evidenceView),
+    skipped: z
+      .array(z.object({ path: z.string(), reason: z.string() }))
+      .describe('Entries of an uploaded zip that were not filed (outside criterion folders, system files, empty)'),
+  })
+  .meta({ id: 'EvidenceUploadResult' });
 
 /**
  * The multipart upload, for the OpenAPI document only: the route parses the stream itself (the body is

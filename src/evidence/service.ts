@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Multipart } from '@fastify/multipart';
+import { fileTypeFromBuffer } from 'file-type';
 import { sql } from 'kysely';
+import yazl from 'yazl';
 import { type ApplicationAccess, loadApplicationAccess } from '../applications/access.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
 import type { Config } from '../config.ts';
@@ -15,14 +19,19 @@ import {
   ObjectTooLargeError,
   type PendingObject,
 } from '../storage/store.ts';
+import { reserveTempFile } from '../storage/local.ts';
 import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
-import { inspectMediaType } from './media-types.ts';
+import { HEAD_BYTES, inspectMediaType } from './media-types.ts';
 import type { EvidenceView } from './schemas.ts';
+import { folderMapper, type OpenedArchive, openFolderArchive, type SkippedEntry } from './zip.ts';
 
 export type EvidenceDeps = {
   db: Db;
   store: EvidenceStore;
   limits: Config['limits'];
+  zipLimits: Config['zipLimits'];
+  /** A local directory for scratch files (a zip archive is spooled there while it is unpacked). */
+  scratchDir: string;
   /** Where failures that must not fail the request (a leftover file) are reported. */
   log?: { warn: (details: object, message: string) => void };
 };
@@ -38,6 +47,8 @@ type EvidenceRow = {
   round: number;
   uploaded_by: string | null;
   created_at: Date | string;
+  file_removed_at: Date | string | null;
+  file_removed_reason: string | null;
 };
 
 const EVIDENCE_COLUMNS = [
@@ -51,6 +62,8 @@ const EVIDENCE_COLUMNS = [
   'round',
   'uploaded_by',
   'created_at',
+  'file_removed_at',
+  'file_removed_reason',
 ] as const;
 
 export function evidenceView(row: EvidenceRow): EvidenceView {
@@ -65,6 +78,9 @@ export function evidenceView(row: EvidenceRow): EvidenceView {
     round: row.round,
     uploadedBy: row.uploaded_by,
     createdAt: new Date(row.created_at).toISOString(),
+    fileRemoved: row.file_removed_at
+      ? { at: new Date(row.file_removed_at).toISOString(), reason: row.file_removed_reason ?? 'removed' }
+      : null,
   };
 }
 
@@ -113,6 +129,7 @@ async function storedBytes(db: DbOrTrx, applicationId: string): Promise<number> 
     .select(sql<string | number>`coalesce(sum(size), 0)`.as('total'))
     .where('application_id', '=', applicationId)
     .where('deleted_at', 'is', null)
+    .where('file_removed_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
@@ -201,6 +218,13 @@ export async function downloadEvidence(
   await loadApplicationAccess(db, p, applicationId);
   const row = await findEvidence(db, applicationId, evidenceId);
   const item = evidenceView(row);
+  if (item.fileRemoved) {
+    throw new Problem(
+      'not-found',
+      `The file of this evidence was removed (${item.fileRemoved.reason}) on ${item.fileRemoved.at}; its details and history stay`,
+      { fileRemoved: item.fileRemoved },
+    );
+  }
   const range = rangeFor(item);
   if (!withBody || range.kind === 'unsatisfiable') return { item, range, stream: null };
   let stream: Readable;
@@ -330,20 +354,84 @@ type ReceivedFile = {
   mediaType: string;
   size: number;
   sha256: string;
+  criteria: string[];
+  /** Where it was inside an uploaded zip archive. */
+  archivePath?: string;
 };
 
+export type UploadResult = { items: EvidenceView[]; skipped: SkippedEntry[] };
+
+const ZIP_SIGNATURE = Buffer.from('PK\x03\x04', 'latin1');
+
 /**
- * Receives `criteria` then one or more files (SPEC §5, §6). Each file streams to a temporary object
- * while it is hashed and its type is checked; only when every file is in does one transaction file
- * them: new bytes become rows (their objects committed into place first), bytes the application
- * already has only gain the new criteria. Any failure keeps nothing of the request.
+ * The first bytes of a stream, and the whole stream again from its start: enough to tell a zip (up to
+ * `bytes`, so DOCX, ODT … can be told from a plain zip) or, for anything else, the first chunk.
+ */
+async function peek(source: AsyncIterable<Uint8Array>, bytes: number) {
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let length = 0;
+  let ended = false;
+  const mayBeZip = () => {
+    const start = Buffer.concat(head).subarray(0, 4);
+    return start.length < 4 ? ZIP_SIGNATURE.subarray(0, start.length).equals(start) : start.equals(ZIP_SIGNATURE);
+  };
+  while (length < bytes && mayBeZip()) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    head.push(next.value);
+    length += next.value.length;
+  }
+  async function* whole(): AsyncGenerator<Uint8Array> {
+    yield* head;
+    while (!ended) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { head: Buffer.concat(head), stream: whole() };
+}
+
+/** A plain zip (not a DOCX, ODT … which are zips too) is a folder of evidence. */
+async function isFolderArchive(head: Buffer): Promise<boolean> {
+  if (!head.subarray(0, 4).equals(ZIP_SIGNATURE)) return false;
+  return (await fileTypeFromBuffer(head))?.mime === 'application/zip';
+}
+
+/** Streams `source` to a local file, failing past `maxBytes`. */
+async function spool(source: AsyncIterable<Uint8Array>, path: string, maxBytes: number): Promise<number> {
+  let size = 0;
+  await pipeline(
+    source,
+    async function* (chunks: AsyncIterable<Uint8Array>) {
+      for await (const chunk of chunks) {
+        size += chunk.length;
+        if (size > maxBytes) throw new ObjectTooLargeError(maxBytes);
+        yield chunk;
+      }
+    },
+    createWriteStream(path, { flags: 'wx' }),
+  );
+  return size;
+}
+
+/**
+ * Receives `criteria` then one or more files, or zip archives whose top folders name criteria (SPEC
+ * §5, §6). Each file (or zip entry) streams to a temporary object while it is hashed and its type is
+ * checked; only when everything is in does one transaction file them: new bytes become rows (their
+ * objects committed into place first), bytes the application already has only gain the new criteria.
+ * Any failure keeps nothing of the request.
  */
 export async function uploadEvidence(
   deps: EvidenceDeps,
   p: Principal,
   applicationId: string,
   parts: AsyncIterable<Multipart>,
-): Promise<EvidenceView[]> {
+): Promise<UploadResult> {
   const { db, store, limits } = deps;
   // Refuse before reading a byte of the body when the caller may not upload at all.
   const access = await loadApplicationAccess(db, p, applicationId);
@@ -354,9 +442,94 @@ export async function uploadEvidence(
 
   const pending: PendingObject[] = [];
   const received: ReceivedFile[] = [];
+  const skipped: SkippedEntry[] = [];
   let criteria: string[] | null = null;
+  let fileParts = 0;
   const committedKeys: string[] = [];
   let transactionBodyDone = false;
+
+  const applicationLimit = () =>
+    tooLarge(
+      `The application's evidence would exceed ${limits.maxApplicationBytes} bytes (it holds ${bytesBefore})`,
+      'maxApplicationBytes',
+      limits.maxApplicationBytes,
+    );
+  /** Streams one file to a pending object under both the per-file and the per-application limit. */
+  const receive = async (source: AsyncIterable<Uint8Array>, filename: string, shownName: string) => {
+    const object = await store.begin();
+    pending.push(object);
+    const inspection = inspectMediaType(source, shownName);
+    const allowance = limits.maxApplicationBytes - bytesSoFar;
+    try {
+      const written = await object.write(inspection.stream, { maxBytes: Math.min(limits.maxFileBytes, allowance) });
+      return { object, filename, mediaType: written.size > 0 ? inspection.result() : '', ...written };
+    } catch (err) {
+      if (err instanceof ObjectTooLargeError) {
+        if (allowance < limits.maxFileBytes) throw applicationLimit();
+        throw tooLarge(
+          `"${shownName}" is larger than the limit of ${limits.maxFileBytes} bytes a file`,
+          'maxFileBytes',
+          limits.maxFileBytes,
+        );
+      }
+      throw err;
+    }
+  };
+
+  const receiveArchive = async (source: AsyncIterable<Uint8Array>, part: { file: { truncated: boolean } }) => {
+    const spooled = await reserveTempFile(deps.scratchDir);
+    let archive: OpenedArchive | null = null;
+    try {
+      try {
+        await spool(source, spooled.path, deps.zipLimits.maxZipBytes);
+      } catch (err) {
+        if (err instanceof ObjectTooLargeError) throw zipTooLarge(deps.zipLimits.maxZipBytes);
+        throw err;
+      }
+      if (part.file.truncated) throw zipTooLarge(deps.zipLimits.maxZipBytes);
+      const criteriaRows = await db
+        .selectFrom('criteria')
+        .select(['code', 'process'])
+        .where('criteria_set_id', '=', access.application.criteria_set_id)
+        .execute();
+      const mapper = folderMapper(criteriaRows.filter((c) => allowedCodes.includes(c.code)));
+      archive = await openFolderArchive(
+        spooled.path,
+        { ...deps.zipLimits, maxFileBytes: limits.maxFileBytes },
+        mapper,
+      );
+      skipped.push(...archive.skipped);
+      for (const entry of archive.entries) {
+        let file: Awaited<ReturnType<typeof receive>>;
+        try {
+          file = await receive(await archive.openEntry(entry), sanitiseFilename(entry.filename), entry.path);
+        } catch (err) {
+          // The problem names the entry, so the school knows which file to fix.
+          if (err instanceof Problem) throw new Problem(err.code, err.message, { ...err.extra, entry: entry.path });
+          throw new Problem('validation-failed', `The zip entry "${entry.path}" cannot be read: ${(err as Error).message}`, {
+            entry: entry.path,
+            reason: 'corrupt',
+          });
+        }
+        if (file.size === 0) {
+          skipped.push({ path: entry.path, reason: 'the file is empty' });
+          continue;
+        }
+        bytesSoFar += file.size;
+        received.push({ ...file, criteria: entry.criteria, archivePath: entry.path });
+      }
+      if (archive.entries.length === 0) {
+        throw validationFailed(
+          `The zip archive has no files inside criterion folders (${allowedCodes.join(', ')}) or process folders (Learn, Embed, Share)`,
+          skipped.map((s) => ({ path: s.path, message: s.reason })),
+        );
+      }
+    } finally {
+      archive?.close();
+      await spooled.release();
+    }
+  };
+
   try {
     try {
       for await (const part of parts) {
@@ -364,38 +537,26 @@ export async function uploadEvidence(
           if (part.fieldname !== 'criteria') {
             throw validationFailed(`Unknown form field "${part.fieldname}": send "criteria", then the files`);
           }
-          if (criteria !== null || received.length > 0) {
+          if (criteria !== null || fileParts > 0) {
             throw validationFailed('Send the criteria field once, before the files');
           }
           criteria = parseCriteria(part.value, allowedCodes);
           continue;
         }
         const filename = sanitiseFilename(part.filename);
+        if (++fileParts > limits.maxFilesPerRequest) throw multipartProblem({ code: 'FST_FILES_LIMIT' }, limits);
+        const { head, stream } = await peek(part.file, HEAD_BYTES);
+        if (await isFolderArchive(head)) {
+          await receiveArchive(stream, part);
+          continue;
+        }
         if (criteria === null) {
           throw validationFailed('Send the criteria field before the files', [
-            { path: 'body.criteria', message: 'missing before the first file' },
+            { path: 'body.criteria', message: 'missing before the first file (only a zip of criterion folders needs none)' },
           ]);
         }
-        if (received.length >= limits.maxFilesPerRequest)
-          throw multipartProblem({ code: 'FST_FILES_LIMIT' }, limits);
-        const object = await store.begin();
-        pending.push(object);
-        const inspection = inspectMediaType(part.file, filename);
-        const allowance = limits.maxApplicationBytes - bytesSoFar;
-        let written: { size: number; sha256: string };
-        try {
-          written = await object.write(inspection.stream, { maxBytes: allowance });
-        } catch (err) {
-          if (err instanceof ObjectTooLargeError) {
-            throw tooLarge(
-              `The application's evidence would exceed ${limits.maxApplicationBytes} bytes (it holds ${bytesBefore})`,
-              'maxApplicationBytes',
-              limits.maxApplicationBytes,
-            );
-          }
-          throw err;
-        }
-        // busboy stops a file at `fileSize` bytes and flags it: known only once the stream is read.
+        const file = await receive(stream, filename, filename);
+        // busboy stops a file at its `fileSize` and flags it: known only once the stream was read.
         if (part.file.truncated) {
           throw tooLarge(
             `"${filename}" is larger than the limit of ${limits.maxFileBytes} bytes a file`,
@@ -403,32 +564,37 @@ export async function uploadEvidence(
             limits.maxFileBytes,
           );
         }
-        if (written.size === 0) throw validationFailed(`"${filename}" is empty`);
-        bytesSoFar += written.size;
-        received.push({ object, filename, mediaType: inspection.result(), ...written });
+        if (file.size === 0) throw validationFailed(`"${filename}" is empty`);
+        bytesSoFar += file.size;
+        received.push({ ...file, criteria });
       }
     } catch (err) {
       throw multipartProblem(err, limits);
     }
-    if (criteria === null) {
-      throw validationFailed('The criteria field is missing', [
-        { path: 'body.criteria', message: 'required' },
-      ]);
+    if (fileParts === 0) {
+      if (criteria === null) {
+        throw validationFailed('The criteria field is missing', [{ path: 'body.criteria', message: 'required' }]);
+      }
+      throw validationFailed('Send at least one file after the criteria field');
     }
-    if (received.length === 0) throw validationFailed('Send at least one file after the criteria field');
-    const codes: string[] = criteria;
 
     const rows = await db.transaction().execute(async (trx) => {
       // The row lock serialises uploads to one application: totals and duplicates are exact.
       const locked = await loadApplicationAccess(trx, p, applicationId, { forUpdate: true });
       assertMayAddEvidence(locked);
+      // The same bytes twice in one request are one file, filed under every criterion they came with.
       const unique = new Map<string, ReceivedFile>();
-      for (const file of received) if (!unique.has(file.sha256)) unique.set(file.sha256, file);
+      for (const file of received) {
+        const first = unique.get(file.sha256);
+        if (!first) unique.set(file.sha256, { ...file });
+        else first.criteria = [...new Set([...first.criteria, ...file.criteria])];
+      }
       const existing = await trx
         .selectFrom('evidence')
         .select(EVIDENCE_COLUMNS)
         .where('application_id', '=', applicationId)
         .where('deleted_at', 'is', null)
+        .where('file_removed_at', 'is', null)
         .where('sha256', 'in', [...unique.keys()])
         .execute();
       const existingBySha = new Map(existing.map((row) => [row.sha256, row]));
@@ -451,7 +617,7 @@ export async function uploadEvidence(
         let addedCriteria: string[];
         if (duplicate) {
           // The same bytes are stored once: the existing file is also filed under the new criteria.
-          addedCriteria = codes.filter((c) => !duplicate.criteria.includes(c));
+          addedCriteria = file.criteria.filter((c) => !duplicate.criteria.includes(c));
           row = duplicate;
           if (addedCriteria.length > 0) {
             row = await trx
@@ -465,7 +631,7 @@ export async function uploadEvidence(
           const key = randomUUID();
           await file.object.commit(key);
           committedKeys.push(key);
-          addedCriteria = codes;
+          addedCriteria = file.criteria;
           row = await trx
             .insertInto('evidence')
             .values({
@@ -476,7 +642,7 @@ export async function uploadEvidence(
               size: file.size,
               sha256: file.sha256,
               storage_key: key,
-              criteria: codes,
+              criteria: file.criteria,
               round,
               uploaded_by: p.userId,
             })
@@ -496,6 +662,7 @@ export async function uploadEvidence(
             addedCriteria,
             size: file.size,
             sha256: file.sha256,
+            ...(file.archivePath ? { archivePath: file.archivePath } : {}),
             ...(duplicate ? { duplicate: true } : {}),
           },
         });
@@ -504,7 +671,7 @@ export async function uploadEvidence(
       transactionBodyDone = true;
       return out;
     });
-    return rows.map(evidenceView);
+    return { items: rows.map(evidenceView), skipped };
   } catch (err) {
     // Failed before COMMIT was sent: no row can point at the committed objects. A failure of COMMIT
     // itself is ambiguous, so those objects stay for the orphan sweep rather than risk a row without bytes.
@@ -526,6 +693,9 @@ export async function uploadEvidence(
     );
   }
 }
+
+const zipTooLarge = (maxBytes: number) =>
+  tooLarge(`A zip archive is larger than the limit of ${maxBytes} bytes`, 'zipMaxBytes', maxBytes);
 
 // ---------------------------------------------------------------------------------------------------
 // Delete
@@ -574,4 +744,71 @@ export async function deleteEvidence(
   await deps.store
     .remove(key)
     .catch((err) => deps.log?.warn({ err, key }, 'could not remove a deleted evidence object'));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bulk download
+
+/**
+ * Every stored evidence file of an application as one zip, for the panel: a folder per criterion
+ * (a file filed under two criteria is in both), so the archive uploads again as it is. Streamed: each
+ * file is opened only when the archive reaches it, and stored uncompressed (photos, videos and office
+ * files are compressed already). Recorded once in the history.
+ */
+export async function downloadEvidenceArchive(
+  deps: EvidenceDeps,
+  p: Principal,
+  applicationId: string,
+): Promise<{ filename: string; stream: Readable; files: number }> {
+  const { db, store } = deps;
+  await loadApplicationAccess(db, p, applicationId);
+  const rows = await db
+    .selectFrom('evidence')
+    .select(EVIDENCE_COLUMNS)
+    .where('application_id', '=', applicationId)
+    .where('deleted_at', 'is', null)
+    .where('file_removed_at', 'is', null)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  await appendApplicationHistory(db, {
+    applicationId,
+    type: 'EVIDENCE_ARCHIVE_DOWNLOADED',
+    actorId: p.userId,
+    from: null,
+    to: null,
+    payload: { files: rows.length, evidenceIds: rows.map((r) => r.id) },
+  });
+  const archive = new yazl.ZipFile();
+  const taken = new Set<string>();
+  for (const row of rows) {
+    for (const code of row.criteria) {
+      const path = uniquePath(taken, `${code}/${row.filename}`);
+      archive.addReadStreamLazy(
+        path,
+        { compress: false, mtime: new Date(row.created_at), size: Number(row.size) },
+        (callback) => {
+          store.open(row.storage_key).then(
+            (stream) => callback(null, stream),
+            (err: Error) => callback(err, undefined as unknown as Readable),
+          );
+        },
+      );
+    }
+  }
+  archive.end();
+  const stream = archive.outputStream as Readable;
+  // A store failure mid-archive cannot become a problem document any more: end the response broken.
+  archive.on('error', (err: Error) => stream.destroy(err));
+  return { filename: `evidence-${applicationId}.zip`, stream, files: rows.length };
+}
+
+/** `L1/photo.jpg`, then `L1/photo (2).jpg` …: two files may share a name (different bytes). */
+function uniquePath(taken: Set<string>, path: string): string {
+  let candidate = path;
+  const dot = path.lastIndexOf('.');
+  const [stem, extension] = dot > path.indexOf('/') + 1 ? [path.slice(0, dot), path.slice(dot)] : [path, ''];
+  for (let n = 2; taken.has(candidate.toLowerCase()); n++) candidate = `${stem} (${n})${extension}`;
+  taken.add(candidate.toLowerCase());
+  return candidate;
 }

@@ -54,6 +54,9 @@ export type SortSpec = {
   valueOf?: (row: any) => string | number | null;
 };
 
+/** `%text%` for ILIKE, with the pattern characters of `text` escaped (a trigram index serves it). */
+export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+
 /** Parses `?sort=name` / `?sort=-createdAt` against the columns a list allows. */
 export function parseSort(sort: string | undefined, allowed: Record<string, string>, fallback: string) {
   const raw = sort ?? fallback;
@@ -81,8 +84,13 @@ export async function keysetPage<Row extends { id: string }>(
   if (opts.cursor) {
     const [value, id] = decodeCursor(opts.cursor);
     const op = sort.direction === 'asc' ? '>' : '<';
+    // The redundant `column >= value` bound lets Postgres start an index range scan at the cursor
+    // instead of filtering every earlier row (an OR alone is not an index condition).
     q = q.where((eb: any) =>
-      eb.or([eb(sort.column, op, value), eb.and([eb(sort.column, '=', value), eb(idColumn, op, id)])]),
+      eb.and([
+        eb(sort.column, op === '>' ? '>=' : '<=', value),
+        eb.or([eb(sort.column, op, value), eb.and([eb(sort.column, '=', value), eb(idColumn, op, id)])]),
+      ]),
     );
   }
   const rows = await q

@@ -134,6 +134,15 @@ function fastifyErrorToProblem(err: FastifyError): { code: ProblemCode; detail: 
   return { code: 'internal', detail: 'An unexpected error occurred' };
 }
 
+/**
+ * Errors the router raises before any hook or error handler runs (a path parameter longer than the
+ * router allows, a malformed URL): without this Fastify answers them with its own JSON, not a problem.
+ * Found by test/fuzz.
+ */
+export function frameworkErrorHandler(err: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  return sendProblem(reply, 'validation-failed', err.message);
+}
+
 /** Every failure, ours or Fastify's, leaves as application/problem+json with a stable code. */
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
+import { type CsvColumn, CSV_NOTE, sendCsv, wantsCsv } from '../http/csv.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
 import { userView } from '../users/schemas.ts';
@@ -47,6 +48,16 @@ export const organisationView = z
   })
   .meta({ id: 'Organisation' });
 
+type OrganisationView = z.infer<typeof organisationView>;
+const ORGANISATION_CSV_COLUMNS: CsvColumn<OrganisationView>[] = [
+  ...(['id', 'name', 'streamId', 'areaId', 'phase', 'urn', 'website'] as const).map((header) => ({ header })),
+  { header: 'pledgeSignedAt', value: (o) => o.pledge?.signedAt },
+  { header: 'pledgeSignatoryName', value: (o) => o.pledge?.signatoryName },
+  { header: 'pledgeSignatoryRole', value: (o) => o.pledge?.signatoryRole },
+  { header: 'createdAt' },
+  { header: 'updatedAt' },
+];
+
 const addMemberBody = z.union([
   z.strictObject({ userId: z.uuid() }),
   z.strictObject({ email: z.email().max(254), name: text(200) }),
@@ -75,18 +86,30 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
       schema: {
         tags: ['organisations'],
         summary: 'Organisations the caller may see',
+        description: CSV_NOTE,
         querystring: z.strictObject({
           areaId: z.uuid().optional(),
           streamId: z.uuid().optional(),
-          q: z.string().max(200).optional().describe('Text in the name'),
+          stream: z.string().max(60).optional().describe('Stream slug, e.g. schools'),
+          q: z.string().max(200).optional().describe('Text in the name (case-insensitive)'),
           pledged: z.enum(['true', 'false']).optional(),
-          sort: z.string().max(40).optional().describe('name or createdAt; prefix - for descending'),
+          updatedSince: z.iso.datetime({ offset: true }).optional().describe('Only organisations changed at or after this instant'),
+          sort: z.string().max(40).optional().describe('name, createdAt or updatedAt; prefix - for descending'),
           ...pageQuery,
         }),
         response: { 200: pageOf(organisationView), ...problemResponses(400, 401) },
       },
     },
-    async (request) => service.listOrganisations(db, caller(request), request.query),
+    async (request, reply) => {
+      const p = caller(request);
+      if (!wantsCsv(request)) return service.listOrganisations(db, p, request.query);
+      return sendCsv(reply, {
+        filename: 'organisations.csv',
+        columns: ORGANISATION_CSV_COLUMNS,
+        cursor: request.query.cursor,
+        fetchPage: (cursor, limit) => service.listOrganisations(db, p, { ...request.query, cursor, limit }),
+      });
+    },
   );
 
   app.get(

@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
-import { keysetPage, parseSort } from '../http/pagination.ts';
+import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
 import { forbidden, Problem, validationFailed } from '../http/problem.ts';
 import {
   assertCanManageOrganisation,
@@ -91,13 +91,32 @@ export async function createOrganisation(
 export async function listOrganisations(
   db: Db,
   p: Principal,
-  q: { areaId?: string; streamId?: string; q?: string; pledged?: 'true' | 'false'; sort?: string; limit: number; cursor?: string },
+  q: {
+    areaId?: string;
+    streamId?: string;
+    stream?: string;
+    q?: string;
+    pledged?: 'true' | 'false';
+    updatedSince?: string;
+    sort?: string;
+    limit: number;
+    cursor?: string;
+  },
 ) {
-  const sort = parseSort(q.sort, { name: 'organisations.name', createdAt: 'organisations.created_at' }, 'name');
+  const sort = parseSort(
+    q.sort,
+    { name: 'organisations.name', createdAt: 'organisations.created_at', updatedAt: 'organisations.updated_at' },
+    'name',
+  );
   let qb = repo.selectOrganisations(db).where(organisationsInScope(p));
   if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
   if (q.streamId) qb = qb.where('organisations.stream_id', '=', q.streamId);
-  if (q.q) qb = qb.where('organisations.name', 'ilike', `%${q.q.replace(/[\\%_]/g, '\\$&')}%`);
+  if (q.stream) {
+    const stream = q.stream;
+    qb = qb.where('organisations.stream_id', 'in', (eb) => eb.selectFrom('streams').select('streams.id').where('streams.slug', '=', stream));
+  }
+  if (q.updatedSince) qb = qb.where('organisations.updated_at', '>=', new Date(q.updatedSince));
+  if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
   if (q.pledged) {
     qb = qb.where((eb) => {
       const pledged = eb.exists(
@@ -110,10 +129,7 @@ export async function listOrganisations(
     idColumn: 'organisations.id',
     limit: q.limit,
     cursor: q.cursor,
-    sort: {
-      ...sort,
-      valueOf: (o: repo.OrganisationRow) => (sort.key === 'name' ? o.name : iso(o.created_at)),
-    },
+    sort: { column: sort.column, direction: sort.direction, valueOf: () => null },
   });
   return { items: (page.items as repo.OrganisationRow[]).map(toOrganisationView), nextCursor: page.nextCursor };
 }

@@ -1,11 +1,27 @@
 import type { Config } from '../config.ts';
 import { LocalEvidenceStore, removeAbandonedTempFiles } from './local.ts';
+import { S3EvidenceStore } from './s3.ts';
 import type { EvidenceStore } from './store.ts';
 
 export type { EvidenceStore } from './store.ts';
 
-/** The configured evidence store, with what a previous life left half-written cleaned up. */
-export async function createEvidenceStore(config: Pick<Config, 'evidenceDir'>): Promise<EvidenceStore> {
-  await removeAbandonedTempFiles(config.evidenceDir);
-  return new LocalEvidenceStore(config.evidenceDir);
+/**
+ * The configured evidence store (STORAGE=local|s3), with what a previous life left half-written
+ * cleaned up. An S3 bucket that does not exist yet is created.
+ */
+export async function createEvidenceStore(
+  config: Pick<Config, 'evidenceDir' | 'storage'>,
+): Promise<EvidenceStore> {
+  let store: EvidenceStore;
+  if (config.storage.kind === 's3') {
+    const s3 = new S3EvidenceStore(config.storage);
+    await s3.ensureBucket();
+    store = s3;
+    // The evidence directory still holds scratch files (zip archives being unpacked).
+    await removeAbandonedTempFiles(config.evidenceDir);
+  } else {
+    store = new LocalEvidenceStore(config.evidenceDir);
+  }
+  await store.removeAbandonedTemp();
+  return store;
 }

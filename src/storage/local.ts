@@ -17,7 +17,7 @@ import {
 
 const TEMP_DIR = '.tmp';
 const TEMP_SUFFIX = '.part';
-const THIS_HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+export const THIS_HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
 const HOUR = 60 * 60 * 1000;
 
 // Temp files this process is writing right now: never mistaken for abandoned ones.
@@ -107,6 +107,10 @@ export class LocalEvidenceStore implements EvidenceStore {
     }
   }
 
+  removeAbandonedTemp(options: { staleAfterMs?: number } = {}): Promise<number> {
+    return removeAbandonedTempFiles(this.dir, options);
+  }
+
   async sweepOrphans(
     knownKeys: (keys: string[]) => Promise<Set<string>>,
     options: { olderThanMs?: number } = {},
@@ -151,7 +155,25 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
-function processIsAlive(pid: number): boolean {
+/**
+ * A fresh temp file path under `<root>/.tmp` (created), named so that the start-up sweep removes it
+ * should this process die; `release` removes it. For scratch files such as a spooled zip archive.
+ */
+export async function reserveTempFile(root: string): Promise<{ path: string; release: () => Promise<void> }> {
+  const tempDir = join(root, TEMP_DIR);
+  await mkdir(tempDir, { recursive: true });
+  const path = join(tempDir, `${THIS_HOST}~${process.pid}~${randomUUID()}${TEMP_SUFFIX}`);
+  liveTempFiles.add(path);
+  return {
+    path,
+    release: async () => {
+      await rm(path, { force: true });
+      liveTempFiles.delete(path);
+    },
+  };
+}
+
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

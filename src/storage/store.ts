@@ -41,6 +41,11 @@ export interface EvidenceStore {
     knownKeys: (keys: string[]) => Promise<Set<string>>,
     options?: { olderThanMs?: number },
   ): Promise<number>;
+  /**
+   * Removes temporary objects whose writer is gone (a process killed mid-upload): those of a dead
+   * process on this host at once, others once untouched for `staleAfterMs`. Run at start.
+   */
+  removeAbandonedTemp(options?: { staleAfterMs?: number }): Promise<number>;
 }
 
 export class ObjectTooLargeError extends Error {

@@ -18,6 +18,7 @@ import type { Selectable } from 'kysely';
 import type { DbOrTrx } from '../db/index.ts';
 import type { AwardsTable } from '../db/schema.ts';
 import { notFound } from '../http/problem.ts';
+import { recordAwardStarted } from '../jobs/effects.ts';
 import { runTransition, type WorkflowDefinition } from './runner.ts';
 
 export type AwardRow = Selectable<AwardsTable> & { area_id: string; organisation_name: string };
@@ -122,6 +123,7 @@ export async function startAward(db: DbOrTrx, input: { application: ApplicationR
     version: 1,
     at: now,
   });
+  await recordAwardStarted(db, { id, snapshot, organisationId: application.organisation_id, applicationId: application.id, expiresAt }, now);
   return id;
 }
 

@@ -4,6 +4,7 @@ import { acceptedEventTypes, type EventRole, stateString } from '../../workflows
 import type { DbOrTrx } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
 import { forbidden, Problem, validationFailed } from '../http/problem.ts';
+import { recordTransitionEffects } from '../jobs/effects.ts';
 
 /**
  * The one transition path (ARCHITECTURE.md): load and lock the row → revive the snapshot → check the
@@ -151,5 +152,7 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   });
   const result = { before: loaded, after: next, version, event };
   await def.afterTransition?.(trx, result, request.actor, now);
+  // Timers of the new state, notifications and webhook deliveries: in this same transaction (src/jobs).
+  await recordTransitionEffects(trx, def.name as 'application' | 'award', result as never, request.actor, now);
   return result;
 }

@@ -175,7 +175,7 @@ describe('uploading evidence to a draft', () => {
     expect(res.body.items[0].filename).toBe('Pledge – école fdp.exe.pdf');
   });
 
-  it('refuses HTML, SVG, scripts, executables, plain zips and binary junk whatever their names (415)', async () => {
+  it('refuses HTML, SVG, scripts, executables and binary junk whatever their names (415)', async () => {
     const before = (await evidenceRows(id)).length;
     const disguised: [string, Buffer][] = [
       ['report.pdf', Buffer.from('<!DOCTYPE html><html><script>alert(1)</script></html>')],
@@ -183,13 +183,16 @@ describe('uploading evidence to a draft', () => {
       ['badge.txt', Buffer.from('  <svg onload="alert(1)"/>')],
       ['notes.txt', Buffer.from('#!/bin/sh\nrm -rf /\n')],
       ['setup.pdf', exe()],
-      ['folder.docx', plainZip()],
       ['noise.txt', Buffer.from([0xff, 0xfe, 0x00, 0x41, 0xc3, 0x28])],
     ];
     for (const [name, content] of disguised) {
       const res = await upload(w.applicantA, id, [criteria('L1'), file(name, content)]);
       expect([name, res.status, res.body.code]).toEqual([name, 415, 'unsupported-media-type']);
     }
+    // A plain zip is a folder of evidence (zip.test.ts); with no file inside a criterion folder it files nothing.
+    const zipped = await upload(w.applicantA, id, [criteria('L1'), file('folder.docx', plainZip())]);
+    expect([zipped.status, zipped.body.code]).toEqual([400, 'validation-failed']);
+    expect(zipped.body.errors).toEqual([{ path: 'notes.txt', message: 'not inside a criterion or process folder' }]);
     expect(await evidenceRows(id)).toHaveLength(before);
   });
 

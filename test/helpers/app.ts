@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { prepareDatabase } from '../../src/bootstrap.ts';
@@ -21,8 +24,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     databaseUrl = created.url;
     drop = created.drop;
   }
+  // Each app gets its own evidence directory unless the test names one: the orphan sweep must never see
+  // files another database knows (such as a developer's ./data/evidence).
+  const ownEvidenceDir = env.EVIDENCE_DIR ? null : await mkdtemp(join(tmpdir(), 'sa-evidence-'));
   const config = loadConfig({
     NODE_ENV: 'test',
+    ...(ownEvidenceDir ? { EVIDENCE_DIR: ownEvidenceDir } : {}),
     LOG_LEVEL: 'silent',
     AUTH_FAILURES_PER_MINUTE: '1000',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
@@ -40,6 +47,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await app.close();
       await database.close();
       await drop();
+      if (ownEvidenceDir) await rm(ownEvidenceDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,161 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { api, adminTokenFrom, createBenchDatabase, maxResult, ratioResult, ROOT, round, spawnChild, startService } from './lib.ts';
+import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
+
+/**
+ * SPEC §8: an evidence upload of a 1 GB file through the real service on loopback (multipart parsing,
+ * type detection, SHA-256, temp file, rename, transaction) against piping the same bytes to a file
+ * with no parsing, in the same run; and the service's RSS growth while it takes the upload.
+ */
+const MB = 1024 * 1024;
+
+/** The RSS of a process in bytes, from /proc (Linux). */
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
+
+/** POSTs `size` bytes (a multipart body around an MP4-looking file, or raw) and times it. */
+function send(url: string, path: string, headers: Record<string, string>, parts: { head: Buffer; size: number; tail: Buffer }) {
+  const block = randomBytes(MB);
+  return new Promise<{ ms: number; status: number; body: string }>((resolve, reject) => {
+    const started = performance.now();
+    const target = new URL(path, url);
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: 'POST',
+        path: target.pathname,
+        headers: { ...headers, 'content-length': String(parts.head.length + parts.size + parts.tail.length) },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    let sent = 0;
+    req.write(parts.head);
+    const pump = () => {
+      while (sent < parts.size) {
+        const chunk = block.subarray(0, Math.min(MB, parts.size - sent));
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      req.end(parts.tail);
+    };
+    pump();
+  });
+}
+
+async function run(options: BenchOptions): Promise<BenchResult[]> {
+  const size = (options.quick ? 128 : 1024) * MB;
+  const rounds = options.quick ? 1 : 2;
+  const dir = join(ROOT, 'data', `bench-upload-${randomBytes(3).toString('hex')}`);
+  await mkdir(dir, { recursive: true });
+  const database = await createBenchDatabase(options.databaseUrl, 'upload');
+  const service = await startService(database.url, {
+    EVIDENCE_DIR: join(dir, 'evidence'),
+    MAX_FILE_BYTES: String(2 * 1024 * MB),
+    MAX_APPLICATION_BYTES: String(8 * 1024 * MB),
+    LOG_LEVEL: 'warn',
+  });
+  const baseline = await spawnChild('bench/upload-baseline-server.ts', { BASELINE_DIR: dir }, /listening at (http:\/\/\S+)/);
+  try {
+    const admin = api(service.url, adminTokenFrom(service.output));
+    const streams = await admin('GET', '/streams');
+    const streamId = streams.items.find((s: { slug: string }) => s.slug === 'schools').id as string;
+    const areaId = (await admin('POST', '/areas', { name: 'Upload City', nation: 'england', active: true })).id;
+    const orgId = (await admin('POST', '/organisations', { name: 'Upload Primary', streamId, areaId })).id;
+    const user = await admin('POST', '/users', {
+      email: 'uploader@bench.example',
+      name: 'Uploader',
+      grants: [{ role: 'applicant', organisationId: orgId }],
+    });
+    const token = (await admin('POST', `/users/${user.id}/tokens`, {})).token as string;
+    const applicant = api(service.url, token);
+
+    const boundary = `----bench${randomBytes(6).toString('hex')}`;
+    // An MP4 file type box, then bytes: the service treats it as a video, as the big files are.
+    const mp4Header = Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex');
+    const multipartParts = (fileSize: number) => ({
+      head: Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="criteria"\r\n\r\nL1\r\n` +
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="assembly.mp4"\r\n` +
+            'Content-Type: video/mp4\r\n\r\n',
+        ),
+        mp4Header,
+      ]),
+      size: fileSize - mp4Header.length,
+      tail: Buffer.from(`\r\n--${boundary}--\r\n`),
+    });
+    const uploadTo = async (applicationId: string, fileSize: number) => {
+      const res = await send(
+        service.url,
+        `/applications/${applicationId}/evidence`,
+        { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        multipartParts(fileSize),
+      );
+      if (res.status !== 201) throw new Error(`upload: ${res.status} ${res.body}`);
+      return res.ms;
+    };
+
+    // Warm up both (JIT, first file system use), then measure from the settled RSS.
+    const warm = (await applicant('POST', '/applications', { organisationId: orgId })).id as string;
+    await uploadTo(warm, 8 * MB);
+    await admin('POST', `/applications/${warm}/events`, { type: 'WITHDRAW', reason: 'warm-up done' });
+    await send(baseline.url, '/', {}, { head: Buffer.alloc(0), size: 8 * MB, tail: Buffer.alloc(0) });
+    await new Promise((r) => setTimeout(r, 500));
+    const rssBefore = await rssOf(service.process.pid as number);
+
+    let peakRss = rssBefore;
+    const sampler = setInterval(() => {
+      rssOf(service.process.pid as number).then(
+        (rss) => {
+          peakRss = Math.max(peakRss, rss);
+        },
+        () => {},
+      );
+    }, 50);
+    const uploadRates: number[] = [];
+    const baselineRates: number[] = [];
+    try {
+      for (let i = 0; i < rounds; i++) {
+        const parts = multipartParts(size);
+        const base = await send(baseline.url, '/', {}, { head: Buffer.alloc(0), size: parts.head.length + parts.size + parts.tail.length, tail: Buffer.alloc(0) });
+        baselineRates.push(size / MB / (base.ms / 1000));
+        // Each round on its own application, so the upload is never a duplicate of stored bytes.
+        const applicationId = (await admin('POST', '/applications', { organisationId: orgId })).id as string;
+        uploadRates.push(size / MB / ((await uploadTo(applicationId, size)) / 1000));
+        await admin('POST', `/applications/${applicationId}/events`, { type: 'WITHDRAW', reason: 'bench round done' });
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    const upload = Math.max(...uploadRates);
+    const pipe = Math.max(...baselineRates);
+    const growth = (peakRss - rssBefore) / MB;
+    const notes = `${size / MB} MB file, best of ${rounds}; upload runs ${uploadRates.map((r) => round(r, 0)).join(', ')} MB/s, pipe ${baselineRates.map((r) => round(r, 0)).join(', ')} MB/s`;
+    return [
+      ratioResult('upload.throughput', upload, pipe, 'MB/s', 0.5, notes),
+      maxResult('upload.rssGrowth', growth, 64, 'MB', null, `service RSS ${round(rssBefore / MB, 0)} MB before, ${round(peakRss / MB, 0)} MB at peak (sampled every 50 ms)`),
+    ];
+  } finally {
+    await baseline.stop();
+    await service.stop();
+    await database.drop().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export const uploadBench: BenchModule = { title: 'Evidence upload of a large file (SPEC §8)', run };
+export default uploadBench;

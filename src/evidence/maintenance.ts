@@ -1,0 +1,167 @@
+import { sql } from 'kysely';
+import { appendApplicationHistory } from '../applications/history.ts';
+import type { Db } from '../db/index.ts';
+import type { EvidenceStore } from '../storage/store.ts';
+
+/** The final application states (workflows/application.ts): nothing more can be added or decided. */
+const CLOSED_STATES = ['awarded', 'notAwarded', 'withdrawn', 'lapsed'] as const;
+
+type Log = { info: (details: object, message: string) => void; warn: (details: object, message: string) => void };
+
+export type RetentionCandidate = {
+  applicationId: string;
+  state: string;
+  closedAt: string;
+  evidenceId: string;
+  filename: string;
+  size: number;
+};
+
+export type RetentionReport = {
+  dryRun: boolean;
+  /** Applications closed at or before this instant have their evidence files removed. */
+  closedBefore: string;
+  retentionDays: number;
+  files: RetentionCandidate[];
+  bytes: number;
+};
+
+/**
+ * Removes the evidence files of applications closed longer than `retentionDays` ago (SPEC §3: default
+ * three years after the decision). The rows stay, marked `file_removed_reason = 'retention'`, and the
+ * application history records it. A closed application's "decision" is the event that closed it
+ * (DECIDE, WITHDRAW or LAPSE). `dryRun` only lists. Safe to run from several places at once: each
+ * application is handled in its own transaction with its row locked. For the CLI and the timers.
+ */
+export async function runEvidenceRetention(
+  deps: { db: Db; store: EvidenceStore; log?: Log },
+  options: { retentionDays: number; now?: Date; dryRun?: boolean },
+): Promise<RetentionReport> {
+  const { db, store, log } = deps;
+  const now = options.now ?? new Date();
+  const closedBefore = new Date(now.getTime() - options.retentionDays * 24 * 60 * 60 * 1000);
+  const rows = await sql<{
+    application_id: string;
+    state: string;
+    closed_at: Date | string;
+    evidence_id: string;
+    filename: string;
+    size: number | string;
+  }>`
+    select a.id as application_id, a.status as state, c.closed_at, e.id as evidence_id, e.filename, e.size
+    from applications a
+    cross join lateral (
+      select max(h.at) as closed_at from application_events h
+      where h.application_id = a.id and h.to_state = a.status
+    ) c
+    join evidence e on e.application_id = a.id and e.deleted_at is null and e.file_removed_at is null
+    where a.status in (${sql.join(CLOSED_STATES)})
+      and c.closed_at <= ${closedBefore}
+    order by c.closed_at, a.id, e.created_at, e.id`.execute(db);
+  const files = rows.rows.map((r) => ({
+    applicationId: r.application_id,
+    state: r.state,
+    closedAt: new Date(r.closed_at).toISOString(),
+    evidenceId: r.evidence_id,
+    filename: r.filename,
+    size: Number(r.size),
+  }));
+  const report: RetentionReport = {
+    dryRun: Boolean(options.dryRun),
+    closedBefore: closedBefore.toISOString(),
+    retentionDays: options.retentionDays,
+    files,
+    bytes: files.reduce((n, f) => n + f.size, 0),
+  };
+  if (options.dryRun) return report;
+
+  const byApplication = new Map<string, RetentionCandidate[]>();
+  for (const f of files) byApplication.set(f.applicationId, [...(byApplication.get(f.applicationId) ?? []), f]);
+  for (const [applicationId, candidates] of byApplication) {
+    const keys = await db.transaction().execute(async (trx) => {
+      await trx.selectFrom('applications').select('id').where('id', '=', applicationId).forUpdate().execute();
+      const marked = await trx
+        .updateTable('evidence')
+        .set({ file_removed_at: sql<Date>`now()`, file_removed_reason: 'retention' })
+        .where('application_id', '=', applicationId)
+        .where('id', 'in', candidates.map((c) => c.evidenceId))
+        .where('file_removed_at', 'is', null)
+        .where('deleted_at', 'is', null)
+        .returning(['id', 'filename', 'storage_key'])
+        .execute();
+      if (marked.length === 0) return [];
+      await appendApplicationHistory(trx, {
+        applicationId,
+        type: 'EVIDENCE_REMOVED_BY_RETENTION',
+        actorId: null,
+        from: null,
+        to: null,
+        payload: {
+          retentionDays: options.retentionDays,
+          closedAt: candidates[0]?.closedAt,
+          files: marked.map((m) => ({ evidenceId: m.id, filename: m.filename })),
+        },
+      });
+      return marked.map((m) => m.storage_key);
+    });
+    // After the commit: a failed removal leaves an orphan that the sweep removes, never a row without bytes.
+    for (const key of keys) {
+      await store.remove(key).catch((err) => log?.warn({ err, key }, 'could not remove an evidence file'));
+    }
+  }
+  log?.info({ files: files.length, bytes: report.bytes }, 'evidence retention removed files');
+  return report;
+}
+
+/**
+ * Removes stored objects that no live evidence row holds (a crash between storing and the row's
+ * commit, or a removal that failed after its row was marked). Young objects are kept: their upload
+ * may still be committing.
+ */
+export async function sweepEvidenceOrphans(
+  deps: { db: Db; store: EvidenceStore },
+  options: { olderThanMs?: number } = {},
+): Promise<number> {
+  const { db, store } = deps;
+  return store.sweepOrphans(async (keys) => {
+    if (keys.length === 0) return new Set();
+    const rows = await db
+      .selectFrom('evidence')
+      .select('storage_key')
+      .where('storage_key', 'in', keys)
+      .where('deleted_at', 'is', null)
+      .where('file_removed_at', 'is', null)
+      .execute();
+    return new Set(rows.map((r) => r.storage_key));
+  }, options);
+}
+
+/**
+ * Sweeps orphans once now and then every `intervalMs` (0: only now), in the background; returns a
+ * function that stops it. Failures are logged, never thrown: the sweep is housekeeping.
+ */
+export function scheduleOrphanSweeps(
+  deps: { db: Db; store: EvidenceStore; log: Log },
+  intervalMs: number,
+): () => void {
+  let running: Promise<void> | null = null;
+  const sweep = () => {
+    if (running) return;
+    running = sweepEvidenceOrphans(deps)
+      .then((removed) => {
+        if (removed > 0) deps.log.info({ removed }, 'removed orphaned evidence objects');
+      })
+      .catch((err) => deps.log.warn({ err }, 'evidence orphan sweep failed'))
+      .finally(() => {
+        running = null;
+      });
+  };
+  const first = setTimeout(sweep, 0);
+  first.unref();
+  const timer = intervalMs > 0 ? setInterval(sweep, intervalMs) : null;
+  timer?.unref();
+  return () => {
+    clearTimeout(first);
+    if (timer) clearInterval(timer);
+  };
+}

@@ -1,0 +1,122 @@
+import type { AnyMachineSnapshot } from 'xstate';
+import { stateString } from '../../workflows/index.ts';
+import type { DbOrTrx } from '../db/index.ts';
+import { APPLICATION_MESSAGES, AWARD_MESSAGES, type MessageContext, renderBodies } from '../notifications/messages.ts';
+import { audienceMembers, type Recipient } from '../notifications/recipients.ts';
+import type { TransitionResult, WorkflowActor } from '../workflow/runner.ts';
+import { enqueueWebhookEvent } from '../webhooks/outbox.ts';
+import { pendingTimersFor, scheduleTimers, type TimerEntity } from './timers.ts';
+
+type EntityRow = { organisation_id: string; area_id: string; organisation_name: string };
+
+/**
+ * What every transition leaves behind, in its own transaction (so a rolled-back event leaves nothing):
+ * the timers its new state needs, a notification (outbox row) per person concerned, and a delivery per
+ * matching webhook subscription.
+ */
+export async function recordTransitionEffects(
+  trx: DbOrTrx,
+  entity: TimerEntity,
+  result: TransitionResult<AnyMachineSnapshot, unknown>,
+  actor: WorkflowActor,
+  now: Date,
+): Promise<void> {
+  const { before, after, event, version } = result;
+  await scheduleTimers(trx, entity, before.id, pendingTimersFor(entity, after));
+  const row = before.row as EntityRow;
+  const { facts: _facts, type, ...payload } = event;
+  const to = stateString(after);
+  const context = after.context as Record<string, any>;
+
+  const template = (entity === 'application' ? APPLICATION_MESSAGES : AWARD_MESSAGES)[type];
+  if (template) {
+    const panel = entity === 'application' ? [...new Set([...(before.snapshot.context.panel ?? []), ...(context.panel ?? [])])] : [];
+    const messageContext: MessageContext = {
+      entity,
+      entityId: before.id,
+      organisationName: row.organisation_name,
+      type,
+      to,
+      payload,
+      context: { ...context, reached: to },
+    };
+    const actorId = actor === 'system' ? null : actor.userId;
+    const told = new Set<string>();
+    for (const audience of template.audiences) {
+      const message = template.render(messageContext, audience);
+      if (!message) continue;
+      const members = await audienceMembers(trx, audience, {
+        organisationId: row.organisation_id,
+        areaId: row.area_id,
+        panel,
+        subjectUserId: typeof payload.userId === 'string' ? payload.userId : undefined,
+      });
+      // Nobody is told of their own action, and nobody twice.
+      const recipients = members.filter((m: Recipient) => m.id !== actorId && !told.has(m.id));
+      for (const r of recipients) told.add(r.id);
+      if (!recipients.length) continue;
+      await trx
+        .insertInto('notifications')
+        .values(
+          recipients.map((r) => {
+            const bodies = renderBodies(r.name, message);
+            return {
+              user_id: r.id,
+              kind: 'event' as const,
+              event_type: `${entity}.${type}`,
+              entity,
+              entity_id: before.id,
+              subject: message.subject,
+              body_text: bodies.text,
+              body_html: bodies.html,
+              email_to: r.email,
+              next_attempt_at: now,
+              created_at: now,
+            };
+          }),
+        )
+        .execute();
+    }
+  }
+
+  await enqueueWebhookEvent(trx, {
+    type: `${entity}.${type}`,
+    areaId: row.area_id,
+    at: now,
+    data: {
+      entity,
+      id: before.id,
+      organisationId: row.organisation_id,
+      areaId: row.area_id,
+      from: stateString(before.snapshot),
+      to,
+      version,
+      actor: actor === 'system' ? 'system' : 'user',
+    },
+  });
+}
+
+/** A new award: its RENEWAL_DUE and EXPIRE timers, and the `award.AWARDED` webhook event. */
+export async function recordAwardStarted(
+  trx: DbOrTrx,
+  award: { id: string; snapshot: AnyMachineSnapshot; organisationId: string; applicationId: string; expiresAt: Date },
+  now: Date,
+): Promise<void> {
+  await scheduleTimers(trx, 'award', award.id, pendingTimersFor('award', award.snapshot));
+  const org = await trx.selectFrom('organisations').select('area_id').where('id', '=', award.organisationId).executeTakeFirstOrThrow();
+  await enqueueWebhookEvent(trx, {
+    type: 'award.AWARDED',
+    areaId: org.area_id,
+    at: now,
+    data: {
+      entity: 'award',
+      id: award.id,
+      organisationId: award.organisationId,
+      areaId: org.area_id,
+      applicationId: award.applicationId,
+      to: 'active',
+      expiresAt: award.expiresAt.toISOString(),
+      version: 1,
+    },
+  });
+}

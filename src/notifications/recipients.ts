@@ -1,0 +1,33 @@
+import type { DbOrTrx } from '../db/index.ts';
+import type { Audience } from './messages.ts';
+
+export type Recipient = { id: string; email: string; name: string };
+
+export type AudienceScope = {
+  organisationId: string;
+  areaId: string;
+  /** Panel members before and after the event (a withdrawal still tells the panel it had). */
+  panel: string[];
+  /** The user the event is about (ASSIGN_APPRAISER's userId). */
+  subjectUserId?: string;
+};
+
+/**
+ * The people of one audience: the organisation's applicant members; the area's leads, or the admins
+ * where the area has no lead (the national route); the panel; the user an event is about.
+ */
+export async function audienceMembers(db: DbOrTrx, audience: Audience, scope: AudienceScope): Promise<Recipient[]> {
+  const users = db.selectFrom('users').innerJoin('grants', 'grants.user_id', 'users.id').select(['users.id', 'users.email', 'users.name']).distinct();
+  switch (audience) {
+    case 'applicants':
+      return users.where('grants.role', '=', 'applicant').where('grants.organisation_id', '=', scope.organisationId).execute();
+    case 'leads': {
+      const leads = await users.where('grants.role', '=', 'lead').where('grants.area_id', '=', scope.areaId).execute();
+      return leads.length ? leads : users.where('grants.role', '=', 'admin').execute();
+    }
+    case 'panel':
+      return scope.panel.length ? db.selectFrom('users').select(['id', 'email', 'name']).where('id', 'in', scope.panel).execute() : [];
+    case 'subject':
+      return scope.subjectUserId ? db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', scope.subjectUserId).execute() : [];
+  }
+}
