@@ -123,7 +123,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerAuth(app, database.db, config.authFailuresPerMinute);
+  registerAuth(app, database.db, { failuresPerMinute: config.authFailuresPerMinute, cacheTtlMs: config.authCacheTtlMs });
   registerIdempotency(app, database.db);
   registerMetrics(app);
 

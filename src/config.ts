@@ -23,6 +23,7 @@ const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   TRUST_PROXY: flag(false),
   MAX_FILE_BYTES: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
   MAX_APPLICATION_BYTES: z.coerce.number().int().min(1).default(2 * 1024 * 1024 * 1024),
@@ -75,6 +76,8 @@ export type Config = {
   logLevel: string;
   shutdownTimeoutMs: number;
   authFailuresPerMinute: number;
+  /** How long a token's principal is remembered (0: looked up on every request). */
+  authCacheTtlMs: number;
   trustProxy: boolean;
   limits: { maxFileBytes: number; maxApplicationBytes: number; maxFilesPerRequest: number };
   evidenceRetentionDays: number;
@@ -133,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: c.LOG_LEVEL,
     shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
     authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE,
+    authCacheTtlMs: c.AUTH_CACHE_TTL_MS,
     trustProxy: c.TRUST_PROXY,
     limits: {
       maxFileBytes: c.MAX_FILE_BYTES,

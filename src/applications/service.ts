@@ -9,7 +9,7 @@ import { applicationWorkflow, type LoadedApplication, startApplication } from '.
 import { beginRenewal } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
 import type { ApplicationRow } from './access.ts';
-import { relationsTo, selectApplications } from './access.ts';
+import { loadApplicationForView, relationsTo, selectApplications } from './access.ts';
 import { appendApplicationHistory } from './history.ts';
 import type { ApplicationEventBody } from './schemas.ts';
 import { redactHistoryPayload, renderApplication } from './views.ts';
@@ -21,9 +21,18 @@ export function loadApplication(db: Db, p: Principal, id: string): Promise<Loade
   return applicationWorkflow.load(db, id, p, false);
 }
 
+/** Loads an application for a view, with its details, in one query (404 out of scope). */
+async function loadForView(db: Db, p: Principal | 'system', id: string) {
+  const { application, snapshot, relations, details } = await loadApplicationForView(db, p, id);
+  return { loaded: { id: application.id, row: application, snapshot, version: application.version, relations }, details };
+}
+
 export async function getApplication(db: Db, p: Principal, id: string, asOf?: string) {
+  if (!asOf) {
+    const { loaded, details } = await loadForView(db, p, id);
+    return renderApplication(db, loaded, p, { details });
+  }
   const loaded = await loadApplication(db, p, id);
-  if (!asOf) return renderApplication(db, loaded, p);
   const at = new Date(asOf);
   const past = await db
     .selectFrom('application_events')
@@ -210,11 +219,11 @@ export async function sendEvent(db: Db, p: Principal, id: string, event: Applica
   const result = await db.transaction().execute((trx) =>
     runTransition(applicationWorkflow, trx, { id, event: event as { type: string } & Record<string, unknown>, actor: p, expectedVersion }),
   );
-  const loaded = await applicationWorkflow.load(db, id, 'system', false);
+  const { loaded, details } = await loadForView(db, 'system', id);
   // An appraiser who just declared a conflict is off the panel: they still get the answer to their own event.
   const relations = relationsTo(p, loaded.row, loaded.snapshot.context.panel);
   loaded.relations = relations.size ? relations : result.before.relations;
-  return renderApplication(db, loaded, p);
+  return renderApplication(db, loaded, p, { details });
 }
 
 export async function history(db: Db, p: Principal, id: string, limit: number, cursor?: string) {

@@ -2,11 +2,10 @@ import { sql } from 'kysely';
 import type { ApplicationContext, ApplicationSnapshot, EventRole } from '../../workflows/index.ts';
 import { stateString, statusOf } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import { evidenceCountsByCriterion } from '../evidence/service.ts';
 import type { Principal } from '../http/auth.ts';
 import { applicationWorkflow } from '../workflow/applications.ts';
 import { type Loaded, previewEvents } from '../workflow/runner.ts';
-import type { ApplicationRow } from './access.ts';
+import type { ApplicationDetails, ApplicationRow, PanelPerson } from './access.ts';
 import type { ApplicationView } from './schemas.ts';
 
 /**
@@ -46,14 +45,6 @@ function criteriaOfSet(db: DbOrTrx, criteriaSetId: string): Promise<CriterionRow
 
 type Facts = { answers: Record<string, string>; evidenceCounts: Record<string, number> };
 
-async function currentFacts(db: DbOrTrx, applicationId: string): Promise<Facts> {
-  const [answers, evidenceCounts] = await Promise.all([
-    db.selectFrom('application_answers').select(['code', 'text']).where('application_id', '=', applicationId).execute(),
-    evidenceCountsByCriterion(db, applicationId),
-  ]);
-  return { answers: Object.fromEntries(answers.map((a) => [a.code, a.text])), evidenceCounts };
-}
-
 /** Answers and evidence as they stood at an instant, rebuilt from history and evidence rows. */
 async function factsAsOf(db: DbOrTrx, applicationId: string, asOf: Date): Promise<Facts> {
   const [answers, counts] = await Promise.all([
@@ -81,14 +72,23 @@ async function factsAsOf(db: DbOrTrx, applicationId: string, asOf: Date): Promis
   };
 }
 
-async function panelView(db: DbOrTrx, context: ApplicationContext, relations: Set<EventRole>) {
-  if (context.panel.length === 0) return [];
-  const people = await db
+async function panelPeopleOf(db: DbOrTrx, panel: string[]): Promise<PanelPerson[]> {
+  if (panel.length === 0) return [];
+  return db
     .selectFrom('users')
     .leftJoin('appraiser_profiles', 'appraiser_profiles.user_id', 'users.id')
-    .select(['users.id', 'users.name', 'appraiser_profiles.lived_experience', 'appraiser_profiles.local_group', 'appraiser_profiles.cos_staff'])
-    .where('users.id', 'in', context.panel)
+    .select([
+      'users.id',
+      'users.name',
+      'appraiser_profiles.lived_experience as lived',
+      'appraiser_profiles.local_group as local',
+      'appraiser_profiles.cos_staff as cos',
+    ])
+    .where('users.id', 'in', panel)
     .execute();
+}
+
+function panelView(people: PanelPerson[], context: ApplicationContext, relations: Set<EventRole>) {
   const byId = new Map(people.map((p) => [p.id, p]));
   return context.panel.map((userId) => {
     const person = byId.get(userId);
@@ -98,33 +98,36 @@ async function panelView(db: DbOrTrx, context: ApplicationContext, relations: Se
     if (!isManager(relations)) return withProgress;
     return {
       ...withProgress,
-      livedExperience: Boolean(person?.lived_experience),
-      localGroup: Boolean(person?.local_group),
-      cosStaff: Boolean(person?.cos_staff),
+      livedExperience: Boolean(person?.lived),
+      localGroup: Boolean(person?.local),
+      cosStaff: Boolean(person?.cos),
     };
   });
 }
 
+/**
+ * The application as `viewer` may see it: now (from the details read with the row, see
+ * loadApplicationForView), or as it stood at an earlier instant (rebuilt from history).
+ */
 export async function renderApplication(
   db: DbOrTrx,
   loaded: Loaded<ApplicationSnapshot, ApplicationRow>,
   viewer: Principal,
-  options: { asOf?: { at: Date; snapshot: ApplicationSnapshot; version: number } } = {},
+  view: { details: ApplicationDetails } | { asOf: { at: Date; snapshot: ApplicationSnapshot; version: number } },
 ): Promise<ApplicationView> {
   const app = loaded.row;
-  const snapshot = options.asOf?.snapshot ?? loaded.snapshot;
+  const asOf = 'asOf' in view ? view.asOf : undefined;
+  const snapshot = asOf?.snapshot ?? loaded.snapshot;
   const context = snapshot.context;
-  const [criteria, facts, panel, award, events] = await Promise.all([
+  const [criteria, facts, people, events] = await Promise.all([
     criteriaOfSet(db, app.criteria_set_id),
-    options.asOf ? factsAsOf(db, app.id, options.asOf.at) : currentFacts(db, app.id),
-    panelView(db, context, loaded.relations),
-    // An award row exists only once the application is awarded (a final status): skip the query before.
-    app.status === 'awarded' && !options.asOf
-      ? db.selectFrom('awards').select('id').where('application_id', '=', app.id).executeTakeFirst()
-      : undefined,
+    asOf ? factsAsOf(db, app.id, asOf.at) : (view as { details: ApplicationDetails }).details,
+    asOf ? panelPeopleOf(db, context.panel) : (view as { details: ApplicationDetails }).details.panelPeople,
     // The past cannot be acted on: a view as of an earlier instant offers no events.
-    options.asOf ? { allowedEvents: [], blockers: {} } : previewEvents(applicationWorkflow, db, loaded, viewer.userId),
+    asOf ? { allowedEvents: [], blockers: {} } : previewEvents(applicationWorkflow, db, loaded, viewer.userId),
   ]);
+  const panel = panelView(people, context, loaded.relations);
+  const awardId = asOf ? null : (view as { details: ApplicationDetails }).details.awardId;
   return {
     id: app.id,
     organisationId: app.organisation_id,
@@ -135,7 +138,7 @@ export async function renderApplication(
     round: context.round,
     state: stateString(snapshot),
     status: statusOf(snapshot),
-    version: options.asOf?.version ?? app.version,
+    version: asOf?.version ?? app.version,
     criteriaSetId: app.criteria_set_id,
     criteria,
     answers: facts.answers,
@@ -159,9 +162,9 @@ export async function renderApplication(
     submittedAt: context.submittedAt,
     allowedEvents: events.allowedEvents,
     blockers: events.blockers,
-    ...(award && !options.asOf ? { awardId: award.id } : {}),
+    ...(awardId ? { awardId } : {}),
     ...(app.previous_award_id ? { previousAwardId: app.previous_award_id } : {}),
-    ...(options.asOf ? { asOf: options.asOf.at.toISOString() } : {}),
+    ...(asOf ? { asOf: asOf.at.toISOString() } : {}),
     createdAt: iso(app.created_at),
     updatedAt: iso(app.updated_at),
   };

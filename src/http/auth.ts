@@ -58,7 +58,7 @@ export function principalFromGrants(
   };
 }
 
-export async function findPrincipalByToken(db: DbOrTrx, token: string): Promise<Principal | null> {
+async function findPrincipalByHash(db: DbOrTrx, tokenHash: string) {
   const row = await db
     .selectFrom('api_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
@@ -67,6 +67,7 @@ export async function findPrincipalByToken(db: DbOrTrx, token: string): Promise<
       'u.email',
       'u.name',
       't.id as tokenId',
+      't.expires_at as expiresAt',
       jsonArrayFrom(
         eb
           .selectFrom('grants as g')
@@ -74,11 +75,50 @@ export async function findPrincipalByToken(db: DbOrTrx, token: string): Promise<
           .whereRef('g.user_id', '=', 'u.id'),
       ).as('grants'),
     ])
-    .where('t.token_hash', '=', hashToken(token))
+    .where('t.token_hash', '=', tokenHash)
     .where('t.revoked_at', 'is', null)
     .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', new Date())]))
     .executeTakeFirst();
-  return row ? principalFromGrants(row, row.tokenId, row.grants as Grant[]) : null;
+  return row
+    ? { principal: principalFromGrants(row, row.tokenId, row.grants as Grant[]), expiresAt: row.expiresAt?.getTime() ?? Infinity }
+    : null;
+}
+
+// Bumped by every write that changes who a token stands for (grants, revocations): cached principals
+// of an older generation are not used again in this process.
+let principalGeneration = 0;
+export function invalidateCachedPrincipals() {
+  principalGeneration++;
+}
+
+/**
+ * Remembers the principal behind a token for a few seconds, sparing a query on every request. A
+ * revocation or grant change made through this process applies at once; one made through another
+ * instance applies within the TTL. The token's own expiry is always honoured.
+ */
+class PrincipalCache {
+  private entries = new Map<string, { principal: Principal; until: number; generation: number }>();
+  private readonly ttlMs: number;
+  constructor(ttlMs: number) {
+    this.ttlMs = ttlMs;
+  }
+  async lookup(db: DbOrTrx, token: string): Promise<Principal | null> {
+    const hash = hashToken(token);
+    const now = Date.now();
+    const hit = this.entries.get(hash);
+    if (hit && hit.until > now && hit.generation === principalGeneration) return hit.principal;
+    const generation = principalGeneration;
+    const found = await findPrincipalByHash(db, hash);
+    if (!found) {
+      this.entries.delete(hash);
+      return null;
+    }
+    if (this.ttlMs > 0) {
+      if (this.entries.size >= 10_000) this.entries.clear();
+      this.entries.set(hash, { principal: found.principal, until: Math.min(now + this.ttlMs, found.expiresAt), generation });
+    }
+    return found.principal;
+  }
 }
 
 /** Counts failed authentications per client address in one-minute windows. */
@@ -107,8 +147,9 @@ class FailedAuthLimiter {
  * Authenticates every request that carries a bearer token; routes not marked `public` require one.
  * Repeated bad tokens from one address are answered 429 for the rest of the minute.
  */
-export function registerAuth(app: FastifyInstance, db: Db, failuresPerMinute: number) {
-  const limiter = new FailedAuthLimiter(failuresPerMinute);
+export function registerAuth(app: FastifyInstance, db: Db, options: { failuresPerMinute: number; cacheTtlMs: number }) {
+  const limiter = new FailedAuthLimiter(options.failuresPerMinute);
+  const principals = new PrincipalCache(options.cacheTtlMs);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const header = request.headers.authorization;
@@ -124,7 +165,7 @@ export function registerAuth(app: FastifyInstance, db: Db, failuresPerMinute: nu
       throw new Problem('rate-limited', 'Too many failed authentications from this address; wait a minute');
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const principal = match && match[1].length <= 200 ? await findPrincipalByToken(db, match[1]) : null;
+    const principal = match && match[1].length <= 200 ? await principals.lookup(db, match[1]) : null;
     if (!principal) {
       limiter.fail(request.ip);
       throw new Problem('unauthenticated', 'The token is not valid, has expired or was revoked');

@@ -1,6 +1,7 @@
 import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { DbOrTrx } from '../db/index.ts';
+import { invalidateCachedPrincipals } from '../http/auth.ts';
 import type { Database, Role } from '../db/schema.ts';
 
 /** All SQL about users, their grants, appraiser profiles and tokens. */
@@ -76,6 +77,7 @@ export async function insertGrant(
     .values(grant)
     .onConflict((oc) => oc.doNothing())
     .execute();
+  invalidateCachedPrincipals();
 }
 
 export async function upsertAppraiserProfile(
@@ -125,6 +127,7 @@ export async function revokeToken(db: DbOrTrx, id: string) {
     .where('id', '=', id)
     .where('revoked_at', 'is', null)
     .execute();
+  invalidateCachedPrincipals();
 }
 
 export async function areasExist(db: DbOrTrx, ids: string[]): Promise<Set<string>> {
