@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -28,6 +29,31 @@ typeOverrides.setTypeParser(INT8, (v: string) => Number(v));
 typeOverrides.setTypeParser(NUMERIC, (v: string) => Number(v));
 typeOverrides.setTypeParser(DATE, (v: string) => v);
 
+/**
+ * Kysely's pg driver sends every query as an unnamed statement, which Postgres plans anew on each
+ * execution: for the application view that planning cost four times the execution. Naming each
+ * distinct SQL text (by its hash) makes pg prepare it once per connection, and Postgres then reuses a
+ * generic plan. The number of names is capped so ad-hoc SQL cannot grow the per-connection cache forever.
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 2000;
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (!name && statementNames.size < MAX_NAMED_STATEMENTS && text.length < 20_000) {
+    name = `s_${createHash('sha1').update(text).digest('base64url')}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+class PreparingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this only adds a name to (text, values).
+  override query(config: any, values?: any, callback?: any): any {
+    const name = typeof config === 'string' && typeof values !== 'function' && !callback ? statementName(config) : undefined;
+    return name ? super.query({ name, text: config, values }) : super.query(config, values, callback);
+  }
+}
+
 export type DatabaseOptions = {
   databaseUrl?: string;
   poolSize?: number;
@@ -40,6 +66,7 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
+      Client: PreparingClient,
       max: options.poolSize ?? 10,
       types: typeOverrides,
       connectionTimeoutMillis: 5000,

@@ -1,6 +1,8 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { stateString } from '../../workflows/index.ts';
+import type { Insertable } from 'kysely';
 import type { DbOrTrx } from '../db/index.ts';
+import type { NotificationsTable } from '../db/schema.ts';
 import { APPLICATION_MESSAGES, AWARD_MESSAGES, type MessageContext, renderBodies } from '../notifications/messages.ts';
 import { audienceMembers, type Recipient } from '../notifications/recipients.ts';
 import type { TransitionResult, WorkflowActor } from '../workflow/runner.ts';
@@ -22,7 +24,11 @@ export async function recordTransitionEffects(
   now: Date,
 ): Promise<void> {
   const { before, after, event, version } = result;
-  await scheduleTimers(trx, entity, before.id, pendingTimersFor(entity, after));
+  const wanted = pendingTimersFor(entity, after);
+  // A transition that leaves the wanted timers as they were (most do) has nothing to reschedule.
+  if (JSON.stringify(wanted) !== JSON.stringify(pendingTimersFor(entity, before.snapshot))) {
+    await scheduleTimers(trx, entity, before.id, wanted);
+  }
   const row = before.row as EntityRow;
   const { facts: _facts, type, ...payload } = event;
   const to = stateString(after);
@@ -42,6 +48,7 @@ export async function recordTransitionEffects(
     };
     const actorId = actor === 'system' ? null : actor.userId;
     const told = new Set<string>();
+    const outbox: Insertable<NotificationsTable>[] = [];
     for (const audience of template.audiences) {
       const message = template.render(messageContext, audience);
       if (!message) continue;
@@ -54,29 +61,27 @@ export async function recordTransitionEffects(
       // Nobody is told of their own action, and nobody twice.
       const recipients = members.filter((m: Recipient) => m.id !== actorId && !told.has(m.id));
       for (const r of recipients) told.add(r.id);
-      if (!recipients.length) continue;
-      await trx
-        .insertInto('notifications')
-        .values(
-          recipients.map((r) => {
-            const bodies = renderBodies(r.name, message);
-            return {
-              user_id: r.id,
-              kind: 'event' as const,
-              event_type: `${entity}.${type}`,
-              entity,
-              entity_id: before.id,
-              subject: message.subject,
-              body_text: bodies.text,
-              body_html: bodies.html,
-              email_to: r.email,
-              next_attempt_at: now,
-              created_at: now,
-            };
-          }),
-        )
-        .execute();
+      outbox.push(
+        ...recipients.map((r) => {
+          const bodies = renderBodies(r.name, message);
+          return {
+            user_id: r.id,
+            kind: 'event' as const,
+            event_type: `${entity}.${type}`,
+            entity,
+            entity_id: before.id,
+            subject: message.subject,
+            body_text: bodies.text,
+            body_html: bodies.html,
+            email_to: r.email,
+            next_attempt_at: now,
+            created_at: now,
+          };
+        }),
+      );
     }
+    // One insert for every audience's notifications.
+    if (outbox.length) await trx.insertInto('notifications').values(outbox).execute();
   }
 
   await enqueueWebhookEvent(trx, {

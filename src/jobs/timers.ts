@@ -52,7 +52,11 @@ export async function scheduleTimers(trx: DbOrTrx, entity: TimerEntity, entityId
     await trx
       .insertInto('timers')
       .values({ entity, entity_id: entityId, event_type: t.eventType, due_at: new Date(t.dueAt) })
-      .onConflict((oc) => oc.columns(['entity', 'entity_id', 'event_type', 'due_at']).where('status', '=', 'pending').doNothing())
+      .onConflict((oc) =>
+        // A literal, not a parameter: Postgres must match the partial unique index even under a
+        // prepared statement's generic plan.
+        oc.columns(['entity', 'entity_id', 'event_type', 'due_at']).where('status', '=', sql.lit('pending')).doNothing(),
+      )
       .execute();
   }
 }

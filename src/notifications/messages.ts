@@ -19,14 +19,13 @@ export type MessageContext = {
 
 export type Message = { subject: string; paragraphs: string[] };
 
+// Built once: toLocaleString with options builds a new formatter on every call (seen in the event profile).
+const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const WHEN = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
 const day = (iso: unknown) =>
-  typeof iso === 'string' && !Number.isNaN(Date.parse(iso))
-    ? new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
-    : 'an unknown date';
+  typeof iso === 'string' && !Number.isNaN(Date.parse(iso)) ? DAY.format(new Date(iso)) : 'an unknown date';
 const when = (iso: unknown) =>
-  typeof iso === 'string' && !Number.isNaN(Date.parse(iso))
-    ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC'
-    : 'a time to be confirmed';
+  typeof iso === 'string' && !Number.isNaN(Date.parse(iso)) ? `${WHEN.format(new Date(iso))} UTC` : 'a time to be confirmed';
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : '');
 
 type Template = { audiences: Audience[]; render: (c: MessageContext, audience: Audience) => Message | null };
