@@ -1,18 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable, } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   assertValidKey,
   type ByteRange,
   type EvidenceStore,
   ObjectNotFoundError,
-  ObjectTooLargeError,
   type PendingObject,
   type WrittenObject,
+  meteringStream,
 } from './store.ts';
 
 const TEMP_DIR = '.tmp';
@@ -53,21 +53,11 @@ export class LocalEvidenceStore implements EvidenceStore {
       write: async (source, options = {}): Promise<WrittenObject> => {
         if (state !== 'new') throw new Error(`cannot write a pending object that is ${state}`);
         state = 'writing';
-        const hash = createHash('sha256');
-        let size = 0;
-        const { maxBytes } = options;
-        const meter = new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            size += chunk.length;
-            if (maxBytes !== undefined && size > maxBytes) return callback(new ObjectTooLargeError(maxBytes));
-            hash.update(chunk);
-            callback(null, chunk);
-          },
-        });
+        const { meter, written } = meteringStream(options.maxBytes);
         // `flush` fsyncs before close: a committed object survives a power cut.
         await pipeline(source, meter, createWriteStream(tempPath, { flags: 'wx', flush: true }));
         state = 'written';
-        return { size, sha256: hash.digest('hex') };
+        return written();
       },
       commit: async (key) => {
         if (state !== 'written') throw new Error(`cannot commit a pending object that is ${state}`);

@@ -1,5 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import type { Readable, } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -21,9 +21,9 @@ import {
   type ByteRange,
   type EvidenceStore,
   ObjectNotFoundError,
-  ObjectTooLargeError,
   type PendingObject,
   type WrittenObject,
+  meteringStream,
 } from './store.ts';
 
 type S3Config = Extract<StorageConfig, { kind: 's3' }>;
@@ -93,17 +93,7 @@ export class S3EvidenceStore implements EvidenceStore {
       write: async (source, options = {}): Promise<WrittenObject> => {
         if (state !== 'new') throw new Error(`cannot write a pending object that is ${state}`);
         state = 'writing';
-        const hash = createHash('sha256');
-        let size = 0;
-        const { maxBytes } = options;
-        const meter = new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            size += chunk.length;
-            if (maxBytes !== undefined && size > maxBytes) return callback(new ObjectTooLargeError(maxBytes));
-            hash.update(chunk);
-            callback(null, chunk);
-          },
-        });
+        const { meter, written } = meteringStream(options.maxBytes);
         const upload = new Upload({
           client: this.client,
           params: { Bucket: this.bucket, Key: tempKey, Body: meter },
@@ -119,7 +109,7 @@ export class S3EvidenceStore implements EvidenceStore {
         }
         if (sent.status === 'rejected') throw sent.reason;
         state = 'written';
-        return { size, sha256: hash.digest('hex') };
+        return written();
       },
       commit: async (key) => {
         if (state !== 'written') throw new Error(`cannot commit a pending object that is ${state}`);

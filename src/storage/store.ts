@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
 
 /** What `PendingObject.write` measured while the bytes went through. */
 export type WrittenObject = { size: number; sha256: string };
@@ -68,4 +69,22 @@ export class ObjectNotFoundError extends Error {
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{3,127}$/;
 export function assertValidKey(key: string): void {
   if (!KEY.test(key)) throw new Error(`invalid storage key ${JSON.stringify(key)}`);
+}
+
+/**
+ * A pass-through that counts and hashes the bytes on their way to a store, and fails the stream as
+ * soon as it passes `maxBytes` (so an oversize upload stops at the limit, not at its end).
+ */
+export function meteringStream(maxBytes?: number): { meter: Transform; written: () => WrittenObject } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (maxBytes !== undefined && size > maxBytes) return callback(new ObjectTooLargeError(maxBytes));
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  return { meter, written: () => ({ size, sha256: hash.digest('hex') }) };
 }
