@@ -2,8 +2,9 @@ import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.ts';
 import * as m0002 from './0002_applications.ts';
 import * as m0003 from './0003_evidence_retention.ts';
-import * as m0005 from './0005_reporting.ts';
 import * as m0004 from './0004_timers_outbox.ts';
+import * as m0005 from './0005_reporting.ts';
+import * as m0006 from './0006_open_applications_status.ts';
 
 /**
  * Every migration, imported statically so they run the same under Node, Jest and PGlite
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_applications': m0002,
   '0003_evidence_retention': m0003,
-  '0005_reporting': m0005,
   '0004_timers_outbox': m0004,
+  '0005_reporting': m0005,
+  '0006_open_applications_status': m0006,
 };
