@@ -4,7 +4,7 @@ import * as m0002 from './0002_applications.ts';
 import * as m0003 from './0003_evidence_retention.ts';
 import * as m0004 from './0004_timers_outbox.ts';
 import * as m0005 from './0005_reporting.ts';
-import * as m0006 from './0006_open_applications_status.ts';
+import * as m0006 from './0006_dashboard_summaries.ts';
 
 /**
  * Every migration, imported statically so they run the same under Node, Jest and PGlite
@@ -16,5 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_evidence_retention': m0003,
   '0004_timers_outbox': m0004,
   '0005_reporting': m0005,
-  '0006_open_applications_status': m0006,
+  '0006_dashboard_summaries': m0006,
 };

@@ -52,6 +52,8 @@ export interface OrganisationsTable {
   phase: string | null;
   urn: string | null;
   website: string | null;
+  /** When the organisation first applied; set by a trigger on applications (migration 0006). */
+  first_applied_at: ColumnType<Date | null, never, never>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }

@@ -111,9 +111,8 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
       .innerJoin('streams', 'streams.id', 'organisations.stream_id')
       .select(['organisations.id', 'organisations.name', 'streams.slug as stream', 'pledges.signed_at'])
       .where('organisations.area_id', '=', area.id)
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('applications').select('applications.id').whereRef('applications.organisation_id', '=', 'organisations.id'))),
-      )
+      // Kept by a trigger on applications (migration 0006): never applied.
+      .where('organisations.first_applied_at', 'is', null)
       .orderBy('pledges.signed_at')
       .orderBy('organisations.id')
       .execute(),
@@ -302,9 +301,8 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
       .selectFrom('organisations')
       .innerJoin('pledges', 'pledges.organisation_id', 'organisations.id')
       .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('applications').select('applications.id').whereRef('applications.organisation_id', '=', 'organisations.id'))),
-      )
+      // Kept by a trigger on applications (migration 0006): never applied.
+      .where('organisations.first_applied_at', 'is', null)
       .groupBy('organisations.area_id')
       .execute(),
   ]);
