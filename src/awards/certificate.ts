@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 
 export type CertificateInput = {
   awardId: string;
@@ -19,7 +18,9 @@ const longDate = (d: Date) =>
  * dates, and the verification URL (the public register page for this award). Built in memory: it is
  * a few kilobytes. Content streams are left uncompressed so the text can be checked and indexed.
  */
-export function renderCertificate(c: CertificateInput): Promise<Buffer> {
+export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
+  // Loaded on the first certificate, not at every start.
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({
     size: 'A4',
     layout: 'landscape',

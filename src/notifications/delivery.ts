@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { CLAIM_LEASE_MS, retryDelayMs } from '../jobs/backoff.ts';
@@ -8,8 +7,10 @@ export type EmailSummary = { sent: number; retried: number; failed: number; skip
 type Mailer = { send(message: { to: string; subject: string; text: string; html: string }): Promise<void>; close(): void };
 
 /** An SMTP transport from the configuration, or null when none is configured. */
-export function createMailer(smtp: Config['smtp']): Mailer | null {
+export async function createMailer(smtp: Config['smtp']): Promise<Mailer | null> {
   if (!smtp.url && !smtp.host) return null;
+  // Loaded only where mail is configured, not at every start.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = smtp.url
     ? nodemailer.createTransport(smtp.url)
     : nodemailer.createTransport({
@@ -34,7 +35,7 @@ export function createMailer(smtp: Config['smtp']): Mailer | null {
  */
 export async function deliverEmails(db: Db, config: Pick<Config, 'smtp' | 'jobs'>, now: Date, batch = 50): Promise<EmailSummary> {
   const summary: EmailSummary = { sent: 0, retried: 0, failed: 0, skipped: 0 };
-  const mailer = createMailer(config.smtp);
+  const mailer = await createMailer(config.smtp);
   try {
     for (;;) {
       const claimed = await db.transaction().execute(async (trx) => {

@@ -1,6 +1,5 @@
 import type { Config } from '../config.ts';
 import { LocalEvidenceStore, removeAbandonedTempFiles } from './local.ts';
-import { S3EvidenceStore } from './s3.ts';
 import type { EvidenceStore } from './store.ts';
 
 export type { EvidenceStore } from './store.ts';
@@ -14,6 +13,8 @@ export async function createEvidenceStore(
 ): Promise<EvidenceStore> {
   let store: EvidenceStore;
   if (config.storage.kind === 's3') {
+    // Loaded only when configured: the S3 SDK is a tenth of a second of every start otherwise.
+    const { S3EvidenceStore } = await import('./s3.ts');
     const s3 = new S3EvidenceStore(config.storage);
     await s3.ensureBucket();
     store = s3;
