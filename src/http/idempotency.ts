@@ -4,6 +4,10 @@ import type { Db } from '../db/index.ts';
 import { Problem } from './problem.ts';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The response carries a secret shown once (a token, a signing secret): it is never stored for replay. */
+    secretInResponse?: boolean;
+  }
   interface FastifyRequest {
     idempotency: { userId: string; key: string } | null;
   }
@@ -29,6 +33,8 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || typeof key !== 'string' || !request.principal) return;
+    // Secrets are stored only as hashes; a replay would need the secret itself, so these POSTs ignore the key.
+    if (request.routeOptions.config?.secretInResponse) return;
     if (!KEY_PATTERN.test(key)) throw new Problem('validation-failed', 'Idempotency-Key must be 1–200 visible ASCII characters');
     const userId = request.principal.userId;
     const hash = requestHash(request);

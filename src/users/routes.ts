@@ -94,6 +94,8 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
   app.post(
     '/users/:id/tokens',
     {
+      // The answer holds the token itself: never stored for Idempotency-Key replays.
+      config: { secretInResponse: true },
       schema: {
         tags: ['tokens'],
         summary: 'Issue an API token (shown once)',

@@ -78,6 +78,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
   app.post(
     '/webhooks',
     {
+      // The answer holds the signing secret: never stored for Idempotency-Key replays.
+      config: { secretInResponse: true },
       schema: {
         tags: ['webhooks'],
         summary: 'Subscribe a URL to workflow events (admin; lead for one of their areas)',

@@ -93,6 +93,21 @@ describe('issuing', () => {
 });
 
 describe('storage', () => {
+  it('a token issued with an Idempotency-Key is not kept for replay: the key is ignored', async () => {
+    const headers = { 'idempotency-key': 'issue-once' };
+    const first = await w.admin.api.post(`/users/${w.applicantB.id}/tokens`, {}, headers);
+    const second = await w.admin.api.post(`/users/${w.applicantB.id}/tokens`, {}, headers);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+    expect(second.body.token).not.toBe(first.body.token);
+    const stored = await t.database.db.selectFrom('idempotency_keys').selectAll().where('key', '=', 'issue-once').execute();
+    expect(stored).toEqual([]);
+    const anywhere = await sql<{ n: number }>`select count(*)::int as n from idempotency_keys
+      where response_body like ${`%${first.body.token}%`}`.execute(t.database.db);
+    expect(anywhere.rows[0].n).toBe(0);
+  });
+
   it('keeps only the SHA-256 of the token, never the token itself', async () => {
     const issued = await issue(w.leadB, w.applicantB.id);
     const row = await t.database.db
