@@ -1,21 +1,26 @@
 import { type Expression, type SqlBool, sql } from 'kysely';
-import { canEditAnswers, reviveApplicationSnapshot } from '../../workflows/index.ts';
+import {
+  APPLICATION_FINAL_STATES,
+  CURRENT_AWARD_STATES,
+  canEditAnswers,
+  reviveApplicationSnapshot,
+} from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
 import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
-import { forbidden, notFound, Problem } from '../http/problem.ts';
+import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
 import { assertOrganisationVisible } from '../http/scope.ts';
 import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
 import { beginRenewal } from '../workflow/awards.ts';
+import { streamIdsNamed } from '../streams/repository.ts';
 import { runTransition } from '../workflow/runner.ts';
 import type { ApplicationRow } from './access.ts';
 import { loadApplicationForView, relationsTo, selectApplications } from './access.ts';
 import { appendApplicationHistory } from './history.ts';
 import type { ApplicationEventBody } from './schemas.ts';
-import { redactHistoryPayload, renderApplication } from './views.ts';
+import { historyLineFor, renderApplication } from './views.ts';
+import { iso } from '../http/iso.ts';
 
-const iso = (d: Date | string) => new Date(d).toISOString();
-const CURRENT_AWARD_STATES = ['active', 'renewalDue', 'renewing'];
 
 export function loadApplication(db: Db, p: Principal, id: string): Promise<LoadedApplication> {
   return applicationWorkflow.load(db, id, p, false);
@@ -65,7 +70,7 @@ export async function createApplication(db: Db, p: Principal, input: { organisat
       .select('id')
       .where('organisation_id', '=', org.id)
       .where('stream_id', '=', org.streamId)
-      .where('status', 'not in', ['awarded', 'notAwarded', 'withdrawn', 'lapsed'])
+      .where('status', 'not in', APPLICATION_FINAL_STATES)
       .executeTakeFirst();
     if (open) throw new Problem('conflict', `The organisation already has an open application (${open.id})`, { applicationId: open.id });
     const award = await trx
@@ -153,18 +158,12 @@ export async function listApplications(
   if (q.kind) qb = qb.where('applications.kind', '=', q.kind);
   if (q.updatedSince) qb = qb.where('applications.updated_at', '>=', new Date(q.updatedSince));
   if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
-  if (q.stream) {
-    const stream = q.stream;
-    const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(stream);
-    qb = isUuid
-      ? qb.where('applications.stream_id', '=', stream)
-      : qb.where('applications.stream_id', 'in', (eb) => eb.selectFrom('streams').select('streams.id').where('streams.slug', '=', stream));
-  }
+  if (q.stream) qb = qb.where('applications.stream_id', 'in', streamIdsNamed(db, q.stream));
   const page = await keysetPage(qb as any, {
     idColumn: 'applications.id',
     limit: q.limit,
     cursor: q.cursor,
-    sort: { column: sort.column, direction: sort.direction, valueOf: () => null },
+    sort: { column: sort.column, direction: sort.direction },
   });
   return {
     items: (page.items as ApplicationRow[]).map((a) => ({
@@ -228,7 +227,10 @@ export async function sendEvent(db: Db, p: Principal, id: string, event: Applica
 
 export async function history(db: Db, p: Principal, id: string, limit: number, cursor?: string) {
   const loaded = await loadApplication(db, p, id);
-  const after = cursor && /^\d{1,12}$/.test(cursor) ? Number(cursor) : 0;
+  if (cursor !== undefined && !/^\d{1,12}$/.test(cursor)) {
+    throw validationFailed('cursor is not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+  }
+  const after = cursor ? Number(cursor) : 0;
   const numbered = db
     .selectFrom('application_events')
     .leftJoin('users', 'users.id', 'application_events.actor_id')
@@ -246,10 +248,11 @@ export async function history(db: Db, p: Principal, id: string, limit: number, c
     .as('h');
   const rows = await db.selectFrom(numbered).selectAll().where('h.seq', '>', after).orderBy('h.seq').limit(limit + 1).execute();
   const items = rows.slice(0, limit).map((r) => {
-    const { payload, hideActor } = redactHistoryPayload(r.type, r.actor_id, r.payload as Record<string, unknown>, loaded.relations, p.userId);
+    const line = { type: r.type, actorId: r.actor_id, payload: r.payload as Record<string, unknown> };
+    const { type, payload, hideActor } = historyLineFor(line, loaded.relations, p.userId);
     return {
       seq: Number(r.seq),
-      type: r.type,
+      type,
       actorId: hideActor ? null : r.actor_id,
       actorName: hideActor ? 'A panel member' : r.actor_name,
       from: r.from_state,

@@ -7,6 +7,7 @@ import { applicationWorkflow } from '../workflow/applications.ts';
 import { type Loaded, previewEvents } from '../workflow/runner.ts';
 import type { ApplicationDetails, ApplicationRow, PanelPerson } from './access.ts';
 import type { ApplicationView } from './schemas.ts';
+import { iso } from '../http/iso.ts';
 
 /**
  * What each caller may see of an application (SPEC §3), decided here and nowhere else: applicants never
@@ -14,7 +15,6 @@ import type { ApplicationView } from './schemas.ts';
  * admins see everything.
  */
 
-const iso = (d: Date | string) => new Date(d).toISOString();
 const isManager = (relations: Set<EventRole>) => relations.has('lead') || relations.has('admin');
 
 type CriterionRow = { code: string; process: string; title: string };
@@ -170,17 +170,21 @@ export async function renderApplication(
   };
 }
 
-/** History lines hidden from a viewer: applicants never see individual reviews or conflicts; appraisers not others' reviews. */
-export function redactHistoryPayload(
-  type: string,
-  actorId: string | null,
-  payload: Record<string, unknown>,
+/**
+ * One history line as a viewer may see it. Leads and admins see everything. Others never see an
+ * individual review or a declared conflict that is not their own, nor the panel-composition warnings
+ * (they reveal appraisers' profiles); applicants see a conflict only as "PANEL_CHANGED", by nobody.
+ */
+export function historyLineFor(
+  line: { type: string; actorId: string | null; payload: Record<string, unknown> },
   relations: Set<EventRole>,
   viewerId: string,
-): { payload: Record<string, unknown>; hideActor: boolean } {
-  if (isManager(relations)) return { payload, hideActor: false };
-  const private_ = type === 'SUBMIT_REVIEW' || type === 'DECLARE_CONFLICT';
-  if (!private_) return { payload, hideActor: false };
-  if (relations.has('appraiser') && actorId === viewerId) return { payload, hideActor: false };
-  return { payload: {}, hideActor: relations.has('applicant') && !relations.has('appraiser') };
+): { type: string; payload: Record<string, unknown>; hideActor: boolean } {
+  if (isManager(relations)) return { ...line, hideActor: false };
+  const { warnings: _panelWarnings, ...payload } = line.payload;
+  const private_ = line.type === 'SUBMIT_REVIEW' || line.type === 'DECLARE_CONFLICT';
+  if (!private_ || (relations.has('appraiser') && line.actorId === viewerId)) return { type: line.type, payload, hideActor: false };
+  const schoolView = relations.has('applicant') && !relations.has('appraiser');
+  const type = line.type === 'DECLARE_CONFLICT' && schoolView ? 'PANEL_CHANGED' : line.type;
+  return { type, payload: {}, hideActor: schoolView || line.type === 'DECLARE_CONFLICT' };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { DbOrTrx } from '../db/index.ts';
@@ -11,7 +12,8 @@ export type UserRow = {
   email: string;
   name: string;
   created_at: Date;
-  grants: { role: Role; area_id: string | null; organisation_id: string | null }[];
+  /** `organisation_area_id`: the area of an applicant grant's organisation, for scope checks. */
+  grants: { role: Role; area_id: string | null; organisation_id: string | null; organisation_area_id: string | null }[];
   profile: {
     lived_experience: boolean;
     local_group: boolean;
@@ -31,7 +33,8 @@ export function selectUsers(db: DbOrTrx) {
       jsonArrayFrom(
         eb
           .selectFrom('grants')
-          .select(['grants.role', 'grants.area_id', 'grants.organisation_id'])
+          .leftJoin('organisations', 'organisations.id', 'grants.organisation_id')
+          .select(['grants.role', 'grants.area_id', 'grants.organisation_id', 'organisations.area_id as organisation_area_id'])
           .whereRef('grants.user_id', '=', 'users.id')
           .orderBy('grants.created_at'),
       ).as('grants'),
@@ -140,4 +143,17 @@ export async function organisationAreas(db: DbOrTrx, ids: string[]): Promise<Map
   if (ids.length === 0) return new Map();
   const rows = await db.selectFrom('organisations').select(['id', 'area_id']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.id, r.area_id]));
+}
+
+/** Whether the user sits on the panel of an application outside these areas (their reach beyond them). */
+export async function onPanelOutside(db: DbOrTrx, userId: string, areaIds: string[]): Promise<boolean> {
+  const row = await db
+    .selectFrom('applications')
+    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+    .select('applications.id')
+    .where(sql<boolean>`applications.snapshot -> 'context' -> 'panel' ? ${userId}`)
+    .where('organisations.area_id', 'not in', areaIds)
+    .limit(1)
+    .executeTakeFirst();
+  return Boolean(row);
 }

@@ -98,7 +98,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
       config: { secretInResponse: true },
       schema: {
         tags: ['tokens'],
-        summary: 'Issue an API token (shown once)',
+        summary: 'Issue an API token, shown once (admin; the user themself; a lead for a user whose grants all lie in their areas)',
         params: idParams,
         body: issueTokenBody,
         response: { 201: issuedTokenView, ...problemResponses(400, 401, 403, 404) },

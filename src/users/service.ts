@@ -5,31 +5,44 @@ import { forbidden, notFound, Problem, validationFailed } from '../http/problem.
 import { usersInScope } from '../http/scope.ts';
 import * as repo from './repository.ts';
 import type { CreateUserInput, GrantInput, UserView } from './schemas.ts';
+import { isoOrNull as iso } from '../http/iso.ts';
 
-const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
-/** What a viewer may see of a user: the lived-experience flag only for leads, admins and the person. */
+/**
+ * What a viewer may see of a user. Admins and the person see everything. A lead sees the grants that
+ * fall within their areas and the appraiser profile (lived experience included: SPEC §3). Anyone else
+ * (e.g. a fellow member of an organisation) sees the person and the grants they share, nothing more.
+ */
 export function toUserView(row: repo.UserRow, viewer: Principal | null): UserView {
-  const mayseeLivedExperience =
-    viewer === null || viewer.isAdmin || viewer.leadAreaIds.length > 0 || viewer.userId === row.id;
+  const full = viewer === null || viewer.isAdmin || viewer.userId === row.id;
+  const lead = !full && viewer !== null && viewer.leadAreaIds.length > 0;
+  const inViewersScope = (g: repo.UserRow['grants'][number]) => {
+    if (full || viewer === null) return true;
+    if (g.role === 'applicant') {
+      return viewer.memberOrganisationIds.includes(g.organisation_id as string) || viewer.leadAreaIds.includes(g.organisation_area_id as string);
+    }
+    if (g.role === 'lead') return viewer.leadAreaIds.includes(g.area_id as string);
+    return lead && g.role === 'appraiser';
+  };
   return {
     id: row.id,
     email: row.email,
     name: row.name,
     createdAt: iso(row.created_at) as string,
-    grants: row.grants.map((g) => ({
+    grants: row.grants.filter(inViewersScope).map((g) => ({
       role: g.role,
       ...(g.area_id ? { areaId: g.area_id } : {}),
       ...(g.organisation_id ? { organisationId: g.organisation_id } : {}),
     })),
-    appraiserProfile: row.profile
-      ? {
-          ...(mayseeLivedExperience ? { livedExperience: row.profile.lived_experience } : {}),
-          localGroup: row.profile.local_group,
-          cosStaff: row.profile.cos_staff,
-          homeAreaId: row.profile.home_area_id,
-        }
-      : null,
+    appraiserProfile:
+      row.profile && (full || lead)
+        ? {
+            livedExperience: row.profile.lived_experience,
+            localGroup: row.profile.local_group,
+            cosStaff: row.profile.cos_staff,
+            homeAreaId: row.profile.home_area_id,
+          }
+        : null,
   };
 }
 
@@ -40,11 +53,26 @@ export async function getVisibleUser(db: DbOrTrx, p: Principal, id: string): Pro
   return row;
 }
 
-/** Admins manage everyone; a lead manages the applicants and appraisers in their scope, never admins or leads. */
-function assertCanManage(p: Principal, target: repo.UserRow) {
+/**
+ * Admins manage everyone, and people their own tokens. A lead manages a user only when all of that
+ * user's reach lies within the lead's areas: no admin or lead grant, every organisation in the lead's
+ * areas, an appraiser's home area theirs and no panel seat elsewhere. Otherwise a token the lead
+ * issued would open another area's applications.
+ */
+async function assertCanManage(db: DbOrTrx, p: Principal, target: repo.UserRow) {
   if (p.isAdmin || p.userId === target.id) return;
-  const privileged = target.grants.some((g) => g.role === 'admin' || g.role === 'lead');
-  if (p.leadAreaIds.length === 0 || privileged) throw forbidden('You may not manage this user');
+  const areas = p.leadAreaIds;
+  const outside =
+    areas.length === 0 ||
+    target.grants.some(
+      (g) =>
+        g.role === 'admin' ||
+        g.role === 'lead' ||
+        (g.role === 'applicant' && !areas.includes(g.organisation_area_id as string)) ||
+        (g.role === 'appraiser' && !areas.includes(target.profile?.home_area_id as string)),
+    ) ||
+    (target.grants.some((g) => g.role === 'appraiser') && (await repo.onPanelOutside(db, target.id, areas)));
+  if (outside) throw forbidden('You may not manage this user: their grants reach beyond your areas');
 }
 
 /** Checks that the caller may hand out these grants, and that what they point at exists. */
@@ -152,11 +180,7 @@ export async function listUsers(
     idColumn: 'users.id',
     limit: q.limit,
     cursor: q.cursor,
-    sort: {
-      column: sort.column,
-      direction: sort.direction,
-      valueOf: (r: repo.UserRow) => (sort.key === 'createdAt' ? r.created_at.toISOString() : sort.key === 'email' ? r.email : r.name),
-    },
+    sort,
   });
   return { items: (page.items as repo.UserRow[]).map((r) => toUserView(r, p)), nextCursor: page.nextCursor };
 }
@@ -176,13 +200,13 @@ export async function issueToken(db: DbOrTrx, issuer: { userId: string } | null,
 
 export async function issueTokenFor(db: Db, p: Principal, userId: string, expiresInDays?: number) {
   const target = await getVisibleUser(db, p, userId);
-  assertCanManage(p, target);
+  await assertCanManage(db, p, target);
   return issueToken(db, p, target.id, expiresInDays);
 }
 
 export async function listTokensOf(db: Db, p: Principal, userId: string) {
   const target = await getVisibleUser(db, p, userId);
-  assertCanManage(p, target);
+  await assertCanManage(db, p, target);
   const rows = await repo.listTokens(db, target.id);
   return rows.map((t) => ({
     id: t.id,
@@ -197,6 +221,6 @@ export async function revokeTokenById(db: Db, p: Principal, tokenId: string) {
   if (!token) throw notFound('token');
   const owner = await repo.findUser(db, token.user_id, usersInScope(p));
   if (!owner) throw notFound('token');
-  assertCanManage(p, owner);
+  await assertCanManage(db, p, owner);
   await repo.revokeToken(db, token.id);
 }
