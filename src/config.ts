@@ -8,7 +8,6 @@ const flag = (fallback: boolean) =>
     .transform((v) => (v === undefined || v === '' ? fallback : ['1', 'true', 'yes'].includes(v)));
 
 const configSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_URL: z.url().optional(),
@@ -65,7 +64,6 @@ const configSchema = z.object({
 });
 
 export type Config = {
-  env: 'development' | 'production' | 'test';
   host: string;
   port: number;
   publicUrl?: string;
@@ -125,7 +123,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
   }
   return {
-    env: c.NODE_ENV,
     host: c.HOST,
     port: c.PORT,
     publicUrl: c.PUBLIC_URL,

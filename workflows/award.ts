@@ -263,9 +263,16 @@ export function acceptedAwardEventTypes(snapshot: AwardSnapshot): AwardEventType
   return AWARD_EVENT_TYPES.filter((type) => accepted.includes(type));
 }
 
+/** The states of an award whose holder is on the public register (SPEC §4). */
+export const CURRENT_AWARD_STATES = ['active', 'renewalDue', 'renewing'] as const;
+
+export function isCurrentAwardState(state: string): boolean {
+  return (CURRENT_AWARD_STATES as readonly string[]).includes(state);
+}
+
 /** Current award holders are listed on the public register (SPEC §4). */
 export function isCurrentAward(snapshot: AwardSnapshot): boolean {
-  return ['active', 'renewalDue', 'renewing'].includes(statusOf(snapshot));
+  return isCurrentAwardState(statusOf(snapshot));
 }
 
 /** The timers that should be pending in this state; re-enqueue after each transition (keyed by type). */

@@ -80,7 +80,7 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         idColumn: 'areas.id',
         limit: q.limit,
         cursor: q.cursor,
-        sort: { ...sort, valueOf: (a) => (sort.key === 'name' ? a.name : a.created_at.toISOString()) },
+        sort,
       });
       return { items: page.items.map(toAreaView), nextCursor: page.nextCursor };
     },

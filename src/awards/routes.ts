@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AWARD_FINAL_STATES } from '../../workflows/index.ts';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
@@ -48,7 +49,7 @@ const registerEntry = z
 const registerVerification = registerEntry
   .extend({
     current: z.boolean(),
-    status: z.enum(['current', 'renewed', 'revoked', 'expired']),
+    status: z.enum(['current', ...AWARD_FINAL_STATES]),
     message: z.string(),
   })
   .meta({ id: 'RegisterVerification' });

@@ -1,18 +1,14 @@
 import { type Expression, type SqlBool, sql } from 'kysely';
-import { isCurrentAward } from '../../workflows/index.ts';
+import { CURRENT_AWARD_STATES, isCurrentAward, isCurrentAwardState } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
+import { streamIdsNamed } from '../streams/repository.ts';
 import type { Principal } from '../http/auth.ts';
 import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
 import { notFound } from '../http/problem.ts';
 import { type AwardRow, awardWorkflow, selectAwards } from '../workflow/awards.ts';
 import type { Loaded } from '../workflow/runner.ts';
 import type { AwardSnapshot } from '../../workflows/index.ts';
-
-const iso = (d: Date | string) => new Date(d).toISOString();
-/** Current award holders, on the register (SPEC §4). */
-export const CURRENT_AWARD_STATES = ['active', 'renewalDue', 'renewing'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const noValue = () => null;
+import { iso } from '../http/iso.ts';
 
 export function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
   const a = loaded.row;
@@ -44,13 +40,6 @@ function awardsInScope(p: Principal) {
   };
 }
 
-/** `stream` is a stream id or slug. */
-function streamIds(stream: string) {
-  return UUID.test(stream)
-    ? [stream]
-    : (eb: any) => eb.selectFrom('streams').select('streams.id').where('streams.slug', '=', stream);
-}
-
 export type AwardListQuery = {
   state?: string;
   organisationId?: string;
@@ -80,7 +69,7 @@ export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
   if (q.state) qb = qb.where('awards.state', '=', q.state);
   if (q.organisationId) qb = qb.where('awards.organisation_id', '=', q.organisationId);
   if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
-  if (q.stream) qb = qb.where('awards.stream_id', 'in', streamIds(q.stream) as any);
+  if (q.stream) qb = qb.where('awards.stream_id', 'in', streamIdsNamed(db, q.stream));
   if (q.current) qb = qb.where('awards.state', q.current === 'true' ? 'in' : 'not in', CURRENT_AWARD_STATES);
   if (q.expiringBefore) qb = qb.where('awards.expires_at', '<', new Date(q.expiringBefore));
   if (q.updatedSince) qb = qb.where('awards.updated_at', '>=', new Date(q.updatedSince));
@@ -89,7 +78,7 @@ export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
     idColumn: 'awards.id',
     limit: q.limit,
     cursor: q.cursor,
-    sort: { column: sort.column, direction: sort.direction, valueOf: noValue },
+    sort: { column: sort.column, direction: sort.direction },
   });
   const relations = new Set(p.isAdmin ? ['admin' as const] : []);
   const items = (page.items as AwardRow[]).map((row) =>
@@ -170,7 +159,7 @@ export async function listRegister(db: Db, q: RegisterQuery) {
     idColumn: 'awards.id',
     limit: q.limit,
     cursor: q.cursor,
-    sort: { column: 'organisations.name', direction: 'asc', valueOf: noValue },
+    sort: { column: 'organisations.name', direction: 'asc' },
   });
   return { items: (page.items as RegisterRow[]).map(toRegisterEntry), nextCursor: page.nextCursor };
 }
@@ -183,7 +172,7 @@ export async function listRegister(db: Db, q: RegisterQuery) {
 export async function registerEntry(db: Db, awardId: string) {
   const row = (await selectRegister(db).where('awards.id', '=', awardId).executeTakeFirst()) as RegisterRow | undefined;
   if (!row) throw notFound('award');
-  const current = CURRENT_AWARD_STATES.includes(row.state);
+  const current = isCurrentAwardState(row.state);
   const status = current ? 'current' : row.state === 'renewed' ? 'renewed' : row.state === 'revoked' ? 'revoked' : 'expired';
   return {
     ...toRegisterEntry(row),

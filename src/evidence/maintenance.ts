@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
+import { APPLICATION_FINAL_STATES } from '../../workflows/index.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
 import type { Db } from '../db/index.ts';
 import type { EvidenceStore } from '../storage/store.ts';
 
 /** The final application states (workflows/application.ts): nothing more can be added or decided. */
-const CLOSED_STATES = ['awarded', 'notAwarded', 'withdrawn', 'lapsed'] as const;
 
 type Log = { info: (details: object, message: string) => void; warn: (details: object, message: string) => void };
 
@@ -55,7 +55,7 @@ export async function runEvidenceRetention(
       where h.application_id = a.id and h.to_state = a.status
     ) c
     join evidence e on e.application_id = a.id and e.deleted_at is null and e.file_removed_at is null
-    where a.status in (${sql.join(CLOSED_STATES)})
+    where a.status in (${sql.join(APPLICATION_FINAL_STATES)})
       and c.closed_at <= ${closedBefore}
     order by c.closed_at, a.id, e.created_at, e.id`.execute(db);
   const files = rows.rows.map((r) => ({

@@ -46,12 +46,6 @@ export type SortSpec = {
   /** Fully qualified SQL column to order by, e.g. `organisations.name`. */
   column: string;
   direction: 'asc' | 'desc';
-  /**
-   * Unused: the next cursor takes the column's exact value from the database (`column::text`), because
-   * a JS Date keeps milliseconds while Postgres timestamps keep microseconds, and a cursor rounded to
-   * the millisecond repeated rows across pages.
-   */
-  valueOf?: (row: any) => string | number | null;
 };
 
 /** `%text%` for ILIKE, with the pattern characters of `text` escaped (a trigram index serves it). */

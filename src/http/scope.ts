@@ -78,8 +78,3 @@ export function usersInScope(p: Principal) {
     return eb.or(visible);
   };
 }
-
-/** Whether the caller may manage another user (issue tokens, change grants): admins, and leads for users in their scope. */
-export function canManageUser(p: Principal, targetVisibleToCaller: boolean): boolean {
-  return p.isAdmin || (p.leadAreaIds.length > 0 && targetVisibleToCaller);
-}

@@ -4,8 +4,8 @@ import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { keysetPage, pageOf, pageQuery } from '../http/pagination.ts';
+import { isoOrNull as iso } from '../http/iso.ts';
 
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 export const notificationView = z
   .object({
@@ -44,7 +44,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
         idColumn: 'notifications.id',
         limit: request.query.limit,
         cursor: request.query.cursor,
-        sort: { column: 'notifications.created_at', direction: 'desc', valueOf: () => null },
+        sort: { column: 'notifications.created_at', direction: 'desc' },
       });
       return {
         items: (page.items as any[]).map((n) => ({

@@ -90,7 +90,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
         querystring: z.strictObject({
           areaId: z.uuid().optional(),
           streamId: z.uuid().optional(),
-          stream: z.string().max(60).optional().describe('Stream slug, e.g. schools'),
+          stream: z.string().max(60).optional().describe('Stream id or slug, e.g. schools'),
           q: z.string().max(200).optional().describe('Text in the name (case-insensitive)'),
           pledged: z.enum(['true', 'false']).optional(),
           updatedSince: z.iso.datetime({ offset: true }).optional().describe('Only organisations changed at or after this instant'),

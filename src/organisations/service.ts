@@ -1,4 +1,5 @@
 import type { Db } from '../db/index.ts';
+import { streamIdsNamed } from '../streams/repository.ts';
 import type { Principal } from '../http/auth.ts';
 import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
 import { forbidden, Problem, validationFailed } from '../http/problem.ts';
@@ -11,8 +12,8 @@ import {
 import * as users from '../users/repository.ts';
 import { toUserView } from '../users/service.ts';
 import * as repo from './repository.ts';
+import { iso } from '../http/iso.ts';
 
-const iso = (d: Date | string) => new Date(d).toISOString();
 
 export function toOrganisationView(o: repo.OrganisationRow) {
   return {
@@ -111,10 +112,7 @@ export async function listOrganisations(
   let qb = repo.selectOrganisations(db).where(organisationsInScope(p));
   if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
   if (q.streamId) qb = qb.where('organisations.stream_id', '=', q.streamId);
-  if (q.stream) {
-    const stream = q.stream;
-    qb = qb.where('organisations.stream_id', 'in', (eb) => eb.selectFrom('streams').select('streams.id').where('streams.slug', '=', stream));
-  }
+  if (q.stream) qb = qb.where('organisations.stream_id', 'in', streamIdsNamed(db, q.stream));
   if (q.updatedSince) qb = qb.where('organisations.updated_at', '>=', new Date(q.updatedSince));
   if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
   if (q.pledged) {
@@ -129,7 +127,7 @@ export async function listOrganisations(
     idColumn: 'organisations.id',
     limit: q.limit,
     cursor: q.cursor,
-    sort: { column: sort.column, direction: sort.direction, valueOf: () => null },
+    sort: { column: sort.column, direction: sort.direction },
   });
   return { items: (page.items as repo.OrganisationRow[]).map(toOrganisationView), nextCursor: page.nextCursor };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { initialTransition, transition } from 'xstate';
 import {
+  APPLICATION_FINAL_STATES,
   APPLICATION_MACHINE_VERSION,
   AWARD_MACHINE_VERSION,
   type ApplicationSnapshot,
@@ -49,7 +50,7 @@ export type SeedStats = {
 };
 
 const DAY = 86_400_000;
-const FINAL = new Set(['awarded', 'notAwarded', 'withdrawn', 'lapsed']);
+const FINAL = new Set<string>(APPLICATION_FINAL_STATES);
 
 /** mulberry32: a small deterministic PRNG, so a seed gives the same network every time. */
 function prng(seed: number) {

@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
+import { APPLICATION_FINAL_STATES, CURRENT_AWARD_STATES, isCurrentAwardState } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
 import { forbidden, notFound } from '../http/problem.ts';
 import { assertAdmin } from '../http/scope.ts';
+import { iso } from '../http/iso.ts';
 
 /**
  * What a local lead (or an admin) needs to act on today, for one area, and the national summary
@@ -21,11 +23,8 @@ const LIST_CAP = 100;
 const RECENT_DECISIONS = 20;
 
 const DAY_MS = 86_400_000;
-const FINAL_STATUSES = ['awarded', 'notAwarded', 'withdrawn', 'lapsed'];
-const CURRENT_AWARD_STATES = ['active', 'renewalDue', 'renewing'];
 const ATTENTION_STATES = ['submitted', 'appraisal.reviewing', 'furtherEvidenceRequested', 'meeting'];
 
-const iso = (d: Date | string) => new Date(d).toISOString();
 const daysBetween = (from: Date | string, to: Date) => Math.floor((to.getTime() - new Date(from).getTime()) / DAY_MS);
 const capped = <T>(items: T[]) => ({ count: items.length, items: items.slice(0, LIST_CAP) });
 
@@ -82,7 +81,7 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
         'applications.updated_at',
       ])
       .where('organisations.area_id', '=', area.id)
-      .where('applications.status', 'not in', FINAL_STATUSES)
+      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
       .where('applications.state', 'in', ATTENTION_STATES)
       .execute(),
     db
@@ -191,12 +190,12 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
     thresholds: { acceptWithinDays: ACCEPT_WITHIN_DAYS, expiringWithinDays: EXPIRING_WITHIN_DAYS },
     applications: {
       total: applicationCounts.reduce((n, c) => n + Number(c.count), 0),
-      open: applicationCounts.filter((c) => !FINAL_STATUSES.includes(c.status)).reduce((n, c) => n + Number(c.count), 0),
+      open: applicationCounts.filter((c) => !(APPLICATION_FINAL_STATES as readonly string[]).includes(c.status)).reduce((n, c) => n + Number(c.count), 0),
       byStatus,
       byStateAndStream: applicationCounts.map((c) => ({ state: c.state, stream: c.stream, count: Number(c.count) })),
     },
     awards: {
-      current: awardCounts.filter((c) => CURRENT_AWARD_STATES.includes(c.state)).reduce((n, c) => n + Number(c.count), 0),
+      current: awardCounts.filter((c) => isCurrentAwardState(c.state)).reduce((n, c) => n + Number(c.count), 0),
       byStateAndStream: awardCounts.map((c) => ({ state: c.state, stream: c.stream, count: Number(c.count) })),
     },
     overdue: {
@@ -253,14 +252,14 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
       .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
       .innerJoin('streams', 'streams.id', 'applications.stream_id')
       .select(['organisations.area_id', 'applications.status', 'streams.slug as stream', sql<number>`count(*)::int`.as('count')])
-      .where('applications.status', 'not in', FINAL_STATUSES)
+      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
       .groupBy(['organisations.area_id', 'applications.status', 'streams.slug'])
       .execute(),
     db
       .selectFrom('applications')
       .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
       .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
-      .where('applications.status', 'not in', FINAL_STATUSES)
+      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
       .where('applications.state', '=', 'submitted')
       .where(({ not, exists, selectFrom }) =>
         not(
@@ -279,7 +278,7 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
       .selectFrom('applications')
       .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
       .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
-      .where('applications.status', 'not in', FINAL_STATUSES)
+      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
       .where('applications.state', '=', 'furtherEvidenceRequested')
       .where(sql<boolean>`(applications.snapshot -> 'context' -> 'decision' ->> 'dueBy')::timestamptz < ${now}`)
       .groupBy('organisations.area_id')

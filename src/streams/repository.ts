@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { DbOrTrx } from '../db/index.ts';
 
@@ -96,4 +97,12 @@ export async function insertCriteriaSet(
     .values(criteria.map((c, position) => ({ criteria_set_id: set.id, position, ...c })))
     .execute();
   return set.id;
+}
+
+/** The ids of the stream a list filter names, by id or by slug (`?stream=schools`), as a subquery. */
+export function streamIdsNamed(db: DbOrTrx, stream: string) {
+  return db
+    .selectFrom('streams')
+    .select('streams.id')
+    .where((eb) => eb.or([eb('streams.slug', '=', stream), eb(sql<string>`streams.id::text`, '=', stream)]));
 }

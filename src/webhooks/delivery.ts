@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { CLAIM_LEASE_MS, retryDelayMs } from '../jobs/backoff.ts';
-import { signatureHeader } from './signature.ts';
+import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 
 export type WebhookSummary = { delivered: number; retried: number; failed: number };
 
@@ -53,7 +53,7 @@ export async function deliverWebhooks(db: Db, config: Pick<Config, 'webhooks' | 
             'x-sanctuary-event': row.event_type,
             'x-sanctuary-delivery': row.id,
             // Signed at sending time: a retry carries a fresh timestamp.
-            'x-sanctuary-signature': signatureHeader(row.secret, row.body, new Date()),
+            [SIGNATURE_HEADER]: signatureHeader(row.secret, row.body, new Date()),
           },
           body: row.body,
           redirect: 'manual',

@@ -9,8 +9,8 @@ import { forbidden, notFound, validationFailed } from '../http/problem.ts';
 import { assertLeadOrAdmin } from '../http/scope.ts';
 import { WEBHOOK_EVENT_TYPES } from './outbox.ts';
 import { newWebhookSecret } from './signature.ts';
+import { isoOrNull as iso } from '../http/iso.ts';
 
-const iso = (d: Date | string | null) => (d ? new Date(d).toISOString() : null);
 
 const eventTypeSchema = z
   .string()
@@ -136,7 +136,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
         idColumn: 'webhook_subscriptions.id',
         limit: request.query.limit,
         cursor: request.query.cursor,
-        sort: { column: 'webhook_subscriptions.created_at', direction: 'desc', valueOf: () => null },
+        sort: { column: 'webhook_subscriptions.created_at', direction: 'desc' },
       });
       return { items: (page.items as SubscriptionRow[]).map(toView), nextCursor: page.nextCursor };
     },
@@ -183,7 +183,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
         idColumn: 'webhook_deliveries.id',
         limit: request.query.limit,
         cursor: request.query.cursor,
-        sort: { column: 'webhook_deliveries.created_at', direction: 'desc', valueOf: () => null },
+        sort: { column: 'webhook_deliveries.created_at', direction: 'desc' },
       });
       return {
         items: (page.items as any[]).map((d) => ({

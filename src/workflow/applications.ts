@@ -8,6 +8,7 @@ import {
   applicationEventRoles,
   applicationMachine,
   applicationStatusOf,
+  isFinal,
   persistApplicationSnapshot,
   startReviewWarnings,
   stateString,
@@ -21,7 +22,6 @@ import type { Loaded, WorkflowDefinition } from './runner.ts';
 
 export type LoadedApplication = Loaded<ApplicationSnapshot, ApplicationRow>;
 
-const FINAL_WITHOUT_AWARD = new Set(['notAwarded', 'withdrawn', 'lapsed']);
 // The national team runs the appraisal where no local lead exists (SPEC §2).
 const NATIONAL_ROUTE_NATIONS = new Set(['wales', 'scotland']);
 
@@ -148,7 +148,7 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Applic
     if (status === 'awarded') {
       const awardId = await startAward(db, { application: app, now });
       if (app.previous_award_id) await finishRenewal(db, app.previous_award_id, { renewed: true, newAwardId: awardId, now });
-    } else if (FINAL_WITHOUT_AWARD.has(status) && app.previous_award_id) {
+    } else if (isFinal(after) && app.previous_award_id) {
       await finishRenewal(db, app.previous_award_id, { renewed: false, now });
     }
   },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -82,10 +83,12 @@ maybe('drill: SIGTERM under load', () => {
 
     // Three uploads mid-body when the signal arrives.
     const uploads = ['a', 'b', 'c'].map((l) => slowUpload(server!.url, seed.applicantToken, seed.applicationId, `sigterm-${l}`));
-    await new Promise((r) => setTimeout(r, 300));
+    // Mid-body: each upload has bytes in a temp file of its own.
+    const tempDir = join(dataDir, 'evidence', '.tmp');
+    await waitFor('temp files of the three uploads', () => (existsSync(tempDir) ? readdirSync(tempDir).length >= 3 : false));
     server.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    expect(server.child.exitCode).toBeNull(); // still draining: it waits for the uploads
+    await waitFor('the drain to begin', () => /draining/.test(server!.output()));
+    expect(server.child.exitCode).toBeNull(); // still draining: the uploads are not finished
     for (const u of uploads) u.finish();
     const answers = await Promise.all(uploads.map((u) => u.answered));
     for (const a of answers) expect(a.status).toBe(201);

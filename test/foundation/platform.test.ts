@@ -183,7 +183,6 @@ describe('configuration', () => {
     expect(c).toMatchObject({
       port: 3000,
       host: '127.0.0.1',
-      env: 'development',
       dataDir: './data',
       evidenceDir: './data/evidence',
     });
@@ -203,7 +202,7 @@ describe('configuration', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['AUTH_FAILURES_PER_MINUTE', { AUTH_FAILURES_PER_MINUTE: '0' }],
     ['TRUST_PROXY', { TRUST_PROXY: 'maybe' }],
-    ['NODE_ENV', { NODE_ENV: 'staging' }],
+    ['AUTH_CACHE_TTL_MS', { AUTH_CACHE_TTL_MS: '-1' }],
   ];
   for (const [name, env] of bad) {
     it(`refuses ${JSON.stringify(env)} with an error naming ${name}`, () => {
