@@ -20,6 +20,7 @@ import { healthRoutes } from './health/routes.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerMetrics } from './http/metrics.ts';
+import { orderComponentSchemas } from './http/openapi.ts';
 import { frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
 import { organisationRoutes } from './organisations/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
@@ -114,7 +115,11 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
       }
       return out;
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => {
+      const doc = jsonSchemaTransformObject(input) as { components?: { schemas?: Record<string, unknown> } };
+      if (doc.components?.schemas) doc.components.schemas = orderComponentSchemas(doc.components.schemas);
+      return doc as ReturnType<typeof jsonSchemaTransformObject>;
+    },
   });
   // The docs page and its assets are public.
   app.addHook('onRoute', (route) => {
