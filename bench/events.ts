@@ -1,4 +1,15 @@
-import { adminTokenFrom, createBenchDatabase, load, type LoadResult, maxResult, mean, ratioResult, roundRobin, startBaseline, startService } from './lib.ts';
+import {
+  adminTokenFrom,
+  createBenchDatabase,
+  type LoadResult,
+  load,
+  maxResult,
+  mean,
+  ratioResult,
+  roundRobin,
+  startBaseline,
+  startService,
+} from './lib.ts';
 import { scheduleMeetingBody, seedMeetingApplications } from './seed.ts';
 import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
 
@@ -12,15 +23,34 @@ export const eventsBench: BenchModule = {
   title: 'Workflow events (POST /applications/{id}/events)',
   async run({ quick, databaseUrl }: BenchOptions): Promise<BenchResult[]> {
     const database = await createBenchDatabase(databaseUrl, 'events');
-    const service = await startService(database.url, {}, process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []);
+    const service = await startService(
+      database.url,
+      {},
+      process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [],
+    );
     let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;
     try {
-      const seed = await seedMeetingApplications(service.url, adminTokenFrom(service.output), database.url, 200);
+      const seed = await seedMeetingApplications(
+        service.url,
+        adminTokenFrom(service.output),
+        database.url,
+        200,
+      );
       baseline = await startBaseline(database.url);
       const headers = { authorization: `Bearer ${seed.leadToken}`, 'content-type': 'application/json' };
       const ids = roundRobin(seed.ids);
-      const ours = () => ({ method: 'POST' as const, path: `/applications/${ids()}/events`, headers, body: scheduleMeetingBody() });
-      const bare = () => ({ method: 'POST' as const, path: `/bare/applications/${ids()}/events`, headers, body: scheduleMeetingBody() });
+      const ours = () => ({
+        method: 'POST' as const,
+        path: `/applications/${ids()}/events`,
+        headers,
+        body: scheduleMeetingBody(),
+      });
+      const bare = () => ({
+        method: 'POST' as const,
+        path: `/bare/applications/${ids()}/events`,
+        headers,
+        body: scheduleMeetingBody(),
+      });
 
       const seconds = quick ? 3 : 10;
       const rounds = quick ? 1 : 3;

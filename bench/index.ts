@@ -1,13 +1,8 @@
 import { eventsBench } from './events.ts';
 import { readBench } from './read.ts';
 import { reportsBench } from './reports.ts';
-import { uploadBench } from './upload.ts';
 import type { BenchModule } from './types.ts';
+import { uploadBench } from './upload.ts';
 
 /** Every bench module `npm run bench` runs, in order. Add one line per module. */
-export const benchModules: BenchModule[] = [
-  eventsBench,
-  readBench,
-  reportsBench,
-  uploadBench,
-];
+export const benchModules: BenchModule[] = [eventsBench, readBench, reportsBench, uploadBench];

@@ -41,7 +41,8 @@ export async function createBenchDatabase(serverUrl: string, label: string) {
   return {
     name,
     url: databaseUrlFor(serverUrl, name),
-    drop: () => withClient(serverUrl, (c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
+    drop: () =>
+      withClient(serverUrl, (c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
   };
 }
 
@@ -114,7 +115,11 @@ export async function spawnChild(
 }
 
 /** The real service, `node src/server.ts`, on `databaseUrl`. */
-export async function startService(databaseUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child> {
+export async function startService(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Child> {
   // Its own data directory (evidence uploaded while seeding), removed when it stops.
   const dataDir = mkdtempSync(join(tmpdir(), 'sa-bench-data-'));
   const child = await spawnChild(
@@ -149,7 +154,11 @@ export async function startService(databaseUrl: string, env: Record<string, stri
 
 /** The bare Fastify baseline (bench/baseline-server.ts) on the same database and pool size. */
 export function startBaseline(databaseUrl: string) {
-  return spawnChild('bench/baseline-server.ts', { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(POOL_SIZE) }, /listening at (http:\/\/\S+)/);
+  return spawnChild(
+    'bench/baseline-server.ts',
+    { DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: String(POOL_SIZE) },
+    /listening at (http:\/\/\S+)/,
+  );
 }
 
 /** The first admin token the service prints on its first start. */
@@ -159,9 +168,21 @@ export function adminTokenFrom(output: string): string {
   return m[1];
 }
 
-export type LoadRequest = { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+export type LoadRequest = {
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+};
 
-export type LoadResult = { rps: number; p50: number; p99: number; requests: number; errors: number; non2xx: number };
+export type LoadResult = {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+};
 
 /** Runs autocannon with CONNECTIONS clients for `seconds`; `next()` gives each request. */
 export async function load(baseUrl: string, next: () => LoadRequest, seconds: number): Promise<LoadResult> {
@@ -207,11 +228,27 @@ export function ratioResult(
   notes?: string,
 ): BenchResult {
   const ratio = round(value / baseline, 3);
-  return { name, value: round(value, 1), baseline: round(baseline, 1), ratio, unit, target: `ratio ≥ ${minRatio}`, pass: ratio >= minRatio, notes };
+  return {
+    name,
+    value: round(value, 1),
+    baseline: round(baseline, 1),
+    ratio,
+    unit,
+    target: `ratio ≥ ${minRatio}`,
+    pass: ratio >= minRatio,
+    notes,
+  };
 }
 
 /** An absolute figure, lower is better. */
-export function maxResult(name: string, value: number, max: number, unit: string, baseline: number | null = null, notes?: string): BenchResult {
+export function maxResult(
+  name: string,
+  value: number,
+  max: number,
+  unit: string,
+  baseline: number | null = null,
+  notes?: string,
+): BenchResult {
   return {
     name,
     value: round(value, 1),
@@ -231,7 +268,9 @@ export function api(baseUrl: string, token: string) {
       method,
       headers: {
         authorization: `Bearer ${token}`,
-        ...(body !== undefined && !(body instanceof Uint8Array) ? { 'content-type': 'application/json' } : {}),
+        ...(body !== undefined && !(body instanceof Uint8Array)
+          ? { 'content-type': 'application/json' }
+          : {}),
         ...headers,
       },
       body: body === undefined ? undefined : body instanceof Uint8Array ? body : JSON.stringify(body),

@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import {
   adminTokenFrom,
   createBenchDatabase,
-  load,
   type LoadResult,
+  load,
   maxResult,
   mean,
   ratioResult,
   roundRobin,
+  spawnChild,
   startBaseline,
   startService,
-  spawnChild,
 } from './lib.ts';
 import { seedMeetingApplications } from './seed.ts';
 import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
@@ -76,7 +76,11 @@ export const readBench: BenchModule = {
       }
 
       // The read.
-      const service = await startService(database.url, {}, process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []);
+      const service = await startService(
+        database.url,
+        {},
+        process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [],
+      );
       const baseline = await startBaseline(database.url);
       try {
         const seed = await seedMeetingApplications(service.url, adminToken, database.url, 50);

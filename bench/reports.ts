@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { adminTokenFrom, createBenchDatabase, maxResult, ROOT, round, startService, withClient } from './lib.ts';
+import {
+  adminTokenFrom,
+  createBenchDatabase,
+  maxResult,
+  ROOT,
+  round,
+  startService,
+  withClient,
+} from './lib.ts';
 import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
 
 /**
@@ -26,7 +34,10 @@ async function rssKb(pid: number): Promise<number> {
 }
 
 /** Runs `fn` while sampling the process's RSS every 10 ms; returns the peak above the RSS before. */
-async function peakRssDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; before: number; peak: number }> {
+async function peakRssDuring<T>(
+  pid: number,
+  fn: () => Promise<T>,
+): Promise<{ result: T; before: number; peak: number }> {
   const before = await rssKb(pid);
   let peak = before;
   let running = true;
@@ -46,18 +57,34 @@ async function peakRssDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ re
 }
 
 async function seed(url: string, organisations: number, applications: number) {
-  const child = spawn(process.execPath, ['src/cli.ts', 'seed-demo', '--organisations', String(organisations), '--applications', String(applications)], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: url },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      'src/cli.ts',
+      'seed-demo',
+      '--organisations',
+      String(organisations),
+      '--applications',
+      String(applications),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: url },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
   });
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`seed-demo exited ${code}`);
-  return JSON.parse(out) as { applications: number; applicationEvents: number; organisations: number; seconds: number };
+  return JSON.parse(out) as {
+    applications: number;
+    applicationEvents: number;
+    organisations: number;
+    seconds: number;
+  };
 }
 
 export const reportsBench: BenchModule = {
@@ -94,14 +121,21 @@ export const reportsBench: BenchModule = {
       });
       const base = service.url;
       const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-      const issued = await fetch(`${base}/users/${busiest.user_id}/tokens`, { method: 'POST', headers: { ...auth(adminToken), 'content-type': 'application/json' }, body: '{}' });
+      const issued = await fetch(`${base}/users/${busiest.user_id}/tokens`, {
+        method: 'POST',
+        headers: { ...auth(adminToken), 'content-type': 'application/json' },
+        body: '{}',
+      });
       const leadToken = ((await issued.json()) as { token: string }).token;
 
       // A cursor deep into the register and the admin's list, to show keyset pages cost the same at any depth.
       const deepCursor = async (path: string, token: string | null, pages: number) => {
         let cursor: string | null = null;
         for (let i = 0; i < pages; i++) {
-          const res = await fetch(`${base}${path}${path.includes('?') ? '&' : '?'}limit=500${cursor ? `&cursor=${cursor}` : ''}`, { headers: token ? auth(token) : {} });
+          const res = await fetch(
+            `${base}${path}${path.includes('?') ? '&' : '?'}limit=500${cursor ? `&cursor=${cursor}` : ''}`,
+            { headers: token ? auth(token) : {} },
+          );
           cursor = ((await res.json()) as { nextCursor: string | null }).nextCursor;
           if (!cursor) break;
         }
@@ -116,8 +150,16 @@ export const reportsBench: BenchModule = {
         ['list.applications.lead', '/applications?limit=50', leadToken],
         ['list.applications.filtered', '/applications?status=appraisal&sort=-updatedAt&limit=50', adminToken],
         ['list.applications.search', '/applications?q=primary&kind=renewal&limit=50', adminToken],
-        ['list.applications.deep', `/applications?limit=50${listDeep ? `&cursor=${listDeep}` : ''}`, adminToken],
-        ['list.awards.expiring', `/awards?current=true&expiringBefore=${new Date(Date.now() + 90 * 86_400_000).toISOString()}&sort=expiresAt&limit=50`, adminToken],
+        [
+          'list.applications.deep',
+          `/applications?limit=50${listDeep ? `&cursor=${listDeep}` : ''}`,
+          adminToken,
+        ],
+        [
+          'list.awards.expiring',
+          `/awards?current=true&expiringBefore=${new Date(Date.now() + 90 * 86_400_000).toISOString()}&sort=expiresAt&limit=50`,
+          adminToken,
+        ],
         ['list.organisations.search', '/organisations?q=riverside&pledged=true&limit=50', adminToken],
         ['register.page', '/register?limit=50', null],
         ['register.filtered', '/register?nation=england&stream=schools&name=academy&limit=50', null],
@@ -134,7 +176,14 @@ export const reportsBench: BenchModule = {
         }
         const p95 = percentile(times, 95);
         results.push(
-          maxResult(`reports.${name}.p95`, p95, 50, 'ms', null, `GET ${path.replace(/cursor=[^&]+/, 'cursor=…')}: p50 ${round(percentile(times, 50), 1)} ms, p95 ${round(p95, 1)} ms over ${times.length} sequential requests`),
+          maxResult(
+            `reports.${name}.p95`,
+            p95,
+            50,
+            'ms',
+            null,
+            `GET ${path.replace(/cursor=[^&]+/, 'cursor=…')}: p50 ${round(percentile(times, 50), 1)} ms, p95 ${round(p95, 1)} ms over ${times.length} sequential requests`,
+          ),
         );
       }
 

@@ -12,12 +12,17 @@ import type { BenchOptions, BenchResult } from './types.ts';
 const quick = process.argv.includes('--quick');
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const options: BenchOptions = { quick, databaseUrl };
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 
 const startedAt = Date.now();
 const results: Record<string, Omit<BenchResult, 'name'>> = {};
 const failures: string[] = [];
-console.log(`Sanctuary Awards bench${quick ? ' (quick)' : ''}: Postgres at ${new URL(databaseUrl).host}, Node ${process.version}\n`);
+console.log(
+  `Sanctuary Awards bench${quick ? ' (quick)' : ''}: Postgres at ${new URL(databaseUrl).host}, Node ${process.version}\n`,
+);
 
 for (const module of benchModules) {
   if (only && !only.some((o) => module.title.toLowerCase().includes(o.toLowerCase()))) continue;
@@ -50,7 +55,9 @@ console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
 for (const r of rows) console.log(line(r));
 for (const [name, r] of Object.entries(results)) if (r.notes) console.log(`\n${name}: ${r.notes}`);
 
-const missed = Object.entries(results).filter(([, r]) => !r.pass).map(([n]) => n);
+const missed = Object.entries(results)
+  .filter(([, r]) => !r.pass)
+  .map(([n]) => n);
 console.log(`\nbench/results.json written in ${((Date.now() - startedAt) / 1000).toFixed(0)} s.`);
 console.log(missed.length ? `Targets missed: ${missed.join(', ')}` : 'Every target met.');
 if (failures.length) {

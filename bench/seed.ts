@@ -14,33 +14,54 @@ const inFuture = (days: number) => new Date(Date.now() + days * 86_400_000).toIS
  * submission, a panel of three, reviews, feedback, response), then cloned in SQL `count - 1` times
  * with its answers, so load spreads over many rows as it would in production.
  */
-export async function seedMeetingApplications(baseUrl: string, adminToken: string, databaseUrl: string, count: number): Promise<MeetingSeed> {
+export async function seedMeetingApplications(
+  baseUrl: string,
+  adminToken: string,
+  databaseUrl: string,
+  count: number,
+): Promise<MeetingSeed> {
   const admin = api(baseUrl, adminToken);
   const streams = await admin('GET', '/streams');
   const streamId = streams.items.find((s: { slug: string }) => s.slug === 'schools').id as string;
-  const areaId = (await admin('POST', '/areas', { name: 'Bench City', nation: 'england', active: true })).id as string;
+  const areaId = (await admin('POST', '/areas', { name: 'Bench City', nation: 'england', active: true }))
+    .id as string;
 
   const userWithToken = async (by: ReturnType<typeof api>, body: Record<string, unknown>) => {
     const user = await by('POST', '/users', body);
     const token = await by('POST', `/users/${user.id}/tokens`, {});
     return { id: user.id as string, call: api(baseUrl, token.token), token: token.token as string };
   };
-  const lead = await userWithToken(admin, { email: 'lead@bench.example', name: 'Bench Lead', grants: [{ role: 'lead', areaId }] });
-  const orgId = (await lead.call('POST', '/organisations', { name: 'Bench Primary', streamId, areaId, phase: 'primary' })).id as string;
+  const lead = await userWithToken(admin, {
+    email: 'lead@bench.example',
+    name: 'Bench Lead',
+    grants: [{ role: 'lead', areaId }],
+  });
+  const orgId = (
+    await lead.call('POST', '/organisations', { name: 'Bench Primary', streamId, areaId, phase: 'primary' })
+  ).id as string;
   const applicant = await userWithToken(lead.call, {
     email: 'applicant@bench.example',
     name: 'Bench Applicant',
     grants: [{ role: 'applicant', organisationId: orgId }],
   });
-  await applicant.call('POST', `/organisations/${orgId}/pledge`, { signatoryName: 'Ms Head', signatoryRole: 'Headteacher' });
+  await applicant.call('POST', `/organisations/${orgId}/pledge`, {
+    signatoryName: 'Ms Head',
+    signatoryRole: 'Headteacher',
+  });
   const draft = await applicant.call('POST', '/applications', { organisationId: orgId });
   const id = draft.id as string;
   const codes = (draft.criteria as { code: string }[]).map((c) => c.code);
-  for (const code of codes) await applicant.call('PUT', `/applications/${id}/answers/${code}`, { text: `Our work on ${code}` });
-  const upload = multipart({ criteria: codes.join(',') }, [{ filename: 'evidence.pdf', content: pdf('bench'), contentType: 'application/pdf' }]);
-  await applicant.call('POST', `/applications/${id}/evidence`, new Uint8Array(upload.body), { 'content-type': upload.contentType });
+  for (const code of codes)
+    await applicant.call('PUT', `/applications/${id}/answers/${code}`, { text: `Our work on ${code}` });
+  const upload = multipart({ criteria: codes.join(',') }, [
+    { filename: 'evidence.pdf', content: pdf('bench'), contentType: 'application/pdf' },
+  ]);
+  await applicant.call('POST', `/applications/${id}/evidence`, new Uint8Array(upload.body), {
+    'content-type': upload.contentType,
+  });
 
-  const event = (who: { call: ReturnType<typeof api> }, body: Record<string, unknown>) => who.call('POST', `/applications/${id}/events`, body);
+  const event = (who: { call: ReturnType<typeof api> }, body: Record<string, unknown>) =>
+    who.call('POST', `/applications/${id}/events`, body);
   await event(applicant, { type: 'SUBMIT' });
   await event(lead, { type: 'ACCEPT' });
   const panel = [];
@@ -69,7 +90,8 @@ export async function seedMeetingApplications(baseUrl: string, adminToken: strin
     questions: ['How do pupils shape the work?'],
   });
   const atMeeting = await event(applicant, { type: 'RESPOND', answers: ['Through the pupil council'] });
-  if (atMeeting.state !== 'meeting') throw new Error(`seed: expected the meeting state, got ${atMeeting.state}`);
+  if (atMeeting.state !== 'meeting')
+    throw new Error(`seed: expected the meeting state, got ${atMeeting.state}`);
   await event(lead, { type: 'SCHEDULE_MEETING', at: inFuture(7), mode: 'online' });
 
   const ids = await withClient(databaseUrl, async (c) => {
@@ -100,4 +122,5 @@ export async function seedMeetingApplications(baseUrl: string, adminToken: strin
   return { leadToken: lead.token, ids: [id, ...ids] };
 }
 
-export const scheduleMeetingBody = () => JSON.stringify({ type: 'SCHEDULE_MEETING', at: inFuture(7), mode: 'online' });
+export const scheduleMeetingBody = () =>
+  JSON.stringify({ type: 'SCHEDULE_MEETING', at: inFuture(7), mode: 'online' });

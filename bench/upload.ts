@@ -2,7 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { api, adminTokenFrom, createBenchDatabase, maxResult, ratioResult, ROOT, round, spawnChild, startService } from './lib.ts';
+import {
+  adminTokenFrom,
+  api,
+  createBenchDatabase,
+  maxResult,
+  ROOT,
+  ratioResult,
+  round,
+  spawnChild,
+  startService,
+} from './lib.ts';
 import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
 
 /**
@@ -20,7 +30,12 @@ async function rssOf(pid: number): Promise<number> {
 }
 
 /** POSTs `size` bytes (a multipart body around an MP4-looking file, or raw) and times it. */
-function send(url: string, path: string, headers: Record<string, string>, parts: { head: Buffer; size: number; tail: Buffer }) {
+function send(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  parts: { head: Buffer; size: number; tail: Buffer },
+) {
   const block = randomBytes(MB);
   return new Promise<{ ms: number; status: number; body: string }>((resolve, reject) => {
     const started = performance.now();
@@ -68,12 +83,17 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     MAX_APPLICATION_BYTES: String(8 * 1024 * MB),
     LOG_LEVEL: 'warn',
   });
-  const baseline = await spawnChild('bench/upload-baseline-server.ts', { BASELINE_DIR: dir }, /listening at (http:\/\/\S+)/);
+  const baseline = await spawnChild(
+    'bench/upload-baseline-server.ts',
+    { BASELINE_DIR: dir },
+    /listening at (http:\/\/\S+)/,
+  );
   try {
     const admin = api(service.url, adminTokenFrom(service.output));
     const streams = await admin('GET', '/streams');
     const streamId = streams.items.find((s: { slug: string }) => s.slug === 'schools').id as string;
-    const areaId = (await admin('POST', '/areas', { name: 'Upload City', nation: 'england', active: true })).id;
+    const areaId = (await admin('POST', '/areas', { name: 'Upload City', nation: 'england', active: true }))
+      .id;
     const orgId = (await admin('POST', '/organisations', { name: 'Upload Primary', streamId, areaId })).id;
     const user = await admin('POST', '/users', {
       email: 'uploader@bench.example',
@@ -131,12 +151,24 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     try {
       for (let i = 0; i < rounds; i++) {
         const parts = multipartParts(size);
-        const base = await send(baseline.url, '/', {}, { head: Buffer.alloc(0), size: parts.head.length + parts.size + parts.tail.length, tail: Buffer.alloc(0) });
+        const base = await send(
+          baseline.url,
+          '/',
+          {},
+          {
+            head: Buffer.alloc(0),
+            size: parts.head.length + parts.size + parts.tail.length,
+            tail: Buffer.alloc(0),
+          },
+        );
         baselineRates.push(size / MB / (base.ms / 1000));
         // Each round on its own application, so the upload is never a duplicate of stored bytes.
         const applicationId = (await admin('POST', '/applications', { organisationId: orgId })).id as string;
         uploadRates.push(size / MB / ((await uploadTo(applicationId, size)) / 1000));
-        await admin('POST', `/applications/${applicationId}/events`, { type: 'WITHDRAW', reason: 'bench round done' });
+        await admin('POST', `/applications/${applicationId}/events`, {
+          type: 'WITHDRAW',
+          reason: 'bench round done',
+        });
       }
     } finally {
       clearInterval(sampler);
@@ -147,7 +179,14 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     const notes = `${size / MB} MB file, best of ${rounds}; upload runs ${uploadRates.map((r) => round(r, 0)).join(', ')} MB/s, pipe ${baselineRates.map((r) => round(r, 0)).join(', ')} MB/s`;
     return [
       ratioResult('upload.throughput', upload, pipe, 'MB/s', 0.5, notes),
-      maxResult('upload.rssGrowth', growth, 64, 'MB', null, `service RSS ${round(rssBefore / MB, 0)} MB before, ${round(peakRss / MB, 0)} MB at peak (sampled every 50 ms)`),
+      maxResult(
+        'upload.rssGrowth',
+        growth,
+        64,
+        'MB',
+        null,
+        `service RSS ${round(rssBefore / MB, 0)} MB before, ${round(peakRss / MB, 0)} MB at peak (sampled every 50 ms)`,
+      ),
     ];
   } finally {
     await baseline.stop();

@@ -16,7 +16,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('areas_name_unique').on('areas').expression(sql`lower(name)`).unique().execute();
+  await db.schema
+    .createIndex('areas_name_unique')
+    .on('areas')
+    .expression(sql`lower(name)`)
+    .unique()
+    .execute();
 
   await db.schema
     .createTable('streams')
@@ -43,7 +48,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('criteria')
-    .addColumn('criteria_set_id', 'uuid', (c) => c.notNull().references('criteria_sets.id').onDelete('cascade'))
+    .addColumn('criteria_set_id', 'uuid', (c) =>
+      c.notNull().references('criteria_sets.id').onDelete('cascade'),
+    )
     .addColumn('code', 'text', (c) => c.notNull())
     .addColumn('process', 'text', (c) => c.notNull().check(sql`process in ('learn', 'embed', 'share')`))
     .addColumn('title', 'text', (c) => c.notNull())
@@ -63,8 +70,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('organisations_area').on('organisations').columns(['area_id', 'created_at', 'id']).execute();
-  await db.schema.createIndex('organisations_created').on('organisations').columns(['created_at', 'id']).execute();
+  await db.schema
+    .createIndex('organisations_area')
+    .on('organisations')
+    .columns(['area_id', 'created_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('organisations_created')
+    .on('organisations')
+    .columns(['created_at', 'id'])
+    .execute();
 
   await db.schema
     .createTable('users')
@@ -73,7 +88,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('users_email_unique').on('users').expression(sql`lower(email)`).unique().execute();
+  await db.schema
+    .createIndex('users_email_unique')
+    .on('users')
+    .expression(sql`lower(email)`)
+    .unique()
+    .execute();
   await db.schema.createIndex('users_created').on('users').columns(['created_at', 'id']).execute();
 
   // One row per grant; a user may hold several (e.g. lead of two areas and an appraiser).
@@ -81,7 +101,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('grants')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
-    .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('admin', 'lead', 'appraiser', 'applicant')`))
+    .addColumn('role', 'text', (c) =>
+      c.notNull().check(sql`role in ('admin', 'lead', 'appraiser', 'applicant')`),
+    )
     .addColumn('area_id', 'uuid', (c) => c.references('areas.id'))
     .addColumn('organisation_id', 'uuid', (c) => c.references('organisations.id'))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -97,7 +119,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .unique()
     .nullsNotDistinct()
     .execute();
-  await db.schema.createIndex('grants_area').on('grants').columns(['area_id']).where('area_id', 'is not', null).execute();
+  await db.schema
+    .createIndex('grants_area')
+    .on('grants')
+    .columns(['area_id'])
+    .where('area_id', 'is not', null)
+    .execute();
   await db.schema
     .createIndex('grants_organisation')
     .on('grants')
@@ -128,7 +155,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('pledges')
-    .addColumn('organisation_id', 'uuid', (c) => c.primaryKey().references('organisations.id').onDelete('cascade'))
+    .addColumn('organisation_id', 'uuid', (c) =>
+      c.primaryKey().references('organisations.id').onDelete('cascade'),
+    )
     .addColumn('signatory_name', 'text', (c) => c.notNull())
     .addColumn('signatory_role', 'text', (c) => c.notNull())
     .addColumn('signed_by', 'uuid', (c) => c.notNull().references('users.id'))
@@ -139,7 +168,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('conflicts')
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
-    .addColumn('organisation_id', 'uuid', (c) => c.notNull().references('organisations.id').onDelete('cascade'))
+    .addColumn('organisation_id', 'uuid', (c) =>
+      c.notNull().references('organisations.id').onDelete('cascade'),
+    )
     .addColumn('reason', 'text', (c) => c.notNull())
     .addColumn('declared_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addPrimaryKeyConstraint('conflicts_pk', ['user_id', 'organisation_id'])

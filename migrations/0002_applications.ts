@@ -29,9 +29,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     .unique()
     .where(sql.ref('status'), 'not in', sql`('awarded', 'notAwarded', 'withdrawn', 'lapsed')`)
     .execute();
-  await db.schema.createIndex('applications_organisation').on('applications').columns(['organisation_id', 'created_at', 'id']).execute();
-  await db.schema.createIndex('applications_created').on('applications').columns(['created_at', 'id']).execute();
-  await db.schema.createIndex('applications_status').on('applications').columns(['status', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('applications_organisation')
+    .on('applications')
+    .columns(['organisation_id', 'created_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('applications_created')
+    .on('applications')
+    .columns(['created_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('applications_status')
+    .on('applications')
+    .columns(['status', 'created_at', 'id'])
+    .execute();
   // Appraisers see the applications whose panel they are on.
   await db.schema
     .createIndex('applications_panel')
@@ -65,7 +77,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('version', 'integer')
     .addColumn('at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('application_events_app').on('application_events').columns(['application_id', 'id']).execute();
+  await db.schema
+    .createIndex('application_events_app')
+    .on('application_events')
+    .columns(['application_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('evidence')
@@ -90,7 +106,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .unique()
     .where(sql.ref('deleted_at'), 'is', null)
     .execute();
-  await db.schema.createIndex('evidence_application').on('evidence').columns(['application_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('evidence_application')
+    .on('evidence')
+    .columns(['application_id', 'created_at'])
+    .execute();
 
   await db.schema
     .createTable('awards')
@@ -107,7 +127,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('awards_organisation').on('awards').columns(['organisation_id', 'awarded_at']).execute();
+  await db.schema
+    .createIndex('awards_organisation')
+    .on('awards')
+    .columns(['organisation_id', 'awarded_at'])
+    .execute();
   await db.schema.createIndex('awards_state').on('awards').columns(['state', 'awarded_at', 'id']).execute();
 
   await db.schema

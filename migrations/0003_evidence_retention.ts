@@ -16,5 +16,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('evidence_storage_key').execute();
-  await db.schema.alterTable('evidence').dropColumn('file_removed_at').dropColumn('file_removed_reason').execute();
+  await db.schema
+    .alterTable('evidence')
+    .dropColumn('file_removed_at')
+    .dropColumn('file_removed_reason')
+    .execute();
 }

@@ -13,7 +13,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('entity_id', 'uuid', (c) => c.notNull())
     .addColumn('event_type', 'text', (c) => c.notNull())
     .addColumn('due_at', 'timestamptz', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'fired', 'skipped', 'cancelled', 'failed')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('pending')
+        .check(sql`status in ('pending', 'fired', 'skipped', 'cancelled', 'failed')`),
+    )
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('outcome', 'text')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -27,7 +32,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .unique()
     .where(sql.ref('status'), '=', 'pending')
     .execute();
-  await db.schema.createIndex('timers_due').on('timers').column('due_at').where(sql.ref('status'), '=', 'pending').execute();
+  await db.schema
+    .createIndex('timers_due')
+    .on('timers')
+    .column('due_at')
+    .where(sql.ref('status'), '=', 'pending')
+    .execute();
   await db.schema.createIndex('timers_entity').on('timers').columns(['entity_id', 'event_type']).execute();
 
   await db.schema
@@ -42,7 +52,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('body_text', 'text', (c) => c.notNull())
     .addColumn('body_html', 'text', (c) => c.notNull())
     .addColumn('email_to', 'text', (c) => c.notNull())
-    .addColumn('email_status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`email_status in ('pending', 'sent', 'failed', 'skipped')`))
+    .addColumn('email_status', 'text', (c) =>
+      c.notNull().defaultTo('pending').check(sql`email_status in ('pending', 'sent', 'failed', 'skipped')`),
+    )
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('last_error', 'text')
@@ -51,8 +63,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('digest_day', 'date')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('notifications_user').on('notifications').columns(['user_id', 'created_at', 'id']).execute();
-  await db.schema.createIndex('notifications_digest_day').on('notifications').columns(['user_id', 'digest_day']).unique().execute();
+  await db.schema
+    .createIndex('notifications_user')
+    .on('notifications')
+    .columns(['user_id', 'created_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('notifications_digest_day')
+    .on('notifications')
+    .columns(['user_id', 'digest_day'])
+    .unique()
+    .execute();
   await db.schema
     .createIndex('notifications_pending')
     .on('notifications')
@@ -74,7 +95,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addUniqueConstraint('reminders_once', ['kind', 'entity_id', 'user_id', 'dedupe_key'])
     .execute();
-  await db.schema.createIndex('reminders_undigested').on('reminders').column('user_id').where(sql.ref('digest_id'), 'is', null).execute();
+  await db.schema
+    .createIndex('reminders_undigested')
+    .on('reminders')
+    .column('user_id')
+    .where(sql.ref('digest_id'), 'is', null)
+    .execute();
 
   await db.schema
     .createTable('webhook_subscriptions')
@@ -98,7 +124,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('event_type', 'text', (c) => c.notNull())
     // The exact bytes that are signed and sent, fixed when the event happened.
     .addColumn('body', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('pending').check(sql`status in ('pending', 'delivered', 'failed')`))
+    .addColumn('status', 'text', (c) =>
+      c.notNull().defaultTo('pending').check(sql`status in ('pending', 'delivered', 'failed')`),
+    )
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('last_status_code', 'integer')
@@ -106,7 +134,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('delivered_at', 'timestamptz')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('webhook_deliveries_subscription').on('webhook_deliveries').columns(['subscription_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('webhook_deliveries_subscription')
+    .on('webhook_deliveries')
+    .columns(['subscription_id', 'created_at', 'id'])
+    .execute();
   await db.schema
     .createIndex('webhook_deliveries_pending')
     .on('webhook_deliveries')
@@ -116,7 +148,13 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['webhook_deliveries', 'webhook_subscriptions', 'reminders', 'notifications', 'timers']) {
+  for (const table of [
+    'webhook_deliveries',
+    'webhook_subscriptions',
+    'reminders',
+    'notifications',
+    'timers',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

@@ -15,12 +15,32 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create extension if not exists pg_trgm`.execute(db);
   await sql`create index organisations_name_trgm on organisations using gin (name gin_trgm_ops)`.execute(db);
   await db.schema.createIndex('organisations_name').on('organisations').columns(['name', 'id']).execute();
-  await db.schema.createIndex('organisations_updated').on('organisations').columns(['updated_at', 'id']).execute();
-  await db.schema.createIndex('organisations_stream').on('organisations').columns(['stream_id', 'name', 'id']).execute();
+  await db.schema
+    .createIndex('organisations_updated')
+    .on('organisations')
+    .columns(['updated_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('organisations_stream')
+    .on('organisations')
+    .columns(['stream_id', 'name', 'id'])
+    .execute();
 
-  await db.schema.createIndex('applications_state').on('applications').columns(['state', 'created_at', 'id']).execute();
-  await db.schema.createIndex('applications_updated').on('applications').columns(['updated_at', 'id']).execute();
-  await db.schema.createIndex('applications_stream').on('applications').columns(['stream_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('applications_state')
+    .on('applications')
+    .columns(['state', 'created_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('applications_updated')
+    .on('applications')
+    .columns(['updated_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('applications_stream')
+    .on('applications')
+    .columns(['stream_id', 'created_at', 'id'])
+    .execute();
   // Dashboards look at open work only: a small partial index however long the history grows.
   await sql`create index applications_open on applications (organisation_id, state) include (stream_id, updated_at) where ${OPEN_APPLICATION}`.execute(
     db,
@@ -36,7 +56,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index awards_current_expiry on awards (expires_at, id) where ${CURRENT_AWARD}`.execute(db);
 
   // Recent decisions, newest first.
-  await sql`create index application_events_decisions on application_events (at desc, id desc) where type = 'DECIDE'`.execute(db);
+  await sql`create index application_events_decisions on application_events (at desc, id desc) where type = 'DECIDE'`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -26,8 +26,12 @@ export async function up(db: Kysely<any>): Promise<void> {
       return null;
     end $$`.execute(db);
   await sql`create trigger applications_mark_organisations after insert on applications
-    referencing new table as inserted for each statement execute function mark_organisations_applied()`.execute(db);
-  await sql`create index organisations_never_applied on organisations (area_id) where first_applied_at is null`.execute(db);
+    referencing new table as inserted for each statement execute function mark_organisations_applied()`.execute(
+    db,
+  );
+  await sql`create index organisations_never_applied on organisations (area_id) where first_applied_at is null`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -9,25 +9,25 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Config } from './config.ts';
-import type { DatabaseHandle } from './db/index.ts';
 import { applicationRoutes } from './applications/routes.ts';
 import { areaRoutes } from './areas/routes.ts';
+import { awardRoutes } from './awards/routes.ts';
+import type { Config } from './config.ts';
+import type { DatabaseHandle } from './db/index.ts';
 import { scheduleOrphanSweeps } from './evidence/maintenance.ts';
 import { evidenceRoutes } from './evidence/routes.ts';
-import { awardRoutes } from './awards/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { orderComponentSchemas } from './http/openapi.ts';
 import { frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
+import { notificationRoutes } from './notifications/routes.ts';
 import { organisationRoutes } from './organisations/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
 import { createEvidenceStore } from './storage/index.ts';
 import { streamRoutes } from './streams/routes.ts';
 import { userRoutes } from './users/routes.ts';
-import { notificationRoutes } from './notifications/routes.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 
 export type AppOptions = {
@@ -52,7 +52,10 @@ export const LOG_REDACT = [
 /** Builds the Fastify application; it does not listen (the launcher and tests decide). */
 export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: logger === undefined ? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } } : logger,
+    logger:
+      logger === undefined
+        ? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } }
+        : logger,
     // One line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
@@ -123,12 +126,16 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   });
   // The docs page and its assets are public.
   app.addHook('onRoute', (route) => {
-    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, public: true };
+    if (route.url === '/docs' || route.url.startsWith('/docs/'))
+      route.config = { ...route.config, public: true };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerAuth(app, database.db, { failuresPerMinute: config.authFailuresPerMinute, cacheTtlMs: config.authCacheTtlMs });
+  registerAuth(app, database.db, {
+    failuresPerMinute: config.authFailuresPerMinute,
+    cacheTtlMs: config.authCacheTtlMs,
+  });
   registerIdempotency(app, database.db);
   registerMetrics(app);
 
@@ -140,7 +147,10 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   const store = await createEvidenceStore(config);
   await app.register(evidenceRoutes, { db: database.db, config, store });
   // Orphaned evidence objects (a crash between storing and committing) are swept at start and periodically.
-  const stopOrphanSweeps = scheduleOrphanSweeps({ db: database.db, store, log: app.log }, config.orphanSweepIntervalMs);
+  const stopOrphanSweeps = scheduleOrphanSweeps(
+    { db: database.db, store, log: app.log },
+    config.orphanSweepIntervalMs,
+  );
   app.addHook('onClose', async () => stopOrphanSweeps());
   await app.register(applicationRoutes, { db: database.db });
   await app.register(awardRoutes, { db: database.db, config });

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { ensureFirstAdmin, prepareDatabase } from './bootstrap.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createDatabase, embeddedDatabaseDir, type Db } from './db/index.ts';
+import { createDatabase, type Db, embeddedDatabaseDir } from './db/index.ts';
 import { Problem } from './http/problem.ts';
-import { createUserBody } from './users/schemas.ts';
 import * as users from './users/repository.ts';
+import { createUserBody } from './users/schemas.ts';
 import { issueToken, toUserView } from './users/service.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -53,7 +53,10 @@ async function createUserCommand(db: Db, values: Record<string, string | boolean
       : {}),
   });
   if (!parsed.success) {
-    throw new Problem('validation-failed', parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+    throw new Problem(
+      'validation-failed',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '),
+    );
   }
   const input = parsed.data;
   // The CLI is run by whoever holds the server: it acts as the national admin would.
@@ -77,7 +80,8 @@ async function createUserCommand(db: Db, values: Record<string, string | boolean
 function numberOption(v: string | boolean | undefined): number | undefined {
   if (v === undefined || typeof v === 'boolean') return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Problem('validation-failed', `--expires-in-days must be a whole number of days, not ${v}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Problem('validation-failed', `--expires-in-days must be a whole number of days, not ${v}`);
   return n;
 }
 
@@ -88,18 +92,28 @@ async function issueTokenCommand(db: Db, values: Record<string, string | boolean
       : typeof values.email === 'string'
         ? await users.findUserIdByEmail(db, values.email)
         : undefined;
-  if (!id) throw new Problem('validation-failed', 'issue-token needs --email or --user-id of an existing user');
+  if (!id)
+    throw new Problem('validation-failed', 'issue-token needs --email or --user-id of an existing user');
   const user = await users.findUser(db, id).catch(() => undefined);
   if (!user) throw new Problem('not-found', 'No such user');
-  return { user: toUserView(user, null), ...(await issueToken(db, null, user.id, numberOption(values['expires-in-days']))) };
+  return {
+    user: toUserView(user, null),
+    ...(await issueToken(db, null, user.id, numberOption(values['expires-in-days']))),
+  };
 }
 
-async function retentionCommand(config: Config, db: Db, values: Record<string, string | boolean | undefined>) {
+async function retentionCommand(
+  config: Config,
+  db: Db,
+  values: Record<string, string | boolean | undefined>,
+) {
   let now: Date | undefined;
   if (typeof values.now === 'string') {
-    if (!config.allowClockOverride) throw new Problem('forbidden', '--now is refused unless ALLOW_CLOCK_OVERRIDE=1');
+    if (!config.allowClockOverride)
+      throw new Problem('forbidden', '--now is refused unless ALLOW_CLOCK_OVERRIDE=1');
     now = new Date(values.now);
-    if (Number.isNaN(now.getTime())) throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
+    if (Number.isNaN(now.getTime()))
+      throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
   }
   const { runEvidenceRetention } = await import('./evidence/maintenance.ts');
   const { createEvidenceStore } = await import('./storage/index.ts');
@@ -139,13 +153,23 @@ async function main(argv: string[]) {
     return command ? 0 : 2;
   }
   const config = loadConfig();
-  const database = createDatabase({ databaseUrl: config.databaseUrl, pgliteDir: embeddedDatabaseDir(config.dataDir), poolSize: 2 });
+  const database = createDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: embeddedDatabaseDir(config.dataDir),
+    poolSize: 2,
+  });
   try {
     await prepareDatabase(database.db);
     switch (command) {
       case 'migrate': {
         const admin = await ensureFirstAdmin(database.db, config.bootstrapAdminEmail);
-        console.log(JSON.stringify({ migrated: true, database: database.kind, ...(admin ? { firstAdmin: admin } : {}) }));
+        console.log(
+          JSON.stringify({
+            migrated: true,
+            database: database.kind,
+            ...(admin ? { firstAdmin: admin } : {}),
+          }),
+        );
         return 0;
       }
       case 'create-user':
@@ -158,9 +182,11 @@ async function main(argv: string[]) {
         let now = new Date();
         if (typeof values.now === 'string') {
           // Driving time by hand is for tests and drills only.
-          if (!config.allowClockOverride) throw new Problem('forbidden', 'tick --now is refused unless ALLOW_CLOCK_OVERRIDE=1');
+          if (!config.allowClockOverride)
+            throw new Problem('forbidden', 'tick --now is refused unless ALLOW_CLOCK_OVERRIDE=1');
           now = new Date(values.now);
-          if (Number.isNaN(now.getTime())) throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
+          if (Number.isNaN(now.getTime()))
+            throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
         }
         const { runJobsOnce } = await import('./jobs/worker.ts');
         console.log(JSON.stringify(await runJobsOnce(database.db, config, now), null, 2));
@@ -173,7 +199,8 @@ async function main(argv: string[]) {
         const { seedDemo } = await import('./reports/seed-demo.ts');
         const count = (v: string | undefined, fallback: number, name: string) => {
           const n = v === undefined ? fallback : Number(v);
-          if (!Number.isInteger(n) || n < 0) throw new Problem('validation-failed', `--${name} must be a whole number, not ${v}`);
+          if (!Number.isInteger(n) || n < 0)
+            throw new Problem('validation-failed', `--${name} must be a whole number, not ${v}`);
           return n;
         };
         const stats = await seedDemo(database.db, {

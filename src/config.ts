@@ -24,21 +24,47 @@ const configSchema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
   TRUST_PROXY: flag(false),
-  MAX_FILE_BYTES: z.coerce.number().int().min(1).default(100 * 1024 * 1024),
-  MAX_APPLICATION_BYTES: z.coerce.number().int().min(1).default(2 * 1024 * 1024 * 1024),
+  MAX_FILE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100 * 1024 * 1024),
+  MAX_APPLICATION_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2 * 1024 * 1024 * 1024),
   MAX_FILES_PER_REQUEST: z.coerce.number().int().min(1).default(200),
-  EVIDENCE_RETENTION_DAYS: z.coerce.number().int().min(1).default(3 * 365),
+  EVIDENCE_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(3 * 365),
   STORAGE: z.enum(['local', 's3']).default('local'),
-  S3_ENDPOINT: z.url().optional().or(z.literal('').transform(() => undefined)),
+  S3_ENDPOINT: z
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   S3_BUCKET: z.string().optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
   S3_FORCE_PATH_STYLE: flag(true),
-  S3_PREFIX: z.string().regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or folder names each ending in /').default(''),
-  ZIP_MAX_BYTES: z.coerce.number().int().min(1).default(2 * 1024 * 1024 * 1024),
+  S3_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, 'empty, or folder names each ending in /')
+    .default(''),
+  ZIP_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2 * 1024 * 1024 * 1024),
   ZIP_MAX_ENTRIES: z.coerce.number().int().min(1).default(1000),
-  ZIP_MAX_UNCOMPRESSED_BYTES: z.coerce.number().int().min(1).default(2 * 1024 * 1024 * 1024),
+  ZIP_MAX_UNCOMPRESSED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2 * 1024 * 1024 * 1024),
   ZIP_MAX_COMPRESSION_RATIO: z.coerce.number().min(1).default(100),
   ORPHAN_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
   ALLOW_CLOCK_OVERRIDE: flag(false),
@@ -46,8 +72,15 @@ const configSchema = z.object({
   // Timers, reminders, notifications and webhooks (src/jobs, src/notifications, src/webhooks).
   JOBS_WORKER: flag(true),
   JOBS_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional().or(z.literal('').transform(() => undefined)),
-  SMTP_HOST: z.string().optional().or(z.literal('').transform(() => undefined)),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  SMTP_HOST: z
+    .string()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
   SMTP_SECURE: flag(false),
   SMTP_USER: z.string().optional(),
@@ -80,14 +113,28 @@ export type Config = {
   limits: { maxFileBytes: number; maxApplicationBytes: number; maxFilesPerRequest: number };
   evidenceRetentionDays: number;
   storage: StorageConfig;
-  zipLimits: { maxZipBytes: number; maxEntries: number; maxUncompressedBytes: number; maxCompressionRatio: number };
+  zipLimits: {
+    maxZipBytes: number;
+    maxEntries: number;
+    maxUncompressedBytes: number;
+    maxCompressionRatio: number;
+  };
   /** How often committed objects no row knows are swept; 0 turns the periodic sweep off (the start sweep stays). */
   orphanSweepIntervalMs: number;
   allowClockOverride: boolean;
   bootstrapAdminEmail: string;
   jobs: { worker: boolean; pollIntervalMs: number; retryBaseSeconds: number };
   /** No SMTP configured: notifications stay in the outbox and GET /me/notifications, marked skipped. */
-  smtp: { url?: string; host?: string; port: number; secure: boolean; user?: string; password?: string; from: string; maxAttempts: number };
+  smtp: {
+    url?: string;
+    host?: string;
+    port: number;
+    secure: boolean;
+    user?: string;
+    password?: string;
+    from: string;
+    maxAttempts: number;
+  };
   webhooks: { maxAttempts: number; timeoutMs: number };
   /** Days: reviews outstanding after START_REVIEW; submissions not accepted; before a further-evidence due date; before expiry while renewal is due. */
   reminders: { reviewDays: number; submissionDays: number; evidenceDays: number; renewalDays: number };
@@ -118,9 +165,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
-  if (c.STORAGE === 's3' && !c.S3_BUCKET) throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when STORAGE=s3');
+  if (c.STORAGE === 's3' && !c.S3_BUCKET)
+    throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when STORAGE=s3');
   if (Boolean(c.S3_ACCESS_KEY_ID) !== Boolean(c.S3_SECRET_ACCESS_KEY)) {
-    throw new ConfigError('Invalid configuration:\n  S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
+    throw new ConfigError(
+      'Invalid configuration:\n  S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither',
+    );
   }
   return {
     host: c.HOST,
@@ -164,7 +214,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orphanSweepIntervalMs: c.ORPHAN_SWEEP_INTERVAL_MINUTES * 60_000,
     allowClockOverride: c.ALLOW_CLOCK_OVERRIDE,
     bootstrapAdminEmail: c.BOOTSTRAP_ADMIN_EMAIL,
-    jobs: { worker: c.JOBS_WORKER, pollIntervalMs: c.JOBS_POLL_INTERVAL_MS, retryBaseSeconds: c.RETRY_BASE_SECONDS },
+    jobs: {
+      worker: c.JOBS_WORKER,
+      pollIntervalMs: c.JOBS_POLL_INTERVAL_MS,
+      retryBaseSeconds: c.RETRY_BASE_SECONDS,
+    },
     smtp: {
       url: c.SMTP_URL,
       host: c.SMTP_HOST,

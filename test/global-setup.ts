@@ -11,7 +11,9 @@ export default async function globalSetup() {
   }
   if (!serverUrl) {
     process.env.TEST_DB_MODE = 'pglite';
-    console.log('\n[tests] No DATABASE_URL and no Docker engine: running on the embedded PGlite; tests that need a real server are skipped.');
+    console.log(
+      '\n[tests] No DATABASE_URL and no Docker engine: running on the embedded PGlite; tests that need a real server are skipped.',
+    );
     return;
   }
   const template = `${RUN_PREFIX}${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -25,7 +27,9 @@ export default async function globalSetup() {
   process.env.TEST_DB_MODE = 'postgres';
   process.env.TEST_SERVER_URL = serverUrl;
   process.env.TEST_TEMPLATE_DATABASE = template;
-  console.log(`\n[tests] Postgres at ${new URL(serverUrl).host}: each test file gets a clone of ${template}.`);
+  console.log(
+    `\n[tests] Postgres at ${new URL(serverUrl).host}: each test file gets a clone of ${template}.`,
+  );
 }
 
 /** A throwaway Postgres through testcontainers, where a Docker engine runs. */

@@ -6,9 +6,10 @@ export default async function globalTeardown() {
   const template = process.env.TEST_TEMPLATE_DATABASE;
   if (serverUrl && template?.startsWith(RUN_PREFIX)) {
     await withAdminClient(serverUrl, async (c) => {
-      const { rows } = await c.query<{ datname: string }>('select datname from pg_database where datname like $1', [
-        `${template}%`,
-      ]);
+      const { rows } = await c.query<{ datname: string }>(
+        'select datname from pg_database where datname like $1',
+        [`${template}%`],
+      );
       for (const { datname } of rows) await c.query(`drop database if exists "${datname}" with (force)`);
     });
   }

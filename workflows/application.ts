@@ -10,8 +10,9 @@
  * Every guard is a function returning the reasons an event is refused, in words an organisation's
  * sanctuary lead understands; the xstate guard is "no reasons".
  */
-import { __unsafe_getAllOwnEventDescriptors, assertEvent, assign, setup } from 'xstate';
+
 import type { AnyMachineSnapshot, SnapshotFrom } from 'xstate';
+import { __unsafe_getAllOwnEventDescriptors, assertEvent, assign, setup } from 'xstate';
 
 /** Bump when a change makes older persisted snapshots unsafe to revive as they are. */
 export const APPLICATION_MACHINE_VERSION = 1;

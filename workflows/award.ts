@@ -6,16 +6,9 @@
  * timers send RENEWAL_DUE and EXPIRE at the instants `awardTimerDueAt` gives, and the guards refuse a
  * timer that fires too early (e.g. a stale one).
  */
-import { assertEvent, assign, setup } from 'xstate';
+
 import type { SnapshotFrom } from 'xstate';
-import {
-  acceptedEventTypes,
-  instant,
-  payloadOf,
-  persistSnapshot,
-  readableDate,
-  statusOf,
-} from './application.ts';
+import { assertEvent, assign, setup } from 'xstate';
 import type {
   BaseFacts,
   BlockerCheck,
@@ -24,6 +17,14 @@ import type {
   PreviewEvent,
   ReasonRecord,
   TimerDue,
+} from './application.ts';
+import {
+  acceptedEventTypes,
+  instant,
+  payloadOf,
+  persistSnapshot,
+  readableDate,
+  statusOf,
 } from './application.ts';
 
 /** Bump when a change makes older persisted snapshots unsafe to revive as they are. */

@@ -1,9 +1,13 @@
 import { type Selectable, sql } from 'kysely';
+import {
+  type ApplicationSnapshot,
+  type EventRole,
+  reviveApplicationSnapshot,
+} from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
 import type { ApplicationsTable } from '../db/schema.ts';
 import type { Principal } from '../http/auth.ts';
 import { notFound } from '../http/problem.ts';
-import { type ApplicationSnapshot, type EventRole, reviveApplicationSnapshot } from '../../workflows/index.ts';
 
 export type ApplicationRow = Selectable<ApplicationsTable> & { area_id: string; organisation_name: string };
 
@@ -22,7 +26,13 @@ export function selectApplications(db: DbOrTrx) {
     .select(['organisations.area_id', 'organisations.name as organisation_name']);
 }
 
-export type PanelPerson = { id: string; name: string; lived: boolean | null; local: boolean | null; cos: boolean | null };
+export type PanelPerson = {
+  id: string;
+  name: string;
+  lived: boolean | null;
+  local: boolean | null;
+  cos: boolean | null;
+};
 
 /** What a view shows besides the row itself: read in the same query as the row (one round trip). */
 export type ApplicationDetails = {
@@ -39,11 +49,15 @@ export function selectApplicationsWithDetails(db: DbOrTrx) {
       from application_answers a where a.application_id = applications.id)`.as('answers'),
     sql<Record<string, number>>`(select coalesce(jsonb_object_agg(c.code, c.n), '{}'::jsonb) from (
         select code, count(*) as n from evidence e cross join lateral unnest(e.criteria) as code
-        where e.application_id = applications.id and e.deleted_at is null group by code) c)`.as('evidence_counts'),
+        where e.application_id = applications.id and e.deleted_at is null group by code) c)`.as(
+      'evidence_counts',
+    ),
     sql<PanelPerson[]>`(select coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name,
         'lived', p.lived_experience, 'local', p.local_group, 'cos', p.cos_staff)), '[]'::jsonb)
       from users u left join appraiser_profiles p on p.user_id = u.id
-      where u.id::text in (select jsonb_array_elements_text(applications.snapshot -> 'context' -> 'panel')))`.as('panel_people'),
+      where u.id::text in (select jsonb_array_elements_text(applications.snapshot -> 'context' -> 'panel')))`.as(
+      'panel_people',
+    ),
     sql<string | null>`(select w.id from awards w where w.application_id = applications.id)`.as('award_id'),
   ]);
 }
@@ -52,7 +66,11 @@ export function selectApplicationsWithDetails(db: DbOrTrx) {
  * The caller's relations to an application (SPEC §3): admin everywhere; the lead of its area; the
  * organisation's applicant members; an appraiser while on its panel.
  */
-export function relationsTo(p: Principal | 'system', app: { organisation_id: string; area_id: string }, panel: string[]) {
+export function relationsTo(
+  p: Principal | 'system',
+  app: { organisation_id: string; area_id: string },
+  panel: string[],
+) {
   const relations = new Set<EventRole>();
   if (p === 'system') {
     relations.add('system');

@@ -41,7 +41,8 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     {
       schema: {
         tags: ['applications'],
-        summary: 'Open an application (applicant member, lead, admin); a renewal is pre-filled from the last award',
+        summary:
+          'Open an application (applicant member, lead, admin); a renewal is pre-filled from the last award',
         body: createApplicationBody,
         response: { 201: applicationView, ...problemResponses(400, 401, 403, 404, 409, 422) },
       },
@@ -81,10 +82,14 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     {
       schema: {
         tags: ['applications'],
-        summary: 'One application with the events the caller may send now (allowedEvents) and why others are blocked',
+        summary:
+          'One application with the events the caller may send now (allowedEvents) and why others are blocked',
         params: idParams,
         querystring: z.strictObject({
-          asOf: z.iso.datetime({ offset: true }).optional().describe('Show the application as it stood at this instant'),
+          asOf: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .describe('Show the application as it stood at this instant'),
         }),
         response: { 200: applicationView, ...problemResponses(400, 401, 404) },
       },
@@ -101,7 +106,8 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     {
       schema: {
         tags: ['applications'],
-        summary: 'Write the answer to one criterion (applicant member; in draft, awaitingResponse, furtherEvidenceRequested)',
+        summary:
+          'Write the answer to one criterion (applicant member; in draft, awaitingResponse, furtherEvidenceRequested)',
         params: z.strictObject({ id: z.uuid(), code: z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/) }),
         body: z.strictObject({ text: z.string().max(50_000) }),
         response: {
@@ -110,7 +116,8 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
         },
       },
     },
-    async (request) => service.saveAnswer(db, caller(request), request.params.id, request.params.code, request.body.text),
+    async (request) =>
+      service.saveAnswer(db, caller(request), request.params.id, request.params.code, request.body.text),
   );
 
   app.post(
@@ -128,7 +135,13 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
       },
     },
     async (request, reply) => {
-      const view = await service.sendEvent(db, caller(request), request.params.id, request.body, expectedVersionFrom(request));
+      const view = await service.sendEvent(
+        db,
+        caller(request),
+        request.params.id,
+        request.body,
+        expectedVersionFrom(request),
+      );
       setVersionHeaders(reply, view.version);
       return view;
     },
@@ -145,7 +158,8 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
         response: { 200: pageOf(historyItem), ...problemResponses(400, 401, 404) },
       },
     },
-    async (request) => service.history(db, caller(request), request.params.id, request.query.limit, request.query.cursor),
+    async (request) =>
+      service.history(db, caller(request), request.params.id, request.query.limit, request.query.cursor),
   );
 
   app.get(

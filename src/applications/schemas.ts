@@ -14,13 +14,19 @@ export const applicationEventBody = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('START_REVIEW') }),
   z.strictObject({
     type: z.literal('SUBMIT_REVIEW'),
-    criteria: z.record(code, z.strictObject({ judgement: z.enum(['met', 'not_yet']), comment: text(10_000) })),
+    criteria: z.record(
+      code,
+      z.strictObject({ judgement: z.enum(['met', 'not_yet']), comment: text(10_000) }),
+    ),
     summary: text(20_000),
   }),
   z.strictObject({ type: z.literal('DECLARE_CONFLICT'), reason: text(5000) }),
   z.strictObject({
     type: z.literal('SEND_FEEDBACK'),
-    criteria: z.record(code, z.strictObject({ judgement: z.enum(['met', 'further_evidence']), feedback: text(10_000) })),
+    criteria: z.record(
+      code,
+      z.strictObject({ judgement: z.enum(['met', 'further_evidence']), feedback: text(10_000) }),
+    ),
     questions: z.array(text(5000)).max(50),
   }),
   z.strictObject({ type: z.literal('RESPOND'), answers: z.array(text(20_000)).max(50) }),
@@ -35,8 +41,15 @@ export const applicationEventBody = z.discriminatedUnion('type', [
     type: z.literal('DECIDE'),
     outcome: z.enum(['award', 'further_evidence', 'not_awarded']),
     rationale: text(20_000),
-    criteria: z.record(code, z.enum(['met', 'further_evidence'])).nullable().optional(),
-    requests: z.array(z.strictObject({ criterion: code, request: text(5000) })).max(100).nullable().optional(),
+    criteria: z
+      .record(code, z.enum(['met', 'further_evidence']))
+      .nullable()
+      .optional(),
+    requests: z
+      .array(z.strictObject({ criterion: code, request: text(5000) }))
+      .max(100)
+      .nullable()
+      .optional(),
     dueBy: instant.nullable().optional(),
   }),
   z.strictObject({ type: z.literal('RESUBMIT') }),
@@ -130,9 +143,22 @@ export const listApplicationsQuery = z.strictObject({
   organisationId: z.uuid().optional(),
   stream: z.string().max(60).optional().describe('Stream id or slug'),
   kind: z.enum(['initial', 'renewal']).optional(),
-  updatedSince: z.iso.datetime({ offset: true }).optional().describe('Only applications changed at or after this instant'),
-  q: z.string().trim().min(1).max(200).optional().describe('Text in the organisation name (case-insensitive)'),
-  sort: z.string().max(40).optional().describe('createdAt, updatedAt or organisationName; prefix - for descending'),
+  updatedSince: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Only applications changed at or after this instant'),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Text in the organisation name (case-insensitive)'),
+  sort: z
+    .string()
+    .max(40)
+    .optional()
+    .describe('createdAt, updatedAt or organisationName; prefix - for descending'),
 });
 
 export const historyItem = z

@@ -7,20 +7,19 @@ import {
 } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
+import { iso } from '../http/iso.ts';
 import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
 import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
 import { assertOrganisationVisible } from '../http/scope.ts';
+import { streamIdsNamed } from '../streams/repository.ts';
 import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
 import { beginRenewal } from '../workflow/awards.ts';
-import { streamIdsNamed } from '../streams/repository.ts';
 import { runTransition } from '../workflow/runner.ts';
 import type { ApplicationRow } from './access.ts';
 import { loadApplicationForView, relationsTo, selectApplications } from './access.ts';
 import { appendApplicationHistory } from './history.ts';
 import type { ApplicationEventBody } from './schemas.ts';
 import { historyLineFor, renderApplication } from './views.ts';
-import { iso } from '../http/iso.ts';
-
 
 export function loadApplication(db: Db, p: Principal, id: string): Promise<LoadedApplication> {
   return applicationWorkflow.load(db, id, p, false);
@@ -29,7 +28,10 @@ export function loadApplication(db: Db, p: Principal, id: string): Promise<Loade
 /** Loads an application for a view, with its details, in one query (404 out of scope). */
 async function loadForView(db: Db, p: Principal | 'system', id: string) {
   const { application, snapshot, relations, details } = await loadApplicationForView(db, p, id);
-  return { loaded: { id: application.id, row: application, snapshot, version: application.version, relations }, details };
+  return {
+    loaded: { id: application.id, row: application, snapshot, version: application.version, relations },
+    details,
+  };
 }
 
 export async function getApplication(db: Db, p: Principal, id: string, asOf?: string) {
@@ -55,7 +57,11 @@ export async function getApplication(db: Db, p: Principal, id: string, asOf?: st
 }
 
 /** Opens an application: at most one open per organisation and stream; a renewal is pre-filled. */
-export async function createApplication(db: Db, p: Principal, input: { organisationId: string; kind: 'initial' | 'renewal' }) {
+export async function createApplication(
+  db: Db,
+  p: Principal,
+  input: { organisationId: string; kind: 'initial' | 'renewal' },
+) {
   const org = await db
     .selectFrom('organisations')
     .select(['id', 'area_id as areaId', 'stream_id as streamId'])
@@ -72,7 +78,10 @@ export async function createApplication(db: Db, p: Principal, input: { organisat
       .where('stream_id', '=', org.streamId)
       .where('status', 'not in', APPLICATION_FINAL_STATES)
       .executeTakeFirst();
-    if (open) throw new Problem('conflict', `The organisation already has an open application (${open.id})`, { applicationId: open.id });
+    if (open)
+      throw new Problem('conflict', `The organisation already has an open application (${open.id})`, {
+        applicationId: open.id,
+      });
     const award = await trx
       .selectFrom('awards')
       .select(['id', 'application_id', 'state'])
@@ -111,7 +120,14 @@ export async function createApplication(db: Db, p: Principal, input: { organisat
       if (previous.length) {
         await trx
           .insertInto('application_answers')
-          .values(previous.map((a) => ({ application_id: created.id, code: a.code, text: a.text, updated_by: p.userId })))
+          .values(
+            previous.map((a) => ({
+              application_id: created.id,
+              code: a.code,
+              text: a.text,
+              updated_by: p.userId,
+            })),
+          )
           .execute();
       }
       await beginRenewal(trx, award.id, created.id, now);
@@ -140,15 +156,21 @@ export async function listApplications(
 ) {
   const sort = parseSort(
     q.sort,
-    { createdAt: 'applications.created_at', updatedAt: 'applications.updated_at', organisationName: 'organisations.name' },
+    {
+      createdAt: 'applications.created_at',
+      updatedAt: 'applications.updated_at',
+      organisationName: 'organisations.name',
+    },
     '-createdAt',
   );
   let qb = selectApplications(db).where((eb) => {
     if (p.isAdmin) return sql<SqlBool>`true`;
     const visible: Expression<SqlBool>[] = [];
     if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
-    if (p.memberOrganisationIds.length) visible.push(eb('applications.organisation_id', 'in', p.memberOrganisationIds));
-    if (p.isAppraiser) visible.push(sql<SqlBool>`applications.snapshot -> 'context' -> 'panel' ? ${p.userId}`);
+    if (p.memberOrganisationIds.length)
+      visible.push(eb('applications.organisation_id', 'in', p.memberOrganisationIds));
+    if (p.isAppraiser)
+      visible.push(sql<SqlBool>`applications.snapshot -> 'context' -> 'panel' ? ${p.userId}`);
     return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
   });
   if (q.state) qb = qb.where('applications.state', '=', q.state);
@@ -188,18 +210,26 @@ export async function listApplications(
 export async function saveAnswer(db: Db, p: Principal, id: string, code: string, text: string) {
   return db.transaction().execute(async (trx) => {
     const loaded = await applicationWorkflow.load(trx, id, p, true);
-    if (!loaded.relations.has('applicant')) throw forbidden("Only the organisation's members write its answers");
-    if (!loaded.snapshot.context.criteriaCodes.includes(code)) throw notFound(`criterion ${code} in this application`);
+    if (!loaded.relations.has('applicant'))
+      throw forbidden("Only the organisation's members write its answers");
+    if (!loaded.snapshot.context.criteriaCodes.includes(code))
+      throw notFound(`criterion ${code} in this application`);
     if (!canEditAnswers(loaded.snapshot)) {
-      throw new Problem('illegal-transition', `Answers cannot be changed while the application is ${loaded.row.state}`, {
-        state: loaded.row.state,
-      });
+      throw new Problem(
+        'illegal-transition',
+        `Answers cannot be changed while the application is ${loaded.row.state}`,
+        {
+          state: loaded.row.state,
+        },
+      );
     }
     const now = new Date();
     await trx
       .insertInto('application_answers')
       .values({ application_id: id, code, text, updated_by: p.userId, updated_at: now })
-      .onConflict((oc) => oc.columns(['application_id', 'code']).doUpdateSet({ text, updated_by: p.userId, updated_at: now }))
+      .onConflict((oc) =>
+        oc.columns(['application_id', 'code']).doUpdateSet({ text, updated_by: p.userId, updated_at: now }),
+      )
       .execute();
     await appendApplicationHistory(trx, {
       applicationId: id,
@@ -214,10 +244,23 @@ export async function saveAnswer(db: Db, p: Principal, id: string, code: string,
   });
 }
 
-export async function sendEvent(db: Db, p: Principal, id: string, event: ApplicationEventBody, expectedVersion?: number) {
-  const result = await db.transaction().execute((trx) =>
-    runTransition(applicationWorkflow, trx, { id, event: event as { type: string } & Record<string, unknown>, actor: p, expectedVersion }),
-  );
+export async function sendEvent(
+  db: Db,
+  p: Principal,
+  id: string,
+  event: ApplicationEventBody,
+  expectedVersion?: number,
+) {
+  const result = await db
+    .transaction()
+    .execute((trx) =>
+      runTransition(applicationWorkflow, trx, {
+        id,
+        event: event as { type: string } & Record<string, unknown>,
+        actor: p,
+        expectedVersion,
+      }),
+    );
   const { loaded, details } = await loadForView(db, 'system', id);
   // An appraiser who just declared a conflict is off the panel: they still get the answer to their own event.
   const relations = relationsTo(p, loaded.row, loaded.snapshot.context.panel);
@@ -228,7 +271,9 @@ export async function sendEvent(db: Db, p: Principal, id: string, event: Applica
 export async function history(db: Db, p: Principal, id: string, limit: number, cursor?: string) {
   const loaded = await loadApplication(db, p, id);
   if (cursor !== undefined && !/^\d{1,12}$/.test(cursor)) {
-    throw validationFailed('cursor is not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+    throw validationFailed('cursor is not a cursor this API issued', [
+      { path: 'query.cursor', message: 'invalid cursor' },
+    ]);
   }
   const after = cursor ? Number(cursor) : 0;
   const numbered = db
@@ -246,7 +291,13 @@ export async function history(db: Db, p: Principal, id: string, limit: number, c
     ])
     .where('application_events.application_id', '=', id)
     .as('h');
-  const rows = await db.selectFrom(numbered).selectAll().where('h.seq', '>', after).orderBy('h.seq').limit(limit + 1).execute();
+  const rows = await db
+    .selectFrom(numbered)
+    .selectAll()
+    .where('h.seq', '>', after)
+    .orderBy('h.seq')
+    .limit(limit + 1)
+    .execute();
   const items = rows.slice(0, limit).map((r) => {
     const line = { type: r.type, actorId: r.actor_id, payload: r.payload as Record<string, unknown> };
     const { type, payload, hideActor } = historyLineFor(line, loaded.relations, p.userId);
@@ -268,14 +319,23 @@ export async function history(db: Db, p: Principal, id: string, limit: number, c
 export async function reviews(db: Db, p: Principal, id: string) {
   const loaded = await loadApplication(db, p, id);
   const manager = loaded.relations.has('lead') || loaded.relations.has('admin');
-  if (!manager && !loaded.relations.has('appraiser')) throw forbidden('Individual reviews are for the panel, the lead and admins');
+  if (!manager && !loaded.relations.has('appraiser'))
+    throw forbidden('Individual reviews are for the panel, the lead and admins');
   const context = loaded.snapshot.context;
   const all = [
-    ...context.rounds.flatMap((r) => Object.entries(r.reviews).map(([appraiserId, review]) => ({ round: r.round, appraiserId, review }))),
-    ...Object.entries(context.reviews).map(([appraiserId, review]) => ({ round: context.round, appraiserId, review })),
+    ...context.rounds.flatMap((r) =>
+      Object.entries(r.reviews).map(([appraiserId, review]) => ({ round: r.round, appraiserId, review })),
+    ),
+    ...Object.entries(context.reviews).map(([appraiserId, review]) => ({
+      round: context.round,
+      appraiserId,
+      review,
+    })),
   ].filter((r) => manager || r.appraiserId === p.userId);
   const ids = [...new Set(all.map((r) => r.appraiserId))];
-  const names = ids.length ? await db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute() : [];
+  const names = ids.length
+    ? await db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute()
+    : [];
   const nameOf = new Map(names.map((n) => [n.id, n.name]));
   return {
     items: all.map((r) => ({

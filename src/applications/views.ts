@@ -3,11 +3,11 @@ import type { ApplicationContext, ApplicationSnapshot, EventRole } from '../../w
 import { stateString, statusOf } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
+import { iso } from '../http/iso.ts';
 import { applicationWorkflow } from '../workflow/applications.ts';
 import { type Loaded, previewEvents } from '../workflow/runner.ts';
 import type { ApplicationDetails, ApplicationRow, PanelPerson } from './access.ts';
 import type { ApplicationView } from './schemas.ts';
-import { iso } from '../http/iso.ts';
 
 /**
  * What each caller may see of an application (SPEC §3), decided here and nowhere else: applicants never
@@ -113,7 +113,9 @@ export async function renderApplication(
   db: DbOrTrx,
   loaded: Loaded<ApplicationSnapshot, ApplicationRow>,
   viewer: Principal,
-  view: { details: ApplicationDetails } | { asOf: { at: Date; snapshot: ApplicationSnapshot; version: number } },
+  view:
+    | { details: ApplicationDetails }
+    | { asOf: { at: Date; snapshot: ApplicationSnapshot; version: number } },
 ): Promise<ApplicationView> {
   const app = loaded.row;
   const asOf = 'asOf' in view ? view.asOf : undefined;
@@ -124,7 +126,9 @@ export async function renderApplication(
     asOf ? factsAsOf(db, app.id, asOf.at) : (view as { details: ApplicationDetails }).details,
     asOf ? panelPeopleOf(db, context.panel) : (view as { details: ApplicationDetails }).details.panelPeople,
     // The past cannot be acted on: a view as of an earlier instant offers no events.
-    asOf ? { allowedEvents: [], blockers: {} } : previewEvents(applicationWorkflow, db, loaded, viewer.userId),
+    asOf
+      ? { allowedEvents: [], blockers: {} }
+      : previewEvents(applicationWorkflow, db, loaded, viewer.userId),
   ]);
   const panel = panelView(people, context, loaded.relations);
   const awardId = asOf ? null : (view as { details: ApplicationDetails }).details.awardId;
@@ -183,7 +187,8 @@ export function historyLineFor(
   if (isManager(relations)) return { ...line, hideActor: false };
   const { warnings: _panelWarnings, ...payload } = line.payload;
   const private_ = line.type === 'SUBMIT_REVIEW' || line.type === 'DECLARE_CONFLICT';
-  if (!private_ || (relations.has('appraiser') && line.actorId === viewerId)) return { type: line.type, payload, hideActor: false };
+  if (!private_ || (relations.has('appraiser') && line.actorId === viewerId))
+    return { type: line.type, payload, hideActor: false };
   const schoolView = relations.has('applicant') && !relations.has('appraiser');
   const type = line.type === 'DECLARE_CONFLICT' && schoolView ? 'PANEL_CHANGED' : line.type;
   return { type, payload: {}, hideActor: schoolView || line.type === 'DECLARE_CONFLICT' };

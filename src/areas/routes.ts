@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import type { AreasTable } from '../db/schema.ts';
@@ -7,7 +8,6 @@ import { problemResponses } from '../http/openapi.ts';
 import { keysetPage, pageOf, pageQuery, parseSort } from '../http/pagination.ts';
 import { notFound, Problem } from '../http/problem.ts';
 import { assertAdmin } from '../http/scope.ts';
-import type { Selectable } from 'kysely';
 
 const nation = z.enum(['england', 'wales', 'scotland', 'northern_ireland']);
 
@@ -21,7 +21,12 @@ const areaFields = {
 };
 const createAreaBody = z.strictObject(areaFields);
 const patchAreaBody = z
-  .strictObject({ ...areaFields, nation: nation.optional(), name: areaFields.name.optional(), active: z.boolean().optional() })
+  .strictObject({
+    ...areaFields,
+    nation: nation.optional(),
+    name: areaFields.name.optional(),
+    active: z.boolean().optional(),
+  })
   .refine((b) => Object.keys(b).length > 0, 'send at least one field to change');
 
 export const areaView = z
@@ -97,7 +102,11 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
       },
     },
     async (request) => {
-      const area = await db.selectFrom('areas').selectAll().where('id', '=', request.params.id).executeTakeFirst();
+      const area = await db
+        .selectFrom('areas')
+        .selectAll()
+        .where('id', '=', request.params.id)
+        .executeTakeFirst();
       if (!area) throw notFound('area');
       return toAreaView(area);
     },
@@ -158,7 +167,9 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
             ...(b.name !== undefined ? { name: b.name } : {}),
             ...(b.nation !== undefined ? { nation: b.nation } : {}),
             ...(b.region !== undefined ? { region: b.region } : {}),
-            ...(b.localAuthorities !== undefined ? { local_authorities: JSON.stringify(b.localAuthorities) } : {}),
+            ...(b.localAuthorities !== undefined
+              ? { local_authorities: JSON.stringify(b.localAuthorities) }
+              : {}),
             ...(b.leadOrganisation !== undefined ? { lead_organisation: b.leadOrganisation } : {}),
             ...(b.active !== undefined ? { active: b.active } : {}),
             updated_at: new Date(),

@@ -1,4 +1,3 @@
-
 export type CertificateInput = {
   awardId: string;
   organisationName: string;
@@ -41,27 +40,52 @@ export async function renderCertificate(c: CertificateInput): Promise<Buffer> {
     doc.on('error', reject);
   });
   const width = doc.page.width - 112;
-  doc.rect(28, 28, doc.page.width - 56, doc.page.height - 56).lineWidth(3).stroke('#1b5e20');
+  doc
+    .rect(28, 28, doc.page.width - 56, doc.page.height - 56)
+    .lineWidth(3)
+    .stroke('#1b5e20');
   doc.moveDown(2);
-  doc.font('Helvetica').fontSize(16).fillColor('#333333').text('City of Sanctuary UK', { align: 'center', width });
+  doc
+    .font('Helvetica')
+    .fontSize(16)
+    .fillColor('#333333')
+    .text('City of Sanctuary UK', { align: 'center', width });
   doc.moveDown(0.5);
-  doc.font('Helvetica-Bold').fontSize(34).fillColor('#1b5e20').text('Sanctuary Award', { align: 'center', width });
+  doc
+    .font('Helvetica-Bold')
+    .fontSize(34)
+    .fillColor('#1b5e20')
+    .text('Sanctuary Award', { align: 'center', width });
   doc.moveDown(1);
-  doc.font('Helvetica').fontSize(14).fillColor('#333333').text('This certifies that', { align: 'center', width });
+  doc
+    .font('Helvetica')
+    .fontSize(14)
+    .fillColor('#333333')
+    .text('This certifies that', { align: 'center', width });
   doc.moveDown(0.5);
-  doc.font('Helvetica-Bold').fontSize(28).fillColor('#000000').text(c.organisationName, { align: 'center', width });
+  doc
+    .font('Helvetica-Bold')
+    .fontSize(28)
+    .fillColor('#000000')
+    .text(c.organisationName, { align: 'center', width });
   doc.moveDown(0.5);
   doc
     .font('Helvetica')
     .fontSize(14)
     .fillColor('#333333')
-    .text(`has been recognised as a place of welcome for people seeking sanctuary`, { align: 'center', width })
+    .text(`has been recognised as a place of welcome for people seeking sanctuary`, {
+      align: 'center',
+      width,
+    })
     .text(`Stream: ${c.streamName}   ·   Area: ${c.areaName}`, { align: 'center', width });
   doc.moveDown(1);
   doc
     .font('Helvetica-Bold')
     .fontSize(14)
-    .text(`Awarded ${longDate(c.awardedAt)}   ·   Valid until ${longDate(c.expiresAt)}`, { align: 'center', width });
+    .text(`Awarded ${longDate(c.awardedAt)}   ·   Valid until ${longDate(c.expiresAt)}`, {
+      align: 'center',
+      width,
+    });
   doc.moveDown(2);
   doc
     .font('Helvetica')

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AWARD_FINAL_STATES } from '../../workflows/index.ts';
 import { z } from 'zod';
+import { AWARD_FINAL_STATES } from '../../workflows/index.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
@@ -81,7 +81,10 @@ const REGISTER_CSV_COLUMNS = columnsOf<service.RegisterEntry>(
   'expiresAt',
 );
 
-export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 'publicUrl'> }> = async (app, { db, config }) => {
+export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 'publicUrl'> }> = async (
+  app,
+  { db, config },
+) => {
   /** Where the public register lives: PUBLIC_URL, else the host the request came to. */
   const publicBase = (request: { protocol: string; host: string }) =>
     (config?.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
@@ -101,8 +104,18 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
           current: z.enum(['true', 'false']).optional(),
           expiringBefore: instant.optional().describe('Only awards expiring before this instant'),
           updatedSince: instant.optional().describe('Only awards changed at or after this instant'),
-          q: z.string().trim().min(1).max(200).optional().describe('Text in the organisation name (case-insensitive)'),
-          sort: z.string().max(40).optional().describe('awardedAt, expiresAt, updatedAt or organisationName; prefix - for descending'),
+          q: z
+            .string()
+            .trim()
+            .min(1)
+            .max(200)
+            .optional()
+            .describe('Text in the organisation name (case-insensitive)'),
+          sort: z
+            .string()
+            .max(40)
+            .optional()
+            .describe('awardedAt, expiresAt, updatedAt or organisationName; prefix - for descending'),
           ...pageQuery,
         }),
         response: { 200: pageOf(awardView), ...problemResponses(400, 401) },
@@ -142,7 +155,8 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
     {
       schema: {
         tags: ['awards'],
-        summary: 'The award certificate as PDF (a current award; the organisation’s members, its lead, admins)',
+        summary:
+          'The award certificate as PDF (a current award; the organisation’s members, its lead, admins)',
         description:
           'A one-page PDF: organisation, stream, area, award and expiry dates, and a verification URL — the ' +
           'public `GET /register/{awardId}` page, under PUBLIC_URL when set, else the host of the request.',
@@ -153,7 +167,12 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
     async (request, reply) => {
       const loaded = await awardWorkflow.load(db, request.params.id, caller(request), false);
       const view = service.toAwardView(loaded);
-      if (!view.current) throw new Problem('conflict', `The award is ${view.state}, no longer current: no certificate is issued`, { state: view.state });
+      if (!view.current)
+        throw new Problem(
+          'conflict',
+          `The award is ${view.state}, no longer current: no certificate is issued`,
+          { state: view.state },
+        );
       const entry = await service.registerEntry(db, view.id);
       const pdf = await renderCertificate({
         awardId: view.id,
@@ -185,9 +204,16 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
     },
     async (request, reply) => {
       const p = caller(request);
-      await db.transaction().execute((trx) =>
-        runTransition(awardWorkflow, trx, { id: request.params.id, event: request.body, actor: p, expectedVersion: expectedVersionFrom(request) }),
-      );
+      await db
+        .transaction()
+        .execute((trx) =>
+          runTransition(awardWorkflow, trx, {
+            id: request.params.id,
+            event: request.body,
+            actor: p,
+            expectedVersion: expectedVersionFrom(request),
+          }),
+        );
       const loaded = await awardWorkflow.load(db, request.params.id, p, false);
       setVersionHeaders(reply, loaded.version);
       return service.toAwardView(loaded);
@@ -206,7 +232,13 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
           stream: z.string().max(60).optional().describe('Stream slug, e.g. schools'),
           areaId: z.uuid().optional(),
           nation: nation.optional(),
-          name: z.string().trim().min(1).max(200).optional().describe('Text in the organisation name (case-insensitive)'),
+          name: z
+            .string()
+            .trim()
+            .min(1)
+            .max(200)
+            .optional()
+            .describe('Text in the organisation name (case-insensitive)'),
           ...pageQuery,
         }),
         response: { 200: pageOf(registerEntry), ...problemResponses(400) },
@@ -230,7 +262,8 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
       schema: {
         tags: ['register'],
         summary: 'Verify one award (the link printed on its certificate)',
-        description: 'Confirms a current award, or says it is no longer current; nothing about people, panels or evidence.',
+        description:
+          'Confirms a current award, or says it is no longer current; nothing about people, panels or evidence.',
         params: z.strictObject({ awardId: z.uuid() }),
         response: { 200: registerVerification, ...problemResponses(400, 404) },
       },

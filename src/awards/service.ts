@@ -1,14 +1,14 @@
 import { type Expression, type SqlBool, sql } from 'kysely';
+import type { AwardSnapshot } from '../../workflows/index.ts';
 import { CURRENT_AWARD_STATES, isCurrentAward, isCurrentAwardState } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
-import { streamIdsNamed } from '../streams/repository.ts';
 import type { Principal } from '../http/auth.ts';
+import { iso } from '../http/iso.ts';
 import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
 import { notFound } from '../http/problem.ts';
+import { streamIdsNamed } from '../streams/repository.ts';
 import { type AwardRow, awardWorkflow, selectAwards } from '../workflow/awards.ts';
 import type { Loaded } from '../workflow/runner.ts';
-import type { AwardSnapshot } from '../../workflows/index.ts';
-import { iso } from '../http/iso.ts';
 
 export function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
   const a = loaded.row;
@@ -35,7 +35,8 @@ function awardsInScope(p: Principal) {
     if (p.isAdmin) return sql<SqlBool>`true`;
     const visible: Expression<SqlBool>[] = [];
     if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
-    if (p.memberOrganisationIds.length) visible.push(eb('awards.organisation_id', 'in', p.memberOrganisationIds));
+    if (p.memberOrganisationIds.length)
+      visible.push(eb('awards.organisation_id', 'in', p.memberOrganisationIds));
     return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
   };
 }
@@ -82,7 +83,13 @@ export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
   });
   const relations = new Set(p.isAdmin ? ['admin' as const] : []);
   const items = (page.items as AwardRow[]).map((row) =>
-    toAwardView({ id: row.id, row, version: row.version, snapshot: awardWorkflow.machine.resolveState(row.snapshot as never) as AwardSnapshot, relations }),
+    toAwardView({
+      id: row.id,
+      row,
+      version: row.version,
+      snapshot: awardWorkflow.machine.resolveState(row.snapshot as never) as AwardSnapshot,
+      relations,
+    }),
   );
   return { items, nextCursor: page.nextCursor };
 }
@@ -170,10 +177,18 @@ export async function listRegister(db: Db, q: RegisterQuery) {
  * of revocation or anything about people.
  */
 export async function registerEntry(db: Db, awardId: string) {
-  const row = (await selectRegister(db).where('awards.id', '=', awardId).executeTakeFirst()) as RegisterRow | undefined;
+  const row = (await selectRegister(db).where('awards.id', '=', awardId).executeTakeFirst()) as
+    | RegisterRow
+    | undefined;
   if (!row) throw notFound('award');
   const current = isCurrentAwardState(row.state);
-  const status = current ? 'current' : row.state === 'renewed' ? 'renewed' : row.state === 'revoked' ? 'revoked' : 'expired';
+  const status = current
+    ? 'current'
+    : row.state === 'renewed'
+      ? 'renewed'
+      : row.state === 'revoked'
+        ? 'revoked'
+        : 'expired';
   return {
     ...toRegisterEntry(row),
     current,

@@ -49,7 +49,10 @@ function statementName(text: string): string | undefined {
 class PreparingClient extends pg.Client {
   // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this only adds a name to (text, values).
   override query(config: any, values?: any, callback?: any): any {
-    const name = typeof config === 'string' && typeof values !== 'function' && !callback ? statementName(config) : undefined;
+    const name =
+      typeof config === 'string' && typeof values !== 'function' && !callback
+        ? statementName(config)
+        : undefined;
     return name ? super.query({ name, text: config, values }) : super.query(config, values, callback);
   }
 }

@@ -6,7 +6,10 @@ import type { EvidenceStore } from '../storage/store.ts';
 
 /** The final application states (workflows/application.ts): nothing more can be added or decided. */
 
-type Log = { info: (details: object, message: string) => void; warn: (details: object, message: string) => void };
+type Log = {
+  info: (details: object, message: string) => void;
+  warn: (details: object, message: string) => void;
+};
 
 export type RetentionCandidate = {
   applicationId: string;
@@ -76,7 +79,8 @@ export async function runEvidenceRetention(
   if (options.dryRun) return report;
 
   const byApplication = new Map<string, RetentionCandidate[]>();
-  for (const f of files) byApplication.set(f.applicationId, [...(byApplication.get(f.applicationId) ?? []), f]);
+  for (const f of files)
+    byApplication.set(f.applicationId, [...(byApplication.get(f.applicationId) ?? []), f]);
   for (const [applicationId, candidates] of byApplication) {
     const keys = await db.transaction().execute(async (trx) => {
       await trx.selectFrom('applications').select('id').where('id', '=', applicationId).forUpdate().execute();
@@ -84,7 +88,11 @@ export async function runEvidenceRetention(
         .updateTable('evidence')
         .set({ file_removed_at: sql<Date>`now()`, file_removed_reason: 'retention' })
         .where('application_id', '=', applicationId)
-        .where('id', 'in', candidates.map((c) => c.evidenceId))
+        .where(
+          'id',
+          'in',
+          candidates.map((c) => c.evidenceId),
+        )
         .where('file_removed_at', 'is', null)
         .where('deleted_at', 'is', null)
         .returning(['id', 'filename', 'storage_key'])

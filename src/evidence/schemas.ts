@@ -25,7 +25,10 @@ export const evidenceView = z
     uploadedBy: z.uuid().nullable(),
     createdAt: z.string(),
     fileRemoved: z
-      .object({ at: z.string(), reason: z.string().describe('`retention`: removed after the retention period') })
+      .object({
+        at: z.string(),
+        reason: z.string().describe('`retention`: removed after the retention period'),
+      })
       .nullable()
       .describe('Set when the file itself is gone; the metadata and history stay'),
   })
@@ -40,7 +43,9 @@ export const evidenceUploadResult = z
     items: z.array(evidenceView),
     skipped: z
       .array(z.object({ path: z.string(), reason: z.string() }))
-      .describe('Entries of an uploaded zip that were not filed (outside criterion folders, system files, empty)'),
+      .describe(
+        'Entries of an uploaded zip that were not filed (outside criterion folders, system files, empty)',
+      ),
   })
   .meta({ id: 'EvidenceUploadResult' });
 

@@ -6,12 +6,14 @@ import type { Multipart } from '@fastify/multipart';
 import { fileTypeFromBuffer } from 'file-type';
 import { sql } from 'kysely';
 import yazl from 'yazl';
+import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
 import { type ApplicationAccess, loadApplicationAccess } from '../applications/access.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
 import type { Config } from '../config.ts';
 import type { Db, DbOrTrx } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
 import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
+import { reserveTempFile } from '../storage/local.ts';
 import {
   type ByteRange,
   type EvidenceStore,
@@ -19,8 +21,6 @@ import {
   ObjectTooLargeError,
   type PendingObject,
 } from '../storage/store.ts';
-import { reserveTempFile } from '../storage/local.ts';
-import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
 import { HEAD_BYTES, inspectMediaType } from './media-types.ts';
 import type { EvidenceView } from './schemas.ts';
 import { folderMapper, type OpenedArchive, openFolderArchive, type SkippedEntry } from './zip.ts';
@@ -374,7 +374,9 @@ async function peek(source: AsyncIterable<Uint8Array>, bytes: number) {
   let ended = false;
   const mayBeZip = () => {
     const start = Buffer.concat(head).subarray(0, 4);
-    return start.length < 4 ? ZIP_SIGNATURE.subarray(0, start.length).equals(start) : start.equals(ZIP_SIGNATURE);
+    return start.length < 4
+      ? ZIP_SIGNATURE.subarray(0, start.length).equals(start)
+      : start.equals(ZIP_SIGNATURE);
   };
   while (length < bytes && mayBeZip()) {
     const next = await iterator.next();
@@ -461,7 +463,9 @@ export async function uploadEvidence(
     const inspection = inspectMediaType(source, shownName);
     const allowance = limits.maxApplicationBytes - bytesSoFar;
     try {
-      const written = await object.write(inspection.stream, { maxBytes: Math.min(limits.maxFileBytes, allowance) });
+      const written = await object.write(inspection.stream, {
+        maxBytes: Math.min(limits.maxFileBytes, allowance),
+      });
       return { object, filename, mediaType: written.size > 0 ? inspection.result() : '', ...written };
     } catch (err) {
       if (err instanceof ObjectTooLargeError) {
@@ -476,7 +480,10 @@ export async function uploadEvidence(
     }
   };
 
-  const receiveArchive = async (source: AsyncIterable<Uint8Array>, part: { file: { truncated: boolean } }) => {
+  const receiveArchive = async (
+    source: AsyncIterable<Uint8Array>,
+    part: { file: { truncated: boolean } },
+  ) => {
     const spooled = await reserveTempFile(deps.scratchDir);
     let archive: OpenedArchive | null = null;
     try {
@@ -505,11 +512,16 @@ export async function uploadEvidence(
           file = await receive(await archive.openEntry(entry), sanitiseFilename(entry.filename), entry.path);
         } catch (err) {
           // The problem names the entry, so the school knows which file to fix.
-          if (err instanceof Problem) throw new Problem(err.code, err.message, { ...err.extra, entry: entry.path });
-          throw new Problem('validation-failed', `The zip entry "${entry.path}" cannot be read: ${(err as Error).message}`, {
-            entry: entry.path,
-            reason: 'corrupt',
-          });
+          if (err instanceof Problem)
+            throw new Problem(err.code, err.message, { ...err.extra, entry: entry.path });
+          throw new Problem(
+            'validation-failed',
+            `The zip entry "${entry.path}" cannot be read: ${(err as Error).message}`,
+            {
+              entry: entry.path,
+              reason: 'corrupt',
+            },
+          );
         }
         if (file.size === 0) {
           skipped.push({ path: entry.path, reason: 'the file is empty' });
@@ -544,7 +556,8 @@ export async function uploadEvidence(
           continue;
         }
         const filename = sanitiseFilename(part.filename);
-        if (++fileParts > limits.maxFilesPerRequest) throw multipartProblem({ code: 'FST_FILES_LIMIT' }, limits);
+        if (++fileParts > limits.maxFilesPerRequest)
+          throw multipartProblem({ code: 'FST_FILES_LIMIT' }, limits);
         const { head, stream } = await peek(part.file, HEAD_BYTES);
         if (await isFolderArchive(head)) {
           await receiveArchive(stream, part);
@@ -552,7 +565,10 @@ export async function uploadEvidence(
         }
         if (criteria === null) {
           throw validationFailed('Send the criteria field before the files', [
-            { path: 'body.criteria', message: 'missing before the first file (only a zip of criterion folders needs none)' },
+            {
+              path: 'body.criteria',
+              message: 'missing before the first file (only a zip of criterion folders needs none)',
+            },
           ]);
         }
         const file = await receive(stream, filename, filename);
@@ -573,7 +589,9 @@ export async function uploadEvidence(
     }
     if (fileParts === 0) {
       if (criteria === null) {
-        throw validationFailed('The criteria field is missing', [{ path: 'body.criteria', message: 'required' }]);
+        throw validationFailed('The criteria field is missing', [
+          { path: 'body.criteria', message: 'required' },
+        ]);
       }
       throw validationFailed('Send at least one file after the criteria field');
     }

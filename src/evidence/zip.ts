@@ -124,7 +124,8 @@ export async function openFolderArchive(
         throw refused(shown, 'absolute-path', 'absolute paths are not allowed');
       }
       const segments = name.replace(/\\/g, '/').split('/');
-      if (segments.includes('..')) throw refused(shown, 'path-traversal', 'it climbs out of the archive with ".."');
+      if (segments.includes('..'))
+        throw refused(shown, 'path-traversal', 'it climbs out of the archive with ".."');
       if (name.includes('\0')) throw refused(shown, 'invalid-name', 'the name contains a NUL character');
       const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
       if (mode === S_IFLNK) throw refused(shown, 'symlink', 'symbolic links are not allowed');
@@ -132,7 +133,8 @@ export async function openFolderArchive(
       if (mode !== 0 && mode !== S_IFREG && mode !== S_IFDIR) {
         throw refused(shown, 'special-file', 'only regular files and folders are allowed');
       }
-      if (entry.generalPurposeBitFlag & 0x1) throw refused(shown, 'encrypted', 'encrypted entries are not accepted');
+      if (entry.generalPurposeBitFlag & 0x1)
+        throw refused(shown, 'encrypted', 'encrypted entries are not accepted');
       if (isDirectory) continue;
       if (SYSTEM_FILE.test(name)) {
         skipped.push({ path: shown, reason: 'a file the operating system adds, not evidence' });
@@ -142,7 +144,11 @@ export async function openFolderArchive(
         throw refused(shown, 'nested-archive', 'archives inside the archive are not accepted');
       }
       if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
-        throw refused(shown, 'unsupported-compression', `compression method ${entry.compressionMethod} is not supported`);
+        throw refused(
+          shown,
+          'unsupported-compression',
+          `compression method ${entry.compressionMethod} is not supported`,
+        );
       }
       if (entry.uncompressedSize > limits.maxFileBytes) {
         throw overLimit(
@@ -175,7 +181,9 @@ export async function openFolderArchive(
     // "Evidence/L1/…", "Evidence/E2/…": zipping the folder itself adds one wrapping folder.
     const tops = new Set(files.map((f) => f.path.split('/')[0]));
     const strip =
-      tops.size === 1 && files.every((f) => f.path.includes('/')) && mapFolder([...tops][0] as string) === null;
+      tops.size === 1 &&
+      files.every((f) => f.path.includes('/')) &&
+      mapFolder([...tops][0] as string) === null;
     const entries: ArchiveEntry[] = [];
     for (const file of files) {
       const segments = file.path.split('/').filter((s) => s !== '' && s !== '.');

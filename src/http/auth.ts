@@ -54,7 +54,9 @@ export function principalFromGrants(
     isAdmin: grants.some((g) => g.role === 'admin'),
     isAppraiser: grants.some((g) => g.role === 'appraiser'),
     leadAreaIds: grants.filter((g) => g.role === 'lead').map((g) => g.areaId as string),
-    memberOrganisationIds: grants.filter((g) => g.role === 'applicant').map((g) => g.organisationId as string),
+    memberOrganisationIds: grants
+      .filter((g) => g.role === 'applicant')
+      .map((g) => g.organisationId as string),
   };
 }
 
@@ -80,7 +82,10 @@ async function findPrincipalByHash(db: DbOrTrx, tokenHash: string) {
     .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', new Date())]))
     .executeTakeFirst();
   return row
-    ? { principal: principalFromGrants(row, row.tokenId, row.grants as Grant[]), expiresAt: row.expiresAt?.getTime() ?? Infinity }
+    ? {
+        principal: principalFromGrants(row, row.tokenId, row.grants as Grant[]),
+        expiresAt: row.expiresAt?.getTime() ?? Infinity,
+      }
     : null;
 }
 
@@ -115,7 +120,11 @@ class PrincipalCache {
     }
     if (this.ttlMs > 0) {
       if (this.entries.size >= 10_000) this.entries.clear();
-      this.entries.set(hash, { principal: found.principal, until: Math.min(now + this.ttlMs, found.expiresAt), generation });
+      this.entries.set(hash, {
+        principal: found.principal,
+        until: Math.min(now + this.ttlMs, found.expiresAt),
+        generation,
+      });
     }
     return found.principal;
   }
@@ -147,7 +156,11 @@ class FailedAuthLimiter {
  * Authenticates every request that carries a bearer token; routes not marked `public` require one.
  * Repeated bad tokens from one address are answered 429 for the rest of the minute.
  */
-export function registerAuth(app: FastifyInstance, db: Db, options: { failuresPerMinute: number; cacheTtlMs: number }) {
+export function registerAuth(
+  app: FastifyInstance,
+  db: Db,
+  options: { failuresPerMinute: number; cacheTtlMs: number },
+) {
   const limiter = new FailedAuthLimiter(options.failuresPerMinute);
   const principals = new PrincipalCache(options.cacheTtlMs);
   app.decorateRequest('principal', null);

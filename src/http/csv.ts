@@ -40,7 +40,11 @@ export function wantsCsv(request: FastifyRequest): boolean {
 }
 
 /** Every row from the first page onwards, one batch in memory at a time. */
-export async function* allRows<T>(fetchPage: PageFetcher<T>, first: Page<T>, batch = EXPORT_BATCH): AsyncGenerator<T> {
+export async function* allRows<T>(
+  fetchPage: PageFetcher<T>,
+  first: Page<T>,
+  batch = EXPORT_BATCH,
+): AsyncGenerator<T> {
   let page = first;
   for (;;) {
     yield* page.items;
@@ -61,17 +65,31 @@ function cell(v: CsvCell): string {
  */
 export async function sendCsv<T>(
   reply: FastifyReply,
-  opts: { filename: string; columns: CsvColumn<T>[]; fetchPage: PageFetcher<T>; cursor?: string; batchSize?: number },
+  opts: {
+    filename: string;
+    columns: CsvColumn<T>[];
+    fetchPage: PageFetcher<T>;
+    cursor?: string;
+    batchSize?: number;
+  },
 ): Promise<FastifyReply> {
   const batch = opts.batchSize ?? EXPORT_BATCH;
   const first = await opts.fetchPage(opts.cursor, batch);
   const columns = opts.columns;
   async function* records() {
     for await (const row of allRows(opts.fetchPage, first, batch)) {
-      yield columns.map((c) => cell(c.value ? c.value(row) : ((row as Record<string, CsvCell>)[c.header] ?? null)));
+      yield columns.map((c) =>
+        cell(c.value ? c.value(row) : ((row as Record<string, CsvCell>)[c.header] ?? null)),
+      );
     }
   }
-  const csv = stringify({ header: true, columns: columns.map((c) => c.header), bom: true, escape_formulas: true, eof: true });
+  const csv = stringify({
+    header: true,
+    columns: columns.map((c) => c.header),
+    bom: true,
+    escape_formulas: true,
+    eof: true,
+  });
   const source = Readable.from(records());
   source.on('error', (err) => csv.destroy(err));
   source.pipe(csv);
@@ -83,7 +101,8 @@ export async function sendCsv<T>(
 }
 
 /** Columns named like the properties of a flat row. */
-export const columnsOf = <T>(...headers: (keyof T & string)[]): CsvColumn<T>[] => headers.map((header) => ({ header }));
+export const columnsOf = <T>(...headers: (keyof T & string)[]): CsvColumn<T>[] =>
+  headers.map((header) => ({ header }));
 
 /** Documents the CSV alternative in OpenAPI (added to a list route's description). */
 export const CSV_NOTE =

@@ -17,7 +17,9 @@ export function expectedVersionFrom(request: FastifyRequest): number | undefined
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
   if (!match) {
-    throw validationFailed('If-Match must be the ETag you read, e.g. W/"3"', [{ path: 'headers.if-match', message: 'not an ETag of this API' }]);
+    throw validationFailed('If-Match must be the ETag you read, e.g. W/"3"', [
+      { path: 'headers.if-match', message: 'not an ETag of this API' },
+    ]);
   }
   return Number(match[1]);
 }

@@ -19,7 +19,10 @@ const ABANDONED_AFTER_MS = 60_000;
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
 
 function requestHash(request: FastifyRequest): string {
-  const body = request.body === undefined ? `len:${request.headers['content-length'] ?? ''}` : JSON.stringify(request.body);
+  const body =
+    request.body === undefined
+      ? `len:${request.headers['content-length'] ?? ''}`
+      : JSON.stringify(request.body);
   return createHash('sha256').update(`${request.method} ${request.url}\n${body}`).digest('hex');
 }
 
@@ -35,7 +38,8 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
     if (request.method !== 'POST' || typeof key !== 'string' || !request.principal) return;
     // Secrets are stored only as hashes; a replay would need the secret itself, so these POSTs ignore the key.
     if (request.routeOptions.config?.secretInResponse) return;
-    if (!KEY_PATTERN.test(key)) throw new Problem('validation-failed', 'Idempotency-Key must be 1–200 visible ASCII characters');
+    if (!KEY_PATTERN.test(key))
+      throw new Problem('validation-failed', 'Idempotency-Key must be 1–200 visible ASCII characters');
     const userId = request.principal.userId;
     const hash = requestHash(request);
     const claimed = await db
@@ -56,7 +60,10 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
       .executeTakeFirst();
     if (!stored) throw new Problem('conflict', 'The Idempotency-Key is being released; retry');
     if (stored.request_hash !== hash) {
-      throw new Problem('idempotency-key-reused', 'This Idempotency-Key was already used for a different request');
+      throw new Problem(
+        'idempotency-key-reused',
+        'This Idempotency-Key was already used for a different request',
+      );
     }
     if (stored.status_code === null) {
       if (Date.now() - new Date(stored.created_at).getTime() < ABANDONED_AFTER_MS) {
@@ -75,8 +82,15 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
     if (!claim) return payload;
     request.idempotency = null;
     // A server failure is not an answer worth replaying: release the key so the client can retry.
-    if (reply.statusCode >= 500 || (typeof payload !== 'string' && !Buffer.isBuffer(payload) && payload != null)) {
-      await db.deleteFrom('idempotency_keys').where('user_id', '=', claim.userId).where('key', '=', claim.key).execute();
+    if (
+      reply.statusCode >= 500 ||
+      (typeof payload !== 'string' && !Buffer.isBuffer(payload) && payload != null)
+    ) {
+      await db
+        .deleteFrom('idempotency_keys')
+        .where('user_id', '=', claim.userId)
+        .where('key', '=', claim.key)
+        .execute();
       return payload;
     }
     const headers = Object.fromEntries(
@@ -98,4 +112,3 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
     return payload;
   });
 }
-

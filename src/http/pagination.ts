@@ -14,7 +14,9 @@ type Cursor = [value: string | number | null, id: string];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const invalidCursor = () =>
-  validationFailed('cursor is not a cursor this API issued', [{ path: 'query.cursor', message: 'invalid cursor' }]);
+  validationFailed('cursor is not a cursor this API issued', [
+    { path: 'query.cursor', message: 'invalid cursor' },
+  ]);
 
 function decodeCursor(cursor: string): Cursor {
   try {
@@ -58,9 +60,10 @@ export function parseSort(sort: string | undefined, allowed: Record<string, stri
   const key = raw.replace(/^[-+]/, '');
   const column = allowed[key];
   if (!column) {
-    throw validationFailed(`sort must be one of ${Object.keys(allowed).join(', ')} (prefix - for descending)`, [
-      { path: 'query.sort', message: 'unknown sort key' },
-    ]);
+    throw validationFailed(
+      `sort must be one of ${Object.keys(allowed).join(', ')} (prefix - for descending)`,
+      [{ path: 'query.sort', message: 'unknown sort key' }],
+    );
   }
   return { key, column, direction };
 }

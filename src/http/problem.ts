@@ -59,7 +59,12 @@ export const forbidden = (detail?: string) => new Problem('forbidden', detail);
 export const validationFailed = (detail: string, errors?: { path: string; message: string }[]) =>
   new Problem('validation-failed', detail, errors ? { errors } : {});
 
-export function problemBody(code: ProblemCode, detail: string, instance?: string, extra: Record<string, unknown> = {}) {
+export function problemBody(
+  code: ProblemCode,
+  detail: string,
+  instance?: string,
+  extra: Record<string, unknown> = {},
+) {
   return {
     type: `https://sanctuary-awards.example/problems/${code}`,
     title: TITLES[code],
@@ -71,7 +76,12 @@ export function problemBody(code: ProblemCode, detail: string, instance?: string
   };
 }
 
-export function sendProblem(reply: FastifyReply, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
+export function sendProblem(
+  reply: FastifyReply,
+  code: ProblemCode,
+  detail: string,
+  extra: Record<string, unknown> = {},
+) {
   return reply
     .code(PROBLEM_STATUS[code])
     .type('application/problem+json')
@@ -79,7 +89,14 @@ export function sendProblem(reply: FastifyReply, code: ProblemCode, detail: stri
 }
 
 // Node/pg error codes meaning "the database cannot be reached", answered as 503 rather than 500.
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; message?: unknown };
@@ -105,14 +122,22 @@ function isInvalidTextInput(err: unknown): boolean {
   return code === '22021' || code === '22P05';
 }
 
-function fastifyErrorToProblem(err: FastifyError): { code: ProblemCode; detail: string; extra?: Record<string, unknown> } {
+function fastifyErrorToProblem(err: FastifyError): {
+  code: ProblemCode;
+  detail: string;
+  extra?: Record<string, unknown>;
+} {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const errors = err.validation.map((v) => ({
       // A root-level issue (e.g. a refine on the whole body) has the instance path "/": name just the context.
       path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
       message: v.message ?? 'invalid',
     }));
-    return { code: 'validation-failed', detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), extra: { errors } };
+    return {
+      code: 'validation-failed',
+      detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+      extra: { errors },
+    };
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

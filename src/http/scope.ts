@@ -1,4 +1,4 @@
-import { type ExpressionBuilder, type Expression, type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { Principal } from './auth.ts';
 import { forbidden, notFound } from './problem.ts';
@@ -26,7 +26,8 @@ export function assertOrganisationVisible(p: Principal, org: OrganisationRef | u
 export function assertCanManageOrganisation(p: Principal, org: OrganisationRef | undefined): asserts org {
   assertOrganisationVisible(p, org);
   const relation = organisationRelation(p, org);
-  if (relation !== 'admin' && relation !== 'lead') throw forbidden('Only the area lead or an admin may do this');
+  if (relation !== 'admin' && relation !== 'lead')
+    throw forbidden('Only the area lead or an admin may do this');
 }
 
 export function assertAdmin(p: Principal) {

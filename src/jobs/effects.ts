@@ -1,12 +1,17 @@
+import type { Insertable } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
 import { stateString } from '../../workflows/index.ts';
-import type { Insertable } from 'kysely';
 import type { DbOrTrx } from '../db/index.ts';
 import type { NotificationsTable } from '../db/schema.ts';
-import { APPLICATION_MESSAGES, AWARD_MESSAGES, type MessageContext, renderBodies } from '../notifications/messages.ts';
+import {
+  APPLICATION_MESSAGES,
+  AWARD_MESSAGES,
+  type MessageContext,
+  renderBodies,
+} from '../notifications/messages.ts';
 import { audienceMembers, type Recipient } from '../notifications/recipients.ts';
-import type { TransitionResult, WorkflowActor } from '../workflow/runner.ts';
 import { enqueueWebhookEvent } from '../webhooks/outbox.ts';
+import type { TransitionResult, WorkflowActor } from '../workflow/runner.ts';
 import { pendingTimersFor, scheduleTimers, type TimerEntity } from './timers.ts';
 
 type EntityRow = { organisation_id: string; area_id: string; organisation_name: string };
@@ -36,7 +41,10 @@ export async function recordTransitionEffects(
 
   const template = (entity === 'application' ? APPLICATION_MESSAGES : AWARD_MESSAGES)[type];
   if (template) {
-    const panel = entity === 'application' ? [...new Set([...(before.snapshot.context.panel ?? []), ...(context.panel ?? [])])] : [];
+    const panel =
+      entity === 'application'
+        ? [...new Set([...(before.snapshot.context.panel ?? []), ...(context.panel ?? [])])]
+        : [];
     const messageContext: MessageContext = {
       entity,
       entityId: before.id,
@@ -104,11 +112,21 @@ export async function recordTransitionEffects(
 /** A new award: its RENEWAL_DUE and EXPIRE timers, and the `award.AWARDED` webhook event. */
 export async function recordAwardStarted(
   trx: DbOrTrx,
-  award: { id: string; snapshot: AnyMachineSnapshot; organisationId: string; applicationId: string; expiresAt: Date },
+  award: {
+    id: string;
+    snapshot: AnyMachineSnapshot;
+    organisationId: string;
+    applicationId: string;
+    expiresAt: Date;
+  },
   now: Date,
 ): Promise<void> {
   await scheduleTimers(trx, 'award', award.id, pendingTimersFor('award', award.snapshot));
-  const org = await trx.selectFrom('organisations').select('area_id').where('id', '=', award.organisationId).executeTakeFirstOrThrow();
+  const org = await trx
+    .selectFrom('organisations')
+    .select('area_id')
+    .where('id', '=', award.organisationId)
+    .executeTakeFirstOrThrow();
   await enqueueWebhookEvent(trx, {
     type: 'award.AWARDED',
     areaId: org.area_id,

@@ -19,7 +19,12 @@ export async function fireTimerEvent(
   const stale = timerStillApplies(timer.entity, loaded.row.snapshot, timer.event_type, timer.due_at);
   if (stale) return { fired: false, detail: stale };
   try {
-    const result = await runTransition(def, trx, { id: timer.entity_id, event: { type: timer.event_type }, actor: 'system', now });
+    const result = await runTransition(def, trx, {
+      id: timer.entity_id,
+      event: { type: timer.event_type },
+      actor: 'system',
+      now,
+    });
     return { fired: true, detail: `${timer.entity} version ${result.version}` };
   } catch (err) {
     // Guards refuse before anything is written, so the transaction is still good: record and move on.
@@ -28,7 +33,14 @@ export async function fireTimerEvent(
   }
 }
 
-type TimerRow = { id: string; entity: TimerEntity; entity_id: string; event_type: string; due_at: Date; attempts: number };
+type TimerRow = {
+  id: string;
+  entity: TimerEntity;
+  entity_id: string;
+  event_type: string;
+  due_at: Date;
+  attempts: number;
+};
 
 export type TimerSummary = { fired: number; skipped: number; failed: number };
 
@@ -40,7 +52,11 @@ const MAX_ATTEMPTS = 5;
  * event through the one transition path, mark it. Timers made due by a fired one (e.g. EXPIRE after
  * RENEWAL_DUE) are fired in the same run.
  */
-export async function runDueTimers(db: Db, now: Date, log?: (msg: string, data: object) => void): Promise<TimerSummary> {
+export async function runDueTimers(
+  db: Db,
+  now: Date,
+  log?: (msg: string, data: object) => void,
+): Promise<TimerSummary> {
   const summary: TimerSummary = { fired: 0, skipped: 0, failed: 0 };
   const failedThisRun: string[] = [];
   for (;;) {
@@ -65,7 +81,12 @@ export async function runDueTimers(db: Db, now: Date, log?: (msg: string, data: 
         const outcome = await fireTimerEvent(trx, timer, now);
         await trx
           .updateTable('timers')
-          .set({ status: outcome.fired ? 'fired' : 'skipped', outcome: outcome.detail, finished_at: now, attempts: timer.attempts + 1 })
+          .set({
+            status: outcome.fired ? 'fired' : 'skipped',
+            outcome: outcome.detail,
+            finished_at: now,
+            attempts: timer.attempts + 1,
+          })
           .where('id', '=', timer.id)
           .execute();
         return { timer, ...outcome };
@@ -80,7 +101,11 @@ export async function runDueTimers(db: Db, now: Date, log?: (msg: string, data: 
       const message = String((err as Error)?.message ?? err).slice(0, 500);
       await db
         .updateTable('timers')
-        .set({ attempts, outcome: message, ...(attempts >= MAX_ATTEMPTS ? { status: 'failed' as const, finished_at: now } : {}) })
+        .set({
+          attempts,
+          outcome: message,
+          ...(attempts >= MAX_ATTEMPTS ? { status: 'failed' as const, finished_at: now } : {}),
+        })
         .where('id', '=', failed.id)
         .where('status', '=', 'pending')
         .execute();

@@ -7,15 +7,33 @@ import { audienceMembers } from '../notifications/recipients.ts';
 export type ReminderSummary = { created: number; digests: number };
 
 const DAY_MS = 86_400_000;
-const day = (d: Date | string) => new Date(d).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const day = (d: Date | string) =>
+  new Date(d).toLocaleDateString('en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  });
 
-type Candidate = { kind: string; userId: string; entity: 'application' | 'award'; entityId: string; dedupeKey: string; summary: string };
+type Candidate = {
+  kind: string;
+  userId: string;
+  entity: 'application' | 'award';
+  entityId: string;
+  dedupeKey: string;
+  summary: string;
+};
 
 /**
  * The reminders due at `now` (SPEC §2, §5's overdue work), each recorded once per person and occasion
  * (`reminders_once`), then gathered into at most one digest e-mail per person per day.
  */
-export async function runReminders(db: Db, settings: Config['reminders'], now: Date, log?: (msg: string, data: object) => void): Promise<ReminderSummary> {
+export async function runReminders(
+  db: Db,
+  settings: Config['reminders'],
+  now: Date,
+  log?: (msg: string, data: object) => void,
+): Promise<ReminderSummary> {
   const candidates: Candidate[] = [];
   const ago = (days: number) => new Date(now.getTime() - days * DAY_MS);
 
@@ -73,7 +91,11 @@ export async function runReminders(db: Db, settings: Config['reminders'], now: D
   for (const a of submitted) {
     if (!a.submitted_at || new Date(a.submitted_at as Date) > ago(settings.submissionDays)) continue;
     const submittedAt = new Date(a.submitted_at as Date);
-    for (const lead of await audienceMembers(db, 'leads', { organisationId: a.organisation_id, areaId: a.area_id, panel: [] })) {
+    for (const lead of await audienceMembers(db, 'leads', {
+      organisationId: a.organisation_id,
+      areaId: a.area_id,
+      panel: [],
+    })) {
       candidates.push({
         kind: 'submission-not-accepted',
         userId: lead.id,
@@ -89,14 +111,24 @@ export async function runReminders(db: Db, settings: Config['reminders'], now: D
   const awaitingEvidence = await db
     .selectFrom('applications')
     .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
-    .select(['applications.id', 'applications.organisation_id', 'organisations.area_id', 'organisations.name', sql<string | null>`snapshot->'context'->'decision'->>'dueBy'`.as('due_by')])
+    .select([
+      'applications.id',
+      'applications.organisation_id',
+      'organisations.area_id',
+      'organisations.name',
+      sql<string | null>`snapshot->'context'->'decision'->>'dueBy'`.as('due_by'),
+    ])
     .where('applications.status', '=', 'furtherEvidenceRequested')
     .execute();
   for (const a of awaitingEvidence) {
     if (!a.due_by) continue;
     const dueBy = new Date(a.due_by);
     if (dueBy <= now || dueBy.getTime() - now.getTime() > settings.evidenceDays * DAY_MS) continue;
-    for (const member of await audienceMembers(db, 'applicants', { organisationId: a.organisation_id, areaId: a.area_id, panel: [] })) {
+    for (const member of await audienceMembers(db, 'applicants', {
+      organisationId: a.organisation_id,
+      areaId: a.area_id,
+      panel: [],
+    })) {
       candidates.push({
         kind: 'further-evidence-due',
         userId: member.id,
@@ -112,14 +144,23 @@ export async function runReminders(db: Db, settings: Config['reminders'], now: D
   const renewalDue = await db
     .selectFrom('awards')
     .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
-    .select(['awards.id', 'awards.organisation_id', 'awards.expires_at', 'organisations.area_id', 'organisations.name'])
+    .select([
+      'awards.id',
+      'awards.organisation_id',
+      'awards.expires_at',
+      'organisations.area_id',
+      'organisations.name',
+    ])
     .where('awards.state', '=', 'renewalDue')
     .where('awards.expires_at', '>', now)
     .where('awards.expires_at', '<=', new Date(now.getTime() + settings.renewalDays * DAY_MS))
     .execute();
   for (const a of renewalDue) {
     const scope = { organisationId: a.organisation_id, areaId: a.area_id, panel: [] };
-    const people = [...(await audienceMembers(db, 'applicants', scope)), ...(await audienceMembers(db, 'leads', scope))];
+    const people = [
+      ...(await audienceMembers(db, 'applicants', scope)),
+      ...(await audienceMembers(db, 'leads', scope)),
+    ];
     for (const person of people) {
       candidates.push({
         kind: 'renewal-due',
@@ -136,7 +177,15 @@ export async function runReminders(db: Db, settings: Config['reminders'], now: D
   for (const c of candidates) {
     const inserted = await db
       .insertInto('reminders')
-      .values({ kind: c.kind, user_id: c.userId, entity: c.entity, entity_id: c.entityId, dedupe_key: c.dedupeKey, summary: c.summary, created_at: now })
+      .values({
+        kind: c.kind,
+        user_id: c.userId,
+        entity: c.entity,
+        entity_id: c.entityId,
+        dedupe_key: c.dedupeKey,
+        summary: c.summary,
+        created_at: now,
+      })
       .onConflict((oc) => oc.constraint('reminders_once').doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -164,8 +213,12 @@ async function sendDigests(db: Db, now: Date): Promise<number> {
   for (const [userId, items] of byUser) {
     const done = await db.transaction().execute(async (trx) => {
       const message = {
-        subject: items.length === 1 ? 'Sanctuary Awards: 1 reminder' : `Sanctuary Awards: ${items.length} reminders`,
-        paragraphs: ['Things waiting for you in the Sanctuary Awards:', ...items.map((i) => `• ${i.summary}`)],
+        subject:
+          items.length === 1 ? 'Sanctuary Awards: 1 reminder' : `Sanctuary Awards: ${items.length} reminders`,
+        paragraphs: [
+          'Things waiting for you in the Sanctuary Awards:',
+          ...items.map((i) => `• ${i.summary}`),
+        ],
       };
       const bodies = renderBodies(items[0].name, message);
       const digest = await trx
@@ -189,7 +242,11 @@ async function sendDigests(db: Db, now: Date): Promise<number> {
       await trx
         .updateTable('reminders')
         .set({ digest_id: digest.id })
-        .where('id', 'in', items.map((i) => i.id))
+        .where(
+          'id',
+          'in',
+          items.map((i) => i.id),
+        )
         .where('digest_id', 'is', null)
         .execute();
       return true;

@@ -33,7 +33,12 @@ export function pendingTimersFor(entity: TimerEntity, persisted: unknown): Timer
  * are cancelled. A timer another worker is firing right now is skipped, not waited for (its lock would
  * be taken in the opposite order: deadlock); it finds itself stale when it fires and does nothing.
  */
-export async function scheduleTimers(trx: DbOrTrx, entity: TimerEntity, entityId: string, timers: TimerDue[]): Promise<void> {
+export async function scheduleTimers(
+  trx: DbOrTrx,
+  entity: TimerEntity,
+  entityId: string,
+  timers: TimerDue[],
+): Promise<void> {
   const wanted = new Set(timers.map((t) => `${t.eventType}@${new Date(t.dueAt).toISOString()}`));
   const pending = await trx
     .selectFrom('timers')
@@ -44,9 +49,15 @@ export async function scheduleTimers(trx: DbOrTrx, entity: TimerEntity, entityId
     .forUpdate()
     .skipLocked()
     .execute();
-  const obsolete = pending.filter((t) => !wanted.has(`${t.event_type}@${new Date(t.due_at).toISOString()}`)).map((t) => t.id);
+  const obsolete = pending
+    .filter((t) => !wanted.has(`${t.event_type}@${new Date(t.due_at).toISOString()}`))
+    .map((t) => t.id);
   if (obsolete.length) {
-    await trx.updateTable('timers').set({ status: 'cancelled', finished_at: sql`now()` }).where('id', 'in', obsolete).execute();
+    await trx
+      .updateTable('timers')
+      .set({ status: 'cancelled', finished_at: sql`now()` })
+      .where('id', 'in', obsolete)
+      .execute();
   }
   for (const t of timers) {
     await trx
@@ -55,17 +66,29 @@ export async function scheduleTimers(trx: DbOrTrx, entity: TimerEntity, entityId
       .onConflict((oc) =>
         // A literal, not a parameter: Postgres must match the partial unique index even under a
         // prepared statement's generic plan.
-        oc.columns(['entity', 'entity_id', 'event_type', 'due_at']).where('status', '=', sql.lit('pending')).doNothing(),
+        oc
+          .columns(['entity', 'entity_id', 'event_type', 'due_at'])
+          .where('status', '=', sql.lit('pending'))
+          .doNothing(),
       )
       .execute();
   }
 }
 
 /** Whether the entity's current state still wants this timer and accepts its event. */
-export function timerStillApplies(entity: TimerEntity, persisted: unknown, eventType: string, dueAt: Date): string | null {
-  const snapshot = entity === 'application' ? reviveApplicationSnapshot(persisted) : reviveAwardSnapshot(persisted);
-  const wanted = pendingTimersFor(entity, persisted).some((t) => t.eventType === eventType && Date.parse(t.dueAt) === dueAt.getTime());
+export function timerStillApplies(
+  entity: TimerEntity,
+  persisted: unknown,
+  eventType: string,
+  dueAt: Date,
+): string | null {
+  const snapshot =
+    entity === 'application' ? reviveApplicationSnapshot(persisted) : reviveAwardSnapshot(persisted);
+  const wanted = pendingTimersFor(entity, persisted).some(
+    (t) => t.eventType === eventType && Date.parse(t.dueAt) === dueAt.getTime(),
+  );
   if (!wanted) return `${eventType} at ${dueAt.toISOString()} is no longer pending for this ${entity}`;
-  if (!acceptedEventTypes(snapshot).includes(eventType)) return `${eventType} does not apply in the ${entity}'s current state`;
+  if (!acceptedEventTypes(snapshot).includes(eventType))
+    return `${eventType} does not apply in the ${entity}'s current state`;
   return null;
 }

@@ -5,7 +5,13 @@ import { deliverWebhooks, type WebhookSummary } from '../webhooks/delivery.ts';
 import { runDueTimers, type TimerSummary } from './fire.ts';
 import { type ReminderSummary, runReminders } from './reminders.ts';
 
-export type TickSummary = { now: string; timers: TimerSummary; reminders: ReminderSummary; emails: EmailSummary; webhooks: WebhookSummary };
+export type TickSummary = {
+  now: string;
+  timers: TimerSummary;
+  reminders: ReminderSummary;
+  emails: EmailSummary;
+  webhooks: WebhookSummary;
+};
 
 type Log = { info(data: object, msg: string): void; warn(data: object, msg: string): void };
 
@@ -31,7 +37,14 @@ export function startJobWorker(db: Db, config: Config, log: Log): { stop(): Prom
   const loop = () => {
     running = runJobsOnce(db, config, new Date(), log)
       .then((s) => {
-        const worked = s.timers.fired + s.timers.failed + s.reminders.digests + s.emails.sent + s.emails.retried + s.webhooks.delivered + s.webhooks.retried;
+        const worked =
+          s.timers.fired +
+          s.timers.failed +
+          s.reminders.digests +
+          s.emails.sent +
+          s.emails.retried +
+          s.webhooks.delivered +
+          s.webhooks.retried;
         if (worked) log.info(s, 'jobs');
       })
       .catch((err) => log.warn({ err: { message: String(err?.message ?? err) } }, 'jobs pass failed'))

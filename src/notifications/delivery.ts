@@ -4,7 +4,10 @@ import { CLAIM_LEASE_MS, retryDelayMs } from '../jobs/backoff.ts';
 
 export type EmailSummary = { sent: number; retried: number; failed: number; skipped: number };
 
-type Mailer = { send(message: { to: string; subject: string; text: string; html: string }): Promise<void>; close(): void };
+type Mailer = {
+  send(message: { to: string; subject: string; text: string; html: string }): Promise<void>;
+  close(): void;
+};
 
 /** An SMTP transport from the configuration, or null when none is configured. */
 export async function createMailer(smtp: Config['smtp']): Promise<Mailer | null> {
@@ -33,7 +36,12 @@ export async function createMailer(smtp: Config['smtp']): Promise<Mailer | null>
  * worker that dies mid-send leaves the row to be retried when the lease ends. No SMTP configured:
  * the rows are marked skipped (they stay readable at GET /me/notifications).
  */
-export async function deliverEmails(db: Db, config: Pick<Config, 'smtp' | 'jobs'>, now: Date, batch = 50): Promise<EmailSummary> {
+export async function deliverEmails(
+  db: Db,
+  config: Pick<Config, 'smtp' | 'jobs'>,
+  now: Date,
+  batch = 50,
+): Promise<EmailSummary> {
   const summary: EmailSummary = { sent: 0, retried: 0, failed: 0, skipped: 0 };
   const mailer = await createMailer(config.smtp);
   try {
@@ -52,8 +60,16 @@ export async function deliverEmails(db: Db, config: Pick<Config, 'smtp' | 'jobs'
         if (rows.length) {
           await trx
             .updateTable('notifications')
-            .set(mailer ? { next_attempt_at: new Date(now.getTime() + CLAIM_LEASE_MS) } : { email_status: 'skipped', last_error: 'No SMTP server is configured' })
-            .where('id', 'in', rows.map((r) => r.id))
+            .set(
+              mailer
+                ? { next_attempt_at: new Date(now.getTime() + CLAIM_LEASE_MS) }
+                : { email_status: 'skipped', last_error: 'No SMTP server is configured' },
+            )
+            .where(
+              'id',
+              'in',
+              rows.map((r) => r.id),
+            )
             .execute();
         }
         return rows;
@@ -66,8 +82,17 @@ export async function deliverEmails(db: Db, config: Pick<Config, 'smtp' | 'jobs'
       for (const row of claimed) {
         const attempts = row.attempts + 1;
         try {
-          await mailer.send({ to: row.email_to, subject: row.subject, text: row.body_text, html: row.body_html });
-          await db.updateTable('notifications').set({ email_status: 'sent', attempts, sent_at: now, last_error: null }).where('id', '=', row.id).execute();
+          await mailer.send({
+            to: row.email_to,
+            subject: row.subject,
+            text: row.body_text,
+            html: row.body_html,
+          });
+          await db
+            .updateTable('notifications')
+            .set({ email_status: 'sent', attempts, sent_at: now, last_error: null })
+            .where('id', '=', row.id)
+            .execute();
           summary.sent++;
         } catch (err) {
           const giveUp = attempts >= config.smtp.maxAttempts;
@@ -76,7 +101,13 @@ export async function deliverEmails(db: Db, config: Pick<Config, 'smtp' | 'jobs'
             .set({
               attempts,
               last_error: String((err as Error)?.message ?? err).slice(0, 500),
-              ...(giveUp ? { email_status: 'failed' as const } : { next_attempt_at: new Date(now.getTime() + retryDelayMs(attempts, config.jobs.retryBaseSeconds)) }),
+              ...(giveUp
+                ? { email_status: 'failed' as const }
+                : {
+                    next_attempt_at: new Date(
+                      now.getTime() + retryDelayMs(attempts, config.jobs.retryBaseSeconds),
+                    ),
+                  }),
             })
             .where('id', '=', row.id)
             .execute();

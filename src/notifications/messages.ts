@@ -20,12 +20,19 @@ export type MessageContext = {
 export type Message = { subject: string; paragraphs: string[] };
 
 // Built once: toLocaleString with options builds a new formatter on every call (seen in the event profile).
-const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const DAY = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
 const WHEN = new Intl.DateTimeFormat('en-GB', { dateStyle: 'long', timeStyle: 'short', timeZone: 'UTC' });
 const day = (iso: unknown) =>
   typeof iso === 'string' && !Number.isNaN(Date.parse(iso)) ? DAY.format(new Date(iso)) : 'an unknown date';
 const when = (iso: unknown) =>
-  typeof iso === 'string' && !Number.isNaN(Date.parse(iso)) ? `${WHEN.format(new Date(iso))} UTC` : 'a time to be confirmed';
+  typeof iso === 'string' && !Number.isNaN(Date.parse(iso))
+    ? `${WHEN.format(new Date(iso))} UTC`
+    : 'a time to be confirmed';
 const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : '');
 
 type Template = { audiences: Audience[]; render: (c: MessageContext, audience: Audience) => Message | null };
@@ -38,36 +45,59 @@ export const APPLICATION_MESSAGES: Record<string, Template> = {
     audiences: ['leads', 'applicants'],
     render: (c, a) =>
       a === 'leads'
-        ? { subject: `New application from ${c.organisationName}`, paragraphs: [`${c.organisationName} has submitted its Sanctuary Award application. Please accept it for appraisal or return it with a reason.`] }
-        : { subject: 'Your Sanctuary Award application was submitted', paragraphs: [`Thank you: ${app(c)} has been submitted. Your local lead will be in touch.`] },
+        ? {
+            subject: `New application from ${c.organisationName}`,
+            paragraphs: [
+              `${c.organisationName} has submitted its Sanctuary Award application. Please accept it for appraisal or return it with a reason.`,
+            ],
+          }
+        : {
+            subject: 'Your Sanctuary Award application was submitted',
+            paragraphs: [`Thank you: ${app(c)} has been submitted. Your local lead will be in touch.`],
+          },
   },
   RETURN: {
     audiences: ['applicants'],
     render: (c) => ({
       subject: 'Your application was returned to draft',
-      paragraphs: [`${cap(app(c))} was returned to draft so that you can change it and submit it again.`, reasonLine(c)],
+      paragraphs: [
+        `${cap(app(c))} was returned to draft so that you can change it and submit it again.`,
+        reasonLine(c),
+      ],
     }),
   },
   ACCEPT: {
     audiences: ['applicants'],
-    render: (c) => ({ subject: 'Your application was accepted for appraisal', paragraphs: [`${cap(app(c))} was accepted. A panel is being formed to appraise it.`] }),
+    render: (c) => ({
+      subject: 'Your application was accepted for appraisal',
+      paragraphs: [`${cap(app(c))} was accepted. A panel is being formed to appraise it.`],
+    }),
   },
   ASSIGN_APPRAISER: {
     audiences: ['subject'],
     render: (c) => ({
       subject: `You were assigned to the panel for ${c.organisationName}`,
-      paragraphs: [`You are now on the appraisal panel for ${app(c)}. You will be told when reviews open.`, 'If you belong to this organisation or have a conflict of interest, please declare it.'],
+      paragraphs: [
+        `You are now on the appraisal panel for ${app(c)}. You will be told when reviews open.`,
+        'If you belong to this organisation or have a conflict of interest, please declare it.',
+      ],
     }),
   },
   UNASSIGN_APPRAISER: {
     audiences: ['subject'],
-    render: (c) => ({ subject: `You were removed from the panel for ${c.organisationName}`, paragraphs: [`You are no longer on the appraisal panel for ${app(c)}.`] }),
+    render: (c) => ({
+      subject: `You were removed from the panel for ${c.organisationName}`,
+      paragraphs: [`You are no longer on the appraisal panel for ${app(c)}.`],
+    }),
   },
   START_REVIEW: {
     audiences: ['panel'],
     render: (c) => ({
       subject: `Reviews are open: ${c.organisationName}`,
-      paragraphs: [`The panel for ${app(c)} may now review it (round ${c.context.round ?? 1}).`, 'Please review each criterion on your own and submit your review.'],
+      paragraphs: [
+        `The panel for ${app(c)} may now review it (round ${c.context.round ?? 1}).`,
+        'Please review each criterion on your own and submit your review.',
+      ],
     }),
   },
   SUBMIT_REVIEW: {
@@ -75,31 +105,54 @@ export const APPLICATION_MESSAGES: Record<string, Template> = {
     // Only the last review, which brings the panel to consensus, is worth a mail.
     render: (c) =>
       c.context.reached === 'appraisal.consensus'
-        ? { subject: `All reviews are in: ${c.organisationName}`, paragraphs: [`Every panel member has reviewed ${app(c)}. The panel can now agree its consensus and send feedback.`] }
+        ? {
+            subject: `All reviews are in: ${c.organisationName}`,
+            paragraphs: [
+              `Every panel member has reviewed ${app(c)}. The panel can now agree its consensus and send feedback.`,
+            ],
+          }
         : null,
   },
   DECLARE_CONFLICT: {
     audiences: ['leads'],
-    render: (c) => ({ subject: `A panel member declared a conflict: ${c.organisationName}`, paragraphs: [`A panel member declared a conflict of interest with ${c.organisationName} and left the panel. The panel may need another member.`] }),
+    render: (c) => ({
+      subject: `A panel member declared a conflict: ${c.organisationName}`,
+      paragraphs: [
+        `A panel member declared a conflict of interest with ${c.organisationName} and left the panel. The panel may need another member.`,
+      ],
+    }),
   },
   SEND_FEEDBACK: {
     audiences: ['applicants'],
     render: (c) => {
-      const feedback = (c.payload.criteria ?? {}) as Record<string, { judgement?: string; feedback?: string }>;
+      const feedback = (c.payload.criteria ?? {}) as Record<
+        string,
+        { judgement?: string; feedback?: string }
+      >;
       const questions = Array.isArray(c.payload.questions) ? (c.payload.questions as string[]) : [];
       return {
         subject: 'Feedback from your appraisal panel',
         paragraphs: [
           `The panel has sent its feedback on ${app(c)}.`,
-          ...Object.entries(feedback).map(([code, f]) => `${code}: ${f.judgement === 'met' ? 'met' : 'further evidence needed'}${text(f.feedback) ? ` — ${text(f.feedback)}` : ''}`),
-          ...(questions.length ? ['Please answer the panel’s questions:', ...questions.map((q, i) => `${i + 1}. ${q}`)] : []),
+          ...Object.entries(feedback).map(
+            ([code, f]) =>
+              `${code}: ${f.judgement === 'met' ? 'met' : 'further evidence needed'}${text(f.feedback) ? ` — ${text(f.feedback)}` : ''}`,
+          ),
+          ...(questions.length
+            ? ['Please answer the panel’s questions:', ...questions.map((q, i) => `${i + 1}. ${q}`)]
+            : []),
         ],
       };
     },
   },
   RESPOND: {
     audiences: ['leads', 'panel'],
-    render: (c) => ({ subject: `${c.organisationName} answered the panel`, paragraphs: [`${c.organisationName} has answered the panel’s questions. The next step is the meeting or visit.`] }),
+    render: (c) => ({
+      subject: `${c.organisationName} answered the panel`,
+      paragraphs: [
+        `${c.organisationName} has answered the panel’s questions. The next step is the meeting or visit.`,
+      ],
+    }),
   },
   SCHEDULE_MEETING: {
     audiences: ['applicants', 'panel'],
@@ -115,7 +168,9 @@ export const APPLICATION_MESSAGES: Record<string, Template> = {
     audiences: ['applicants', 'leads', 'panel'],
     render: (c) => {
       const outcome = c.payload.outcome;
-      const requests = Array.isArray(c.payload.requests) ? (c.payload.requests as { criterion: string; request: string }[]) : [];
+      const requests = Array.isArray(c.payload.requests)
+        ? (c.payload.requests as { criterion: string; request: string }[])
+        : [];
       const headline =
         outcome === 'award'
           ? `Congratulations: ${c.organisationName} has been given the Sanctuary Award. It is listed on the public register.`
@@ -124,28 +179,45 @@ export const APPLICATION_MESSAGES: Record<string, Template> = {
             : `The panel decided not to give ${c.organisationName} the award this time.`;
       return {
         subject: `Decision on ${app(c)}: ${outcome === 'award' ? 'awarded' : outcome === 'further_evidence' ? 'further evidence requested' : 'not awarded'}`,
-        paragraphs: [headline, ...(text(c.payload.rationale) ? [`The panel’s reasons: ${text(c.payload.rationale)}`] : []), ...requests.map((r) => `${r.criterion}: ${r.request}`)],
+        paragraphs: [
+          headline,
+          ...(text(c.payload.rationale) ? [`The panel’s reasons: ${text(c.payload.rationale)}`] : []),
+          ...requests.map((r) => `${r.criterion}: ${r.request}`),
+        ],
       };
     },
   },
   RESUBMIT: {
     audiences: ['leads', 'panel'],
-    render: (c) => ({ subject: `Further evidence received: ${c.organisationName}`, paragraphs: [`${c.organisationName} has sent the further evidence. Review round ${c.context.round ?? ''} is open.`] }),
+    render: (c) => ({
+      subject: `Further evidence received: ${c.organisationName}`,
+      paragraphs: [
+        `${c.organisationName} has sent the further evidence. Review round ${c.context.round ?? ''} is open.`,
+      ],
+    }),
   },
   EXTEND_DEADLINE: {
     audiences: ['applicants'],
-    render: (c) => ({ subject: 'More time for your further evidence', paragraphs: [`The due date for further evidence on ${app(c)} is now ${day(c.payload.dueBy)}.`] }),
+    render: (c) => ({
+      subject: 'More time for your further evidence',
+      paragraphs: [`The due date for further evidence on ${app(c)} is now ${day(c.payload.dueBy)}.`],
+    }),
   },
   LAPSE: {
     audiences: ['applicants', 'leads'],
     render: (c) => ({
       subject: `Application lapsed: ${c.organisationName}`,
-      paragraphs: [`The due date for further evidence passed, so ${app(c)} has lapsed. The organisation may start a new application.`],
+      paragraphs: [
+        `The due date for further evidence passed, so ${app(c)} has lapsed. The organisation may start a new application.`,
+      ],
     }),
   },
   WITHDRAW: {
     audiences: ['applicants', 'leads', 'panel'],
-    render: (c) => ({ subject: `Application withdrawn: ${c.organisationName}`, paragraphs: [`${cap(app(c))} was withdrawn.`, reasonLine(c)] }),
+    render: (c) => ({
+      subject: `Application withdrawn: ${c.organisationName}`,
+      paragraphs: [`${cap(app(c))} was withdrawn.`, reasonLine(c)],
+    }),
   },
 };
 
@@ -156,24 +228,45 @@ export const AWARD_MESSAGES: Record<string, Template> = {
     audiences: ['applicants', 'leads'],
     render: (c) => ({
       subject: `Renewal due: ${c.organisationName}’s Sanctuary Award expires on ${day(c.context.expiresAt)}`,
-      paragraphs: [`${cap(award(c))} expires on ${day(c.context.expiresAt)}.`, 'Start a renewal application (it is pre-filled from your last one) to keep the award current.'],
+      paragraphs: [
+        `${cap(award(c))} expires on ${day(c.context.expiresAt)}.`,
+        'Start a renewal application (it is pre-filled from your last one) to keep the award current.',
+      ],
     }),
   },
   RENEWAL_STARTED: {
     audiences: ['leads'],
-    render: (c) => ({ subject: `Renewal started: ${c.organisationName}`, paragraphs: [`${c.organisationName} has opened a renewal application. The award stays current while it is appraised, for at most the grace period past ${day(c.context.expiresAt)}.`] }),
+    render: (c) => ({
+      subject: `Renewal started: ${c.organisationName}`,
+      paragraphs: [
+        `${c.organisationName} has opened a renewal application. The award stays current while it is appraised, for at most the grace period past ${day(c.context.expiresAt)}.`,
+      ],
+    }),
   },
   RENEWAL_FAILED: {
     audiences: ['applicants', 'leads'],
-    render: (c) => ({ subject: `Renewal did not succeed: ${c.organisationName}`, paragraphs: [`The renewal application ended without an award. ${cap(award(c))} expires on ${day(c.context.expiresAt)} unless a new renewal succeeds.`] }),
+    render: (c) => ({
+      subject: `Renewal did not succeed: ${c.organisationName}`,
+      paragraphs: [
+        `The renewal application ended without an award. ${cap(award(c))} expires on ${day(c.context.expiresAt)} unless a new renewal succeeds.`,
+      ],
+    }),
   },
   EXPIRE: {
     audiences: ['applicants', 'leads'],
-    render: (c) => ({ subject: `Award expired: ${c.organisationName}`, paragraphs: [`${cap(award(c))} has expired and is no longer on the public register. The organisation may apply again.`] }),
+    render: (c) => ({
+      subject: `Award expired: ${c.organisationName}`,
+      paragraphs: [
+        `${cap(award(c))} has expired and is no longer on the public register. The organisation may apply again.`,
+      ],
+    }),
   },
   REVOKE: {
     audiences: ['applicants', 'leads'],
-    render: (c) => ({ subject: `Award revoked: ${c.organisationName}`, paragraphs: [`${cap(award(c))} was revoked and is no longer on the public register.`, reasonLine(c)] }),
+    render: (c) => ({
+      subject: `Award revoked: ${c.organisationName}`,
+      paragraphs: [`${cap(award(c))} was revoked and is no longer on the public register.`, reasonLine(c)],
+    }),
   },
 };
 

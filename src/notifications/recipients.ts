@@ -16,18 +16,40 @@ export type AudienceScope = {
  * The people of one audience: the organisation's applicant members; the area's leads, or the admins
  * where the area has no lead (the national route); the panel; the user an event is about.
  */
-export async function audienceMembers(db: DbOrTrx, audience: Audience, scope: AudienceScope): Promise<Recipient[]> {
-  const users = db.selectFrom('users').innerJoin('grants', 'grants.user_id', 'users.id').select(['users.id', 'users.email', 'users.name']).distinct();
+export async function audienceMembers(
+  db: DbOrTrx,
+  audience: Audience,
+  scope: AudienceScope,
+): Promise<Recipient[]> {
+  const users = db
+    .selectFrom('users')
+    .innerJoin('grants', 'grants.user_id', 'users.id')
+    .select(['users.id', 'users.email', 'users.name'])
+    .distinct();
   switch (audience) {
     case 'applicants':
-      return users.where('grants.role', '=', 'applicant').where('grants.organisation_id', '=', scope.organisationId).execute();
+      return users
+        .where('grants.role', '=', 'applicant')
+        .where('grants.organisation_id', '=', scope.organisationId)
+        .execute();
     case 'leads': {
-      const leads = await users.where('grants.role', '=', 'lead').where('grants.area_id', '=', scope.areaId).execute();
+      const leads = await users
+        .where('grants.role', '=', 'lead')
+        .where('grants.area_id', '=', scope.areaId)
+        .execute();
       return leads.length ? leads : users.where('grants.role', '=', 'admin').execute();
     }
     case 'panel':
-      return scope.panel.length ? db.selectFrom('users').select(['id', 'email', 'name']).where('id', 'in', scope.panel).execute() : [];
+      return scope.panel.length
+        ? db.selectFrom('users').select(['id', 'email', 'name']).where('id', 'in', scope.panel).execute()
+        : [];
     case 'subject':
-      return scope.subjectUserId ? db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', scope.subjectUserId).execute() : [];
+      return scope.subjectUserId
+        ? db
+            .selectFrom('users')
+            .select(['id', 'email', 'name'])
+            .where('id', '=', scope.subjectUserId)
+            .execute()
+        : [];
   }
 }

@@ -2,10 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
+import { isoOrNull as iso } from '../http/iso.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { keysetPage, pageOf, pageQuery } from '../http/pagination.ts';
-import { isoOrNull as iso } from '../http/iso.ts';
-
 
 export const notificationView = z
   .object({
@@ -19,7 +18,9 @@ export const notificationView = z
     createdAt: z.string(),
     email: z.object({
       to: z.string(),
-      status: z.enum(['pending', 'sent', 'failed', 'skipped']).describe('`skipped`: no SMTP server is configured'),
+      status: z
+        .enum(['pending', 'sent', 'failed', 'skipped'])
+        .describe('`skipped`: no SMTP server is configured'),
       attempts: z.number().int(),
       sentAt: z.string().nullable(),
     }),

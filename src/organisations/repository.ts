@@ -30,7 +30,12 @@ export function selectOrganisations(db: DbOrTrx) {
       jsonObjectFrom(
         eb
           .selectFrom('pledges')
-          .select(['pledges.signatory_name', 'pledges.signatory_role', 'pledges.signed_by', 'pledges.signed_at'])
+          .select([
+            'pledges.signatory_name',
+            'pledges.signatory_role',
+            'pledges.signed_by',
+            'pledges.signed_at',
+          ])
           .whereRef('pledges.organisation_id', '=', 'organisations.id'),
       ).as('pledge'),
     ]);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
-import { type CsvColumn, CSV_NOTE, sendCsv, wantsCsv } from '../http/csv.ts';
+import { CSV_NOTE, type CsvColumn, sendCsv, wantsCsv } from '../http/csv.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
 import { userView } from '../users/schemas.ts';
@@ -22,11 +22,20 @@ const orgFields = {
     .regex(/^[A-Za-z0-9-]{1,20}$/, 'a school URN or similar reference: letters, digits and dashes')
     .nullable()
     .optional(),
-  website: z.url({ protocol: /^https?$/ }).max(500).nullable().optional(),
+  website: z
+    .url({ protocol: /^https?$/ })
+    .max(500)
+    .nullable()
+    .optional(),
 };
 export const createOrganisationBody = z.strictObject(orgFields);
 const patchOrganisationBody = z
-  .strictObject({ ...orgFields, name: orgFields.name.optional(), streamId: orgFields.streamId.optional(), areaId: orgFields.areaId.optional() })
+  .strictObject({
+    ...orgFields,
+    name: orgFields.name.optional(),
+    streamId: orgFields.streamId.optional(),
+    areaId: orgFields.areaId.optional(),
+  })
   .refine((b) => Object.keys(b).length > 0, 'send at least one field to change');
 
 export const pledgeView = z
@@ -93,8 +102,15 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
           stream: z.string().max(60).optional().describe('Stream id or slug, e.g. schools'),
           q: z.string().max(200).optional().describe('Text in the name (case-insensitive)'),
           pledged: z.enum(['true', 'false']).optional(),
-          updatedSince: z.iso.datetime({ offset: true }).optional().describe('Only organisations changed at or after this instant'),
-          sort: z.string().max(40).optional().describe('name, createdAt or updatedAt; prefix - for descending'),
+          updatedSince: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .describe('Only organisations changed at or after this instant'),
+          sort: z
+            .string()
+            .max(40)
+            .optional()
+            .describe('name, createdAt or updatedAt; prefix - for descending'),
           ...pageQuery,
         }),
         response: { 200: pageOf(organisationView), ...problemResponses(400, 401) },
@@ -157,7 +173,8 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     {
       schema: {
         tags: ['organisations'],
-        summary: 'Add an applicant member: an existing user by id, or a new one by email and name (admin, the area lead)',
+        summary:
+          'Add an applicant member: an existing user by id, or a new one by email and name (admin, the area lead)',
         params: idParams,
         body: addMemberBody,
         response: { 201: userView, ...problemResponses(400, 401, 403, 404) },

@@ -1,6 +1,6 @@
 import type { Db } from '../db/index.ts';
-import { streamIdsNamed } from '../streams/repository.ts';
 import type { Principal } from '../http/auth.ts';
+import { iso } from '../http/iso.ts';
 import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
 import { forbidden, Problem, validationFailed } from '../http/problem.ts';
 import {
@@ -9,11 +9,10 @@ import {
   organisationsInScope,
   usersInScope,
 } from '../http/scope.ts';
+import { streamIdsNamed } from '../streams/repository.ts';
 import * as users from '../users/repository.ts';
 import { toUserView } from '../users/service.ts';
 import * as repo from './repository.ts';
-import { iso } from '../http/iso.ts';
-
 
 export function toOrganisationView(o: repo.OrganisationRow) {
   return {
@@ -54,7 +53,10 @@ async function getManageableOrganisation(db: Db, p: Principal, id: string) {
 }
 
 async function checkStreamAndArea(db: Db, p: Principal, streamId?: string, areaId?: string) {
-  if (streamId && !(await db.selectFrom('streams').select('id').where('id', '=', streamId).executeTakeFirst())) {
+  if (
+    streamId &&
+    !(await db.selectFrom('streams').select('id').where('id', '=', streamId).executeTakeFirst())
+  ) {
     throw validationFailed(`No such stream: ${streamId}`);
   }
   if (areaId) {
@@ -70,9 +72,17 @@ async function checkStreamAndArea(db: Db, p: Principal, streamId?: string, areaI
 export async function createOrganisation(
   db: Db,
   p: Principal,
-  b: { name: string; streamId: string; areaId: string; phase?: string | null; urn?: string | null; website?: string | null },
+  b: {
+    name: string;
+    streamId: string;
+    areaId: string;
+    phase?: string | null;
+    urn?: string | null;
+    website?: string | null;
+  },
 ) {
-  if (!p.isAdmin && p.leadAreaIds.length === 0) throw forbidden('Only an admin or a local lead may register organisations');
+  if (!p.isAdmin && p.leadAreaIds.length === 0)
+    throw forbidden('Only an admin or a local lead may register organisations');
   await checkStreamAndArea(db, p, b.streamId, b.areaId);
   const { id } = await db
     .insertInto('organisations')
@@ -106,7 +116,11 @@ export async function listOrganisations(
 ) {
   const sort = parseSort(
     q.sort,
-    { name: 'organisations.name', createdAt: 'organisations.created_at', updatedAt: 'organisations.updated_at' },
+    {
+      name: 'organisations.name',
+      createdAt: 'organisations.created_at',
+      updatedAt: 'organisations.updated_at',
+    },
     'name',
   );
   let qb = repo.selectOrganisations(db).where(organisationsInScope(p));
@@ -118,7 +132,10 @@ export async function listOrganisations(
   if (q.pledged) {
     qb = qb.where((eb) => {
       const pledged = eb.exists(
-        eb.selectFrom('pledges').select('pledges.organisation_id').whereRef('pledges.organisation_id', '=', 'organisations.id'),
+        eb
+          .selectFrom('pledges')
+          .select('pledges.organisation_id')
+          .whereRef('pledges.organisation_id', '=', 'organisations.id'),
       );
       return q.pledged === 'true' ? pledged : eb.not(pledged);
     });
@@ -129,7 +146,10 @@ export async function listOrganisations(
     cursor: q.cursor,
     sort: { column: sort.column, direction: sort.direction },
   });
-  return { items: (page.items as repo.OrganisationRow[]).map(toOrganisationView), nextCursor: page.nextCursor };
+  return {
+    items: (page.items as repo.OrganisationRow[]).map(toOrganisationView),
+    nextCursor: page.nextCursor,
+  };
 }
 
 export async function getOrganisation(db: Db, p: Principal, id: string) {
@@ -140,10 +160,18 @@ export async function updateOrganisation(
   db: Db,
   p: Principal,
   id: string,
-  b: { name?: string; streamId?: string; areaId?: string; phase?: string | null; urn?: string | null; website?: string | null },
+  b: {
+    name?: string;
+    streamId?: string;
+    areaId?: string;
+    phase?: string | null;
+    urn?: string | null;
+    website?: string | null;
+  },
 ) {
   const org = await getManageableOrganisation(db, p, id);
-  if (b.streamId && b.streamId !== org.stream_id && !p.isAdmin) throw forbidden('Only an admin may move an organisation to another stream');
+  if (b.streamId && b.streamId !== org.stream_id && !p.isAdmin)
+    throw forbidden('Only an admin may move an organisation to another stream');
   await checkStreamAndArea(db, p, b.streamId, b.areaId);
   await db
     .updateTable('organisations')
@@ -198,7 +226,10 @@ export async function addMember(
     } else {
       const existing = await users.findUserIdByEmail(trx, b.email);
       if (existing && scope && !(await users.findUser(trx, existing, scope))) {
-        throw new Problem('conflict', `A user with email ${b.email} already exists outside your area; ask an admin to add them`);
+        throw new Problem(
+          'conflict',
+          `A user with email ${b.email} already exists outside your area; ask an admin to add them`,
+        );
       }
       id = existing ?? (await users.insertUser(trx, { email: b.email, name: b.name }));
     }
@@ -216,7 +247,7 @@ export async function signPledge(
 ) {
   const org = await getVisibleOrganisation(db, p, orgId);
   if (!p.memberOrganisationIds.includes(org.id)) {
-    throw forbidden("Only a member of the organisation may sign its pledge");
+    throw forbidden('Only a member of the organisation may sign its pledge');
   }
   const row = await repo.upsertPledge(db, {
     organisation_id: org.id,

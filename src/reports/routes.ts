@@ -32,18 +32,20 @@ export const areaDashboardView = z
       byStateAndStream: z.array(z.object({ state: z.string(), stream: z.string(), count })),
     }),
     overdue: z.object({
-      submissionsNotAccepted: listOf(z.object({ ...applicationRef, since: z.string(), days: count })).describe(
-        'Submitted and neither accepted nor returned for 14 days or more, oldest first',
-      ),
+      submissionsNotAccepted: listOf(
+        z.object({ ...applicationRef, since: z.string(), days: count }),
+      ).describe('Submitted and neither accepted nor returned for 14 days or more, oldest first'),
       reviewsOutstanding: listOf(
         z.object({ ...applicationRef, since: z.string(), days: count, panelSize: count, outstanding: count }),
       ).describe('Under review with panel members yet to review, longest waiting first'),
-      furtherEvidencePastDue: listOf(z.object({ ...applicationRef, dueBy: z.string(), daysOverdue: count })).describe(
-        'Further evidence requested and its deadline passed (before the lapse timer fires)',
-      ),
+      furtherEvidencePastDue: listOf(
+        z.object({ ...applicationRef, dueBy: z.string(), daysOverdue: count }),
+      ).describe('Further evidence requested and its deadline passed (before the lapse timer fires)'),
       meetingsNotRecorded: listOf(
         z.object({ ...applicationRef, meetingAt: z.string().nullable(), since: z.string(), days: count }),
-      ).describe('A scheduled meeting whose time has passed and is not recorded, or none scheduled 14 days after the answers'),
+      ).describe(
+        'A scheduled meeting whose time has passed and is not recorded, or none scheduled 14 days after the answers',
+      ),
     }),
     expiringAwards: listOf(
       z.object({
@@ -58,11 +60,14 @@ export const areaDashboardView = z
       }),
     ).describe('Current awards expiring in the next 90 days, soonest first'),
     pledgedWithoutApplication: listOf(
-      z.object({ organisationId: z.uuid(), organisationName: z.string(), stream: z.string(), pledgedAt: z.string() }),
+      z.object({
+        organisationId: z.uuid(),
+        organisationName: z.string(),
+        stream: z.string(),
+        pledgedAt: z.string(),
+      }),
     ).describe('Organisations that signed the pledge and have never opened an application'),
-    recentDecisions: z.array(
-      z.object({ ...applicationRef, outcome: z.string(), decidedAt: z.string() }),
-    ),
+    recentDecisions: z.array(z.object({ ...applicationRef, outcome: z.string(), decidedAt: z.string() })),
   })
   .meta({ id: 'AreaDashboard' });
 
@@ -80,7 +85,9 @@ export const nationalSummaryView = z
       expiringAwards: count,
       pledgedWithoutApplication: count,
     }),
-    byStream: z.array(z.object({ stream: z.string(), openApplications: count, currentAwards: count, expiringAwards: count })),
+    byStream: z.array(
+      z.object({ stream: z.string(), openApplications: count, currentAwards: count, expiringAwards: count }),
+    ),
     areas: z.array(
       z.object({
         areaId: z.uuid(),

@@ -4,8 +4,8 @@ import { initialTransition, transition } from 'xstate';
 import {
   APPLICATION_FINAL_STATES,
   APPLICATION_MACHINE_VERSION,
-  AWARD_MACHINE_VERSION,
   type ApplicationSnapshot,
+  AWARD_MACHINE_VERSION,
   type AwardSnapshot,
   applicationEventBlockers,
   applicationMachine,
@@ -37,7 +37,13 @@ import type { Db, DbOrTrx } from '../db/index.ts';
  * SUBMIT facts; the evidence byte store stays empty).
  */
 
-export type SeedOptions = { organisations: number; applications: number; seed?: number; now?: Date; log?: (line: string) => void };
+export type SeedOptions = {
+  organisations: number;
+  applications: number;
+  seed?: number;
+  now?: Date;
+  log?: (line: string) => void;
+};
 export type SeedStats = {
   areas: number;
   users: number;
@@ -72,21 +78,109 @@ function prng(seed: number) {
 type Rng = ReturnType<typeof prng>;
 
 const PLACES = [
-  'Coventry', 'Sheffield', 'Bristol', 'Leeds', 'Manchester', 'Liverpool', 'Birmingham', 'Leicester', 'Nottingham', 'Newcastle',
-  'Sunderland', 'Bradford', 'Hull', 'Derby', 'Stoke', 'Wolverhampton', 'Plymouth', 'Exeter', 'Norwich', 'Ipswich',
-  'Oxford', 'Cambridge', 'Reading', 'Brighton', 'Southampton', 'Portsmouth', 'Swindon', 'Gloucester', 'Bath', 'York',
-  'Lancaster', 'Preston', 'Bolton', 'Oldham', 'Rochdale', 'Wigan', 'Salford', 'Stockport', 'Huddersfield', 'Wakefield',
-  'Doncaster', 'Rotherham', 'Barnsley', 'Lincoln', 'Peterborough', 'Luton', 'Milton Keynes', 'Northampton', 'Bedford', 'Watford',
-  'Croydon', 'Lewisham', 'Hackney', 'Islington', 'Camden', 'Southwark', 'Lambeth', 'Newham', 'Tower Hamlets', 'Haringey',
+  'Coventry',
+  'Sheffield',
+  'Bristol',
+  'Leeds',
+  'Manchester',
+  'Liverpool',
+  'Birmingham',
+  'Leicester',
+  'Nottingham',
+  'Newcastle',
+  'Sunderland',
+  'Bradford',
+  'Hull',
+  'Derby',
+  'Stoke',
+  'Wolverhampton',
+  'Plymouth',
+  'Exeter',
+  'Norwich',
+  'Ipswich',
+  'Oxford',
+  'Cambridge',
+  'Reading',
+  'Brighton',
+  'Southampton',
+  'Portsmouth',
+  'Swindon',
+  'Gloucester',
+  'Bath',
+  'York',
+  'Lancaster',
+  'Preston',
+  'Bolton',
+  'Oldham',
+  'Rochdale',
+  'Wigan',
+  'Salford',
+  'Stockport',
+  'Huddersfield',
+  'Wakefield',
+  'Doncaster',
+  'Rotherham',
+  'Barnsley',
+  'Lincoln',
+  'Peterborough',
+  'Luton',
+  'Milton Keynes',
+  'Northampton',
+  'Bedford',
+  'Watford',
+  'Croydon',
+  'Lewisham',
+  'Hackney',
+  'Islington',
+  'Camden',
+  'Southwark',
+  'Lambeth',
+  'Newham',
+  'Tower Hamlets',
+  'Haringey',
 ];
 const WELSH = ['Cardiff', 'Swansea', 'Newport', 'Wrexham', 'Bangor', 'Aberystwyth'];
 const SCOTTISH = ['Glasgow', 'Edinburgh', 'Aberdeen', 'Dundee', 'Stirling', 'Inverness'];
 const NI = ['Belfast', 'Derry'];
-const SAINTS = ['St Mary’s', 'St John’s', 'Holy Trinity', 'St Peter’s', 'Christ Church', 'All Saints', 'St Anne’s', 'Our Lady’s'];
-const WORDS = ['Hillfields', 'Riverside', 'Parkside', 'Oakwood', 'Meadow', 'Greenfield', 'Ashgrove', 'Elmwood', 'Brookside', 'Westfield', 'Northgate', 'Southfields', 'Highbury', 'Castle', 'Victoria', 'Albert', 'Queensway', 'Moorside', 'Hollybank', 'Foxhill'];
+const SAINTS = [
+  'St Mary’s',
+  'St John’s',
+  'Holy Trinity',
+  'St Peter’s',
+  'Christ Church',
+  'All Saints',
+  'St Anne’s',
+  'Our Lady’s',
+];
+const WORDS = [
+  'Hillfields',
+  'Riverside',
+  'Parkside',
+  'Oakwood',
+  'Meadow',
+  'Greenfield',
+  'Ashgrove',
+  'Elmwood',
+  'Brookside',
+  'Westfield',
+  'Northgate',
+  'Southfields',
+  'Highbury',
+  'Castle',
+  'Victoria',
+  'Albert',
+  'Queensway',
+  'Moorside',
+  'Hollybank',
+  'Foxhill',
+];
 /** Streams and how their organisations are called; schools are most of the network. */
 const STREAM_MIX: [slug: string, weight: number, names: string[]][] = [
-  ['schools', 55, ['Primary School', 'Academy', 'High School', 'Infant School', 'Junior School', 'Nursery School']],
+  [
+    'schools',
+    55,
+    ['Primary School', 'Academy', 'High School', 'Infant School', 'Junior School', 'Nursery School'],
+  ],
   ['colleges', 5, ['College', 'Sixth Form College']],
   ['universities', 3, ['University']],
   ['libraries', 7, ['Library', 'Community Library']],
@@ -101,9 +195,31 @@ const STREAM_MIX: [slug: string, weight: number, names: string[]][] = [
   ['gardens', 3, ['Community Garden', 'Allotments']],
 ];
 
-type StreamInfo = { id: string; slug: string; criteriaSetId: string; codes: string[]; minPanel: number; years: number; notice: number; grace: number };
-type AreaInfo = { id: string; name: string; nation: string; leadId: string | null; appraisers: { id: string; lived: boolean; local: boolean; cos: boolean }[] };
-type OrgInfo = { id: string; name: string; stream: StreamInfo; area: AreaInfo; applicantId: string; pledged: boolean };
+type StreamInfo = {
+  id: string;
+  slug: string;
+  criteriaSetId: string;
+  codes: string[];
+  minPanel: number;
+  years: number;
+  notice: number;
+  grace: number;
+};
+type AreaInfo = {
+  id: string;
+  name: string;
+  nation: string;
+  leadId: string | null;
+  appraisers: { id: string; lived: boolean; local: boolean; cos: boolean }[];
+};
+type OrgInfo = {
+  id: string;
+  name: string;
+  stream: StreamInfo;
+  area: AreaInfo;
+  applicantId: string;
+  pledged: boolean;
+};
 
 type EventRow = {
   application_id: string;
@@ -170,7 +286,8 @@ class AwardSim {
     const blockers = awardEventBlockers(this.snapshot.context, event as never);
     if (blockers.length) throw new Error(`seed-demo: award ${type} refused: ${blockers.join(' ')}`);
     const [next] = transition(awardMachine, this.snapshot, event as never);
-    if (next === this.snapshot) throw new Error(`seed-demo: award ${type} does not apply in ${stateString(this.snapshot)}`);
+    if (next === this.snapshot)
+      throw new Error(`seed-demo: award ${type} does not apply in ${stateString(this.snapshot)}`);
     this.version++;
     this.batch.awardEvents.push({
       award_id: this.id,
@@ -243,14 +360,21 @@ class ApplicationSim {
     this.previousAwardId = previousAwardId;
     this.createdAt = createdAt;
     this.t = createdAt;
-    [this.snapshot] = initialTransition(applicationMachine, { criteriaCodes: org.stream.codes, minPanelSize: org.stream.minPanel });
+    [this.snapshot] = initialTransition(applicationMachine, {
+      criteriaCodes: org.stream.codes,
+      minPanelSize: org.stream.minPanel,
+    });
     this.events.push({
       application_id: this.id,
       type: 'CREATED',
       actor_id: org.applicantId,
       from_state: null,
       to_state: stateString(this.snapshot),
-      payload: { kind, criteriaSetId: org.stream.criteriaSetId, ...(previousAwardId ? { previousAwardId } : {}) },
+      payload: {
+        kind,
+        criteriaSetId: org.stream.criteriaSetId,
+        ...(previousAwardId ? { previousAwardId } : {}),
+      },
       snapshot: persistApplicationSnapshot(this.snapshot),
       version: 1,
       at: new Date(createdAt).toISOString(),
@@ -260,14 +384,26 @@ class ApplicationSim {
     return stateString(this.snapshot);
   }
   /** One event through the machine: blockers checked, transition applied, history row written. */
-  send(type: string, actorId: string | null, after: number, payload: Record<string, unknown> = {}, facts: Record<string, unknown> = {}) {
+  send(
+    type: string,
+    actorId: string | null,
+    after: number,
+    payload: Record<string, unknown> = {},
+    facts: Record<string, unknown> = {},
+  ) {
     this.t += after;
-    const event = { ...payload, type, facts: { actorId: actorId ?? 'system', now: new Date(this.t).toISOString(), ...facts } };
+    const event = {
+      ...payload,
+      type,
+      facts: { actorId: actorId ?? 'system', now: new Date(this.t).toISOString(), ...facts },
+    };
     const blockers = applicationEventBlockers(this.snapshot.context, event as never);
-    if (blockers.length) throw new Error(`seed-demo: ${type} refused in ${this.state}: ${blockers.join(' ')}`);
+    if (blockers.length)
+      throw new Error(`seed-demo: ${type} refused in ${this.state}: ${blockers.join(' ')}`);
     const [next] = transition(applicationMachine, this.snapshot, event as never);
     if (next === this.snapshot) throw new Error(`seed-demo: ${type} does not apply in ${this.state}`);
-    const warnings = type === 'START_REVIEW' ? startReviewWarnings(this.snapshot.context, event as never) : [];
+    const warnings =
+      type === 'START_REVIEW' ? startReviewWarnings(this.snapshot.context, event as never) : [];
     this.version++;
     this.events.push({
       application_id: this.id,
@@ -304,7 +440,16 @@ class ApplicationSim {
 }
 
 type Outcome = 'award' | 'award_after_further_evidence' | 'not_awarded' | 'withdrawn' | 'lapsed' | 'open';
-const STOPS = ['draft', 'submitted', 'panelForming', 'reviewing', 'consensus', 'awaitingResponse', 'meeting', 'furtherEvidenceRequested'] as const;
+const STOPS = [
+  'draft',
+  'submitted',
+  'panelForming',
+  'reviewing',
+  'consensus',
+  'awaitingResponse',
+  'meeting',
+  'furtherEvidenceRequested',
+] as const;
 type Stop = (typeof STOPS)[number];
 
 /**
@@ -316,13 +461,33 @@ function playApplication(app: ApplicationSim, rng: Rng, outcome: Outcome, stop: 
   const manager = org.area.leadId ?? adminId;
   const codes = org.stream.codes;
   const days = (lo: number, hi: number) => rng.int(lo, hi) * DAY + rng.int(0, 8 * 3600) * 1000;
-  const withdrawAt: Stop | null = outcome === 'withdrawn' ? rng.pick(['draft', 'draft', 'submitted', 'panelForming', 'reviewing', 'awaitingResponse', 'meeting'] as const) : null;
+  const withdrawAt: Stop | null =
+    outcome === 'withdrawn'
+      ? rng.pick([
+          'draft',
+          'draft',
+          'submitted',
+          'panelForming',
+          'reviewing',
+          'awaitingResponse',
+          'meeting',
+        ] as const)
+      : null;
   const reached = (s: Stop) => (outcome === 'open' && stop === s) || withdrawAt === s;
   const finish = () => {
-    if (withdrawAt) app.send('WITHDRAW', rng.chance(0.7) ? org.applicantId : manager, days(1, 30), { reason: 'The school will apply again next year' });
+    if (withdrawAt)
+      app.send('WITHDRAW', rng.chance(0.7) ? org.applicantId : manager, days(1, 30), {
+        reason: 'The school will apply again next year',
+      });
   };
   if (reached('draft')) return finish();
-  app.send('SUBMIT', org.applicantId, days(5, 45), {}, { pledgeSigned: true, missingAnswers: [], missingEvidence: [], routeAvailable: true });
+  app.send(
+    'SUBMIT',
+    org.applicantId,
+    days(5, 45),
+    {},
+    { pledgeSigned: true, missingAnswers: [], missingEvidence: [], routeAvailable: true },
+  );
   if (reached('submitted')) return finish();
   app.send('ACCEPT', manager, days(1, 20));
   const pool = org.area.appraisers;
@@ -332,35 +497,63 @@ function playApplication(app: ApplicationSim, rng: Rng, outcome: Outcome, stop: 
     const next = rng.pick(pool);
     if (!panel.includes(next)) panel.push(next);
   }
-  const assigned = outcome === 'open' && stop === 'panelForming' ? rng.int(0, panel.length - 1) : panel.length;
+  const assigned =
+    outcome === 'open' && stop === 'panelForming' ? rng.int(0, panel.length - 1) : panel.length;
   for (const member of panel.slice(0, assigned)) {
-    app.send('ASSIGN_APPRAISER', manager, days(0, 3), { userId: member.id }, { isAppraiser: true, isOrganisationMember: false, hasConflict: false });
+    app.send(
+      'ASSIGN_APPRAISER',
+      manager,
+      days(0, 3),
+      { userId: member.id },
+      { isAppraiser: true, isOrganisationMember: false, hasConflict: false },
+    );
   }
   if (reached('panelForming')) return finish();
-  const profiles = panel.map((m) => ({ userId: m.id, livedExperience: m.lived, localGroup: m.local, cosStaff: m.cos }));
+  const profiles = panel.map((m) => ({
+    userId: m.id,
+    livedExperience: m.lived,
+    localGroup: m.local,
+    cosStaff: m.cos,
+  }));
   app.send('START_REVIEW', manager, days(0, 2), {}, { panelProfiles: profiles });
   const reviewRound = (judgement: (code: string) => 'met' | 'not_yet', count = panel.length) => {
     for (const member of panel.slice(0, count)) {
       app.send('SUBMIT_REVIEW', member.id, days(2, 20), {
-        criteria: Object.fromEntries(codes.map((c) => [c, { judgement: judgement(c), comment: `${c}: ${judgement(c) === 'met' ? 'clearly shown' : 'not yet shown'}` }])),
+        criteria: Object.fromEntries(
+          codes.map((c) => [
+            c,
+            {
+              judgement: judgement(c),
+              comment: `${c}: ${judgement(c) === 'met' ? 'clearly shown' : 'not yet shown'}`,
+            },
+          ]),
+        ),
         summary: 'Reviewed against every criterion',
       });
     }
   };
   const weak = rng.pick(codes);
-  const furtherEvidence = outcome === 'award_after_further_evidence' || outcome === 'lapsed' || (outcome === 'open' && stop === 'furtherEvidenceRequested');
-  const judge = (c: string) => ((furtherEvidence || outcome === 'not_awarded') && c === weak ? 'not_yet' : 'met');
+  const furtherEvidence =
+    outcome === 'award_after_further_evidence' ||
+    outcome === 'lapsed' ||
+    (outcome === 'open' && stop === 'furtherEvidenceRequested');
+  const judge = (c: string) =>
+    (furtherEvidence || outcome === 'not_awarded') && c === weak ? 'not_yet' : 'met';
   if (reached('reviewing')) {
     reviewRound(judge, rng.int(0, panel.length - 1));
     return finish();
   }
   reviewRound(judge);
   if (reached('consensus')) return finish();
-  const finalCriteria = Object.fromEntries(codes.map((c) => [c, judge(c) === 'met' ? 'met' : 'further_evidence']));
+  const finalCriteria = Object.fromEntries(
+    codes.map((c) => [c, judge(c) === 'met' ? 'met' : 'further_evidence']),
+  );
   const withMeeting = rng.chance(0.7) || stop === 'awaitingResponse' || stop === 'meeting';
   if (withMeeting) {
     app.send('SEND_FEEDBACK', manager, days(1, 10), {
-      criteria: Object.fromEntries(codes.map((c) => [c, { judgement: finalCriteria[c], feedback: `Feedback on ${c}` }])),
+      criteria: Object.fromEntries(
+        codes.map((c) => [c, { judgement: finalCriteria[c], feedback: `Feedback on ${c}` }]),
+      ),
       questions: ['How do people seeking sanctuary shape this work?'],
     });
     if (reached('awaitingResponse')) return finish();
@@ -370,7 +563,10 @@ function playApplication(app: ApplicationSim, rng: Rng, outcome: Outcome, stop: 
     app.send('SCHEDULE_MEETING', manager, days(1, 5), { at, mode: 'online', location: null });
     if (reached('meeting')) return finish();
     app.t = Math.max(app.t, Date.parse(at));
-    app.send('RECORD_MEETING', manager, days(0, 2), { heldAt: at, notes: 'A good meeting with staff and pupils' });
+    app.send('RECORD_MEETING', manager, days(0, 2), {
+      heldAt: at,
+      notes: 'A good meeting with staff and pupils',
+    });
   }
   const rationale = 'The panel’s consensus after the meeting';
   if (outcome === 'award') {
@@ -399,7 +595,11 @@ function playApplication(app: ApplicationSim, rng: Rng, outcome: Outcome, stop: 
   // award_after_further_evidence: new evidence, round 2 with the same panel, then the award.
   app.send('RESUBMIT', org.applicantId, days(10, 40), {}, { criteriaWithNewEvidence: [weak] });
   reviewRound(() => 'met');
-  app.send('DECIDE', manager, days(1, 10), { outcome: 'award', rationale: 'All criteria met in round 2', criteria: Object.fromEntries(codes.map((c) => [c, 'met'])) });
+  app.send('DECIDE', manager, days(1, 10), {
+    outcome: 'award',
+    rationale: 'All criteria met in round 2',
+    criteria: Object.fromEntries(codes.map((c) => [c, 'met'])),
+  });
 }
 
 function pickOutcome(rng: Rng): Outcome {
@@ -418,7 +618,9 @@ function pickOutcome(rng: Rng): Outcome {
  */
 function playOrganisation(batch: Batch, org: OrgInfo, count: number, rng: Rng, now: number, adminId: string) {
   if (count === 0) return;
-  const plan = Array.from({ length: count }, (_, i) => (i === count - 1 && rng.chance(0.35) ? ('open' as const) : pickOutcome(rng)));
+  const plan = Array.from({ length: count }, (_, i) =>
+    i === count - 1 && rng.chance(0.35) ? ('open' as const) : pickOutcome(rng),
+  );
   // Estimate the span to start far enough back: ~120 days per application, 2.8 years per award.
   const span = plan.reduce((s, o) => s + (o.startsWith('award') ? 1100 : o === 'open' ? 100 : 160) * DAY, 0);
   let t = now - span * 1.2 - rng.int(10, 400) * DAY;
@@ -430,7 +632,10 @@ function playOrganisation(batch: Batch, org: OrgInfo, count: number, rng: Rng, n
     // Play the planned course; one that would run past today is played again, stopping earlier
     // (the most recent applications are the open ones).
     let app: ApplicationSim | null = null;
-    const tries: [Outcome, Stop][] = [[planned, planned === 'open' ? rng.pick(STOPS) : 'draft'], ...[...STOPS].reverse().map((s) => ['open', s] as [Outcome, Stop])];
+    const tries: [Outcome, Stop][] = [
+      [planned, planned === 'open' ? rng.pick(STOPS) : 'draft'],
+      ...[...STOPS].reverse().map((s) => ['open', s] as [Outcome, Stop]),
+    ];
     for (const [outcome, stop] of tries) {
       const candidate = new ApplicationSim(org, renewal ? 'renewal' : 'initial', renewal?.id ?? null, t);
       playApplication(candidate, rng, outcome, stop, adminId);
@@ -461,35 +666,98 @@ function playOrganisation(batch: Batch, org: OrgInfo, count: number, rng: Rng, n
   award?.advance(now);
 }
 
-async function insertJson(db: DbOrTrx, table: string, columns: [string, string][], rows: Record<string, unknown>[], chunk = 4000) {
+async function insertJson(
+  db: DbOrTrx,
+  table: string,
+  columns: [string, string][],
+  rows: Record<string, unknown>[],
+  chunk = 4000,
+) {
   const spec = sql.raw(columns.map(([c, type]) => `${c} ${type}`).join(', '));
   const names = sql.raw(columns.map(([c]) => c).join(', '));
   for (let i = 0; i < rows.length; i += chunk) {
     const json = JSON.stringify(rows.slice(i, i + chunk));
-    await sql`insert into ${sql.table(table)} (${names}) select ${names} from jsonb_to_recordset(${json}::jsonb) as x(${spec})`.execute(db);
+    await sql`insert into ${sql.table(table)} (${names}) select ${names} from jsonb_to_recordset(${json}::jsonb) as x(${spec})`.execute(
+      db,
+    );
   }
 }
 
 async function flush(db: Db, batch: Batch) {
   await db.transaction().execute(async (trx) => {
-    await insertJson(trx, 'applications', [
-      ['id', 'uuid'], ['organisation_id', 'uuid'], ['stream_id', 'uuid'], ['criteria_set_id', 'uuid'], ['kind', 'text'],
-      ['previous_award_id', 'uuid'], ['state', 'text'], ['status', 'text'], ['round', 'int'], ['snapshot', 'jsonb'],
-      ['machine_version', 'int'], ['version', 'int'], ['created_by', 'uuid'], ['created_at', 'timestamptz'], ['updated_at', 'timestamptz'],
-    ], batch.applications);
-    await insertJson(trx, 'application_events', [
-      ['application_id', 'uuid'], ['type', 'text'], ['actor_id', 'uuid'], ['from_state', 'text'], ['to_state', 'text'],
-      ['payload', 'jsonb'], ['snapshot', 'jsonb'], ['version', 'int'], ['at', 'timestamptz'],
-    ], batch.events as unknown as Record<string, unknown>[], 3000);
-    await insertJson(trx, 'awards', [
-      ['id', 'uuid'], ['organisation_id', 'uuid'], ['stream_id', 'uuid'], ['application_id', 'uuid'], ['state', 'text'],
-      ['snapshot', 'jsonb'], ['machine_version', 'int'], ['version', 'int'], ['awarded_at', 'timestamptz'],
-      ['expires_at', 'timestamptz'], ['created_at', 'timestamptz'], ['updated_at', 'timestamptz'],
-    ], [...batch.awardState.values()].map((a) => a.row()));
-    await insertJson(trx, 'award_events', [
-      ['award_id', 'uuid'], ['type', 'text'], ['actor_id', 'uuid'], ['from_state', 'text'], ['to_state', 'text'],
-      ['payload', 'jsonb'], ['version', 'int'], ['at', 'timestamptz'],
-    ], batch.awardEvents as unknown as Record<string, unknown>[]);
+    await insertJson(
+      trx,
+      'applications',
+      [
+        ['id', 'uuid'],
+        ['organisation_id', 'uuid'],
+        ['stream_id', 'uuid'],
+        ['criteria_set_id', 'uuid'],
+        ['kind', 'text'],
+        ['previous_award_id', 'uuid'],
+        ['state', 'text'],
+        ['status', 'text'],
+        ['round', 'int'],
+        ['snapshot', 'jsonb'],
+        ['machine_version', 'int'],
+        ['version', 'int'],
+        ['created_by', 'uuid'],
+        ['created_at', 'timestamptz'],
+        ['updated_at', 'timestamptz'],
+      ],
+      batch.applications,
+    );
+    await insertJson(
+      trx,
+      'application_events',
+      [
+        ['application_id', 'uuid'],
+        ['type', 'text'],
+        ['actor_id', 'uuid'],
+        ['from_state', 'text'],
+        ['to_state', 'text'],
+        ['payload', 'jsonb'],
+        ['snapshot', 'jsonb'],
+        ['version', 'int'],
+        ['at', 'timestamptz'],
+      ],
+      batch.events as unknown as Record<string, unknown>[],
+      3000,
+    );
+    await insertJson(
+      trx,
+      'awards',
+      [
+        ['id', 'uuid'],
+        ['organisation_id', 'uuid'],
+        ['stream_id', 'uuid'],
+        ['application_id', 'uuid'],
+        ['state', 'text'],
+        ['snapshot', 'jsonb'],
+        ['machine_version', 'int'],
+        ['version', 'int'],
+        ['awarded_at', 'timestamptz'],
+        ['expires_at', 'timestamptz'],
+        ['created_at', 'timestamptz'],
+        ['updated_at', 'timestamptz'],
+      ],
+      [...batch.awardState.values()].map((a) => a.row()),
+    );
+    await insertJson(
+      trx,
+      'award_events',
+      [
+        ['award_id', 'uuid'],
+        ['type', 'text'],
+        ['actor_id', 'uuid'],
+        ['from_state', 'text'],
+        ['to_state', 'text'],
+        ['payload', 'jsonb'],
+        ['version', 'int'],
+        ['at', 'timestamptz'],
+      ],
+      batch.awardEvents as unknown as Record<string, unknown>[],
+    );
   });
 }
 
@@ -503,13 +771,27 @@ export async function seedDemo(db: Db, options: SeedOptions): Promise<SeedStats>
   const streamRows = await db
     .selectFrom('streams')
     .innerJoin('criteria_sets', 'criteria_sets.stream_id', 'streams.id')
-    .select(['streams.id', 'streams.slug', 'streams.min_panel_size', 'streams.award_years', 'streams.renewal_notice_days', 'streams.grace_days', 'criteria_sets.id as criteria_set_id', 'criteria_sets.version'])
+    .select([
+      'streams.id',
+      'streams.slug',
+      'streams.min_panel_size',
+      'streams.award_years',
+      'streams.renewal_notice_days',
+      'streams.grace_days',
+      'criteria_sets.id as criteria_set_id',
+      'criteria_sets.version',
+    ])
     .orderBy('criteria_sets.version', 'desc')
     .execute();
   const streams = new Map<string, StreamInfo>();
   for (const s of streamRows) {
     if (streams.has(s.slug)) continue;
-    const codes = await db.selectFrom('criteria').select('code').where('criteria_set_id', '=', s.criteria_set_id).orderBy('position').execute();
+    const codes = await db
+      .selectFrom('criteria')
+      .select('code')
+      .where('criteria_set_id', '=', s.criteria_set_id)
+      .orderBy('position')
+      .execute();
     streams.set(s.slug, {
       id: s.id,
       slug: s.slug,
@@ -537,7 +819,11 @@ export async function seedDemo(db: Db, options: SeedOptions): Promise<SeedStats>
   const grants: Record<string, unknown>[] = [];
   const profiles: Record<string, unknown>[] = [];
   const adminId = randomUUID();
-  users.push({ id: adminId, email: `national.${run}@demo.sanctuary.local`, name: 'National Coordinator (demo)' });
+  users.push({
+    id: adminId,
+    email: `national.${run}@demo.sanctuary.local`,
+    name: 'National Coordinator (demo)',
+  });
   grants.push({ user_id: adminId, role: 'admin', area_id: null, organisation_id: null });
 
   const areaCount = Math.max(4, Math.round(options.organisations / 70));
@@ -545,7 +831,14 @@ export async function seedDemo(db: Db, options: SeedOptions): Promise<SeedStats>
   const areaRows: Record<string, unknown>[] = [];
   for (let i = 0; i < areaCount; i++) {
     const r = rng.next();
-    const [nation, places] = r < 0.8 ? ['england', PLACES] : r < 0.9 ? ['scotland', SCOTTISH] : r < 0.98 ? ['wales', WELSH] : ['northern_ireland', NI];
+    const [nation, places] =
+      r < 0.8
+        ? ['england', PLACES]
+        : r < 0.9
+          ? ['scotland', SCOTTISH]
+          : r < 0.98
+            ? ['wales', WELSH]
+            : ['northern_ireland', NI];
     const place = places[i % places.length];
     const name = `${place} ${Math.floor(i / places.length) + 1} (demo ${run})`;
     const id = randomUUID();
@@ -553,17 +846,44 @@ export async function seedDemo(db: Db, options: SeedOptions): Promise<SeedStats>
     const hasLead = nation === 'england' || rng.chance(0.6);
     const leadId = hasLead ? randomUUID() : null;
     if (leadId) {
-      users.push({ id: leadId, email: `lead.${i}.${run}@demo.sanctuary.local`, name: `${place} Sanctuary Lead` });
+      users.push({
+        id: leadId,
+        email: `lead.${i}.${run}@demo.sanctuary.local`,
+        name: `${place} Sanctuary Lead`,
+      });
       grants.push({ user_id: leadId, role: 'lead', area_id: id, organisation_id: null });
     }
-    const appraisers = Array.from({ length: 6 }, (_, k) => ({ id: randomUUID(), lived: k < 2, local: k === 2 || k === 3, cos: k === 4 }));
+    const appraisers = Array.from({ length: 6 }, (_, k) => ({
+      id: randomUUID(),
+      lived: k < 2,
+      local: k === 2 || k === 3,
+      cos: k === 4,
+    }));
     appraisers.forEach((a, k) => {
-      users.push({ id: a.id, email: `appraiser.${i}.${k}.${run}@demo.sanctuary.local`, name: `${place} Appraiser ${k + 1}` });
+      users.push({
+        id: a.id,
+        email: `appraiser.${i}.${k}.${run}@demo.sanctuary.local`,
+        name: `${place} Appraiser ${k + 1}`,
+      });
       grants.push({ user_id: a.id, role: 'appraiser', area_id: null, organisation_id: null });
-      profiles.push({ user_id: a.id, lived_experience: a.lived, local_group: a.local, cos_staff: a.cos, home_area_id: id });
+      profiles.push({
+        user_id: a.id,
+        lived_experience: a.lived,
+        local_group: a.local,
+        cos_staff: a.cos,
+        home_area_id: id,
+      });
     });
     areas.push({ id, name, nation, leadId, appraisers });
-    areaRows.push({ id, name, nation, region: null, local_authorities: [place], lead_organisation: hasLead ? `${place} City of Sanctuary` : null, active: true });
+    areaRows.push({
+      id,
+      name,
+      nation,
+      region: null,
+      local_authorities: [place],
+      lead_organisation: hasLead ? `${place} City of Sanctuary` : null,
+      active: true,
+    });
   }
 
   const orgs: OrgInfo[] = [];
@@ -573,26 +893,124 @@ export async function seedDemo(db: Db, options: SeedOptions): Promise<SeedStats>
     const area = rng.pick(areas);
     const [slug, , kinds] = pickStream();
     const place = area.name.split(' ')[0];
-    const prefix = slug === 'schools' && rng.chance(0.3) ? rng.pick(SAINTS) : rng.chance(0.5) ? rng.pick(WORDS) : place;
+    const prefix =
+      slug === 'schools' && rng.chance(0.3) ? rng.pick(SAINTS) : rng.chance(0.5) ? rng.pick(WORDS) : place;
     const name = `${prefix} ${rng.pick(kinds)}${rng.chance(0.3) ? `, ${place}` : ''}`;
     const id = randomUUID();
     const applicantId = randomUUID();
-    users.push({ id: applicantId, email: `member.${i}.${run}@demo.sanctuary.local`, name: `Sanctuary lead at ${name}` });
+    users.push({
+      id: applicantId,
+      email: `member.${i}.${run}@demo.sanctuary.local`,
+      name: `Sanctuary lead at ${name}`,
+    });
     grants.push({ user_id: applicantId, role: 'applicant', area_id: null, organisation_id: id });
-    const org: OrgInfo = { id, name, stream: streams.get(slug) as StreamInfo, area, applicantId, pledged: rng.chance(0.9) };
+    const org: OrgInfo = {
+      id,
+      name,
+      stream: streams.get(slug) as StreamInfo,
+      area,
+      applicantId,
+      pledged: rng.chance(0.9),
+    };
     orgs.push(org);
     const createdAt = new Date(now - rng.int(400, 5000) * DAY).toISOString();
-    orgRows.push({ id, name, stream_id: org.stream.id, area_id: area.id, phase: slug === 'schools' ? rng.pick(['primary', 'secondary', 'nursery', 'special']) : null, urn: null, website: null, created_at: createdAt, updated_at: createdAt });
-    if (org.pledged) pledgeRows.push({ organisation_id: id, signatory_name: 'Demo Signatory', signatory_role: 'Head of organisation', signed_by: applicantId, signed_at: createdAt });
+    orgRows.push({
+      id,
+      name,
+      stream_id: org.stream.id,
+      area_id: area.id,
+      phase: slug === 'schools' ? rng.pick(['primary', 'secondary', 'nursery', 'special']) : null,
+      urn: null,
+      website: null,
+      created_at: createdAt,
+      updated_at: createdAt,
+    });
+    if (org.pledged)
+      pledgeRows.push({
+        organisation_id: id,
+        signatory_name: 'Demo Signatory',
+        signatory_role: 'Head of organisation',
+        signed_by: applicantId,
+        signed_at: createdAt,
+      });
   }
 
   await db.transaction().execute(async (trx) => {
-    await insertJson(trx, 'areas', [['id', 'uuid'], ['name', 'text'], ['nation', 'text'], ['region', 'text'], ['local_authorities', 'jsonb'], ['lead_organisation', 'text'], ['active', 'boolean']], areaRows);
-    await insertJson(trx, 'users', [['id', 'uuid'], ['email', 'text'], ['name', 'text']], users);
-    await insertJson(trx, 'organisations', [['id', 'uuid'], ['name', 'text'], ['stream_id', 'uuid'], ['area_id', 'uuid'], ['phase', 'text'], ['urn', 'text'], ['website', 'text'], ['created_at', 'timestamptz'], ['updated_at', 'timestamptz']], orgRows);
-    await insertJson(trx, 'grants', [['user_id', 'uuid'], ['role', 'text'], ['area_id', 'uuid'], ['organisation_id', 'uuid']], grants);
-    await insertJson(trx, 'appraiser_profiles', [['user_id', 'uuid'], ['lived_experience', 'boolean'], ['local_group', 'boolean'], ['cos_staff', 'boolean'], ['home_area_id', 'uuid']], profiles);
-    await insertJson(trx, 'pledges', [['organisation_id', 'uuid'], ['signatory_name', 'text'], ['signatory_role', 'text'], ['signed_by', 'uuid'], ['signed_at', 'timestamptz']], pledgeRows);
+    await insertJson(
+      trx,
+      'areas',
+      [
+        ['id', 'uuid'],
+        ['name', 'text'],
+        ['nation', 'text'],
+        ['region', 'text'],
+        ['local_authorities', 'jsonb'],
+        ['lead_organisation', 'text'],
+        ['active', 'boolean'],
+      ],
+      areaRows,
+    );
+    await insertJson(
+      trx,
+      'users',
+      [
+        ['id', 'uuid'],
+        ['email', 'text'],
+        ['name', 'text'],
+      ],
+      users,
+    );
+    await insertJson(
+      trx,
+      'organisations',
+      [
+        ['id', 'uuid'],
+        ['name', 'text'],
+        ['stream_id', 'uuid'],
+        ['area_id', 'uuid'],
+        ['phase', 'text'],
+        ['urn', 'text'],
+        ['website', 'text'],
+        ['created_at', 'timestamptz'],
+        ['updated_at', 'timestamptz'],
+      ],
+      orgRows,
+    );
+    await insertJson(
+      trx,
+      'grants',
+      [
+        ['user_id', 'uuid'],
+        ['role', 'text'],
+        ['area_id', 'uuid'],
+        ['organisation_id', 'uuid'],
+      ],
+      grants,
+    );
+    await insertJson(
+      trx,
+      'appraiser_profiles',
+      [
+        ['user_id', 'uuid'],
+        ['lived_experience', 'boolean'],
+        ['local_group', 'boolean'],
+        ['cos_staff', 'boolean'],
+        ['home_area_id', 'uuid'],
+      ],
+      profiles,
+    );
+    await insertJson(
+      trx,
+      'pledges',
+      [
+        ['organisation_id', 'uuid'],
+        ['signatory_name', 'text'],
+        ['signatory_role', 'text'],
+        ['signed_by', 'uuid'],
+        ['signed_at', 'timestamptz'],
+      ],
+      pledgeRows,
+    );
   });
   log(`seed-demo: ${areas.length} areas, ${users.length} users, ${orgs.length} organisations`);
 
@@ -623,11 +1041,19 @@ export async function seedDemo(db: Db, options: SeedOptions): Promise<SeedStats>
     playOrganisation(batch, orgs[i], counts[i], rng, now, adminId);
     if (batch.applications.length >= 2000) {
       await flushBatch();
-      log(`seed-demo: ${stats.applications} applications, ${stats.applicationEvents} events (${Math.round((Date.now() - started) / 1000)} s)`);
+      log(
+        `seed-demo: ${stats.applications} applications, ${stats.applicationEvents} events (${Math.round((Date.now() - started) / 1000)} s)`,
+      );
     }
   }
   await flushBatch();
   // Fresh statistics and visibility map, so the planner and index-only scans see the new rows at once.
   await sql`vacuum analyze`.execute(db);
-  return { areas: areas.length, users: users.length, organisations: orgs.length, ...stats, seconds: Math.round((Date.now() - started) / 100) / 10 };
+  return {
+    areas: areas.length,
+    users: users.length,
+    organisations: orgs.length,
+    ...stats,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
 }

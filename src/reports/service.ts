@@ -1,10 +1,14 @@
 import { sql } from 'kysely';
-import { APPLICATION_FINAL_STATES, CURRENT_AWARD_STATES, isCurrentAwardState } from '../../workflows/index.ts';
+import {
+  APPLICATION_FINAL_STATES,
+  CURRENT_AWARD_STATES,
+  isCurrentAwardState,
+} from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
 import type { Principal } from '../http/auth.ts';
+import { iso } from '../http/iso.ts';
 import { forbidden, notFound } from '../http/problem.ts';
 import { assertAdmin } from '../http/scope.ts';
-import { iso } from '../http/iso.ts';
 
 /**
  * What a local lead (or an admin) needs to act on today, for one area, and the national summary
@@ -25,13 +29,18 @@ const RECENT_DECISIONS = 20;
 const DAY_MS = 86_400_000;
 const ATTENTION_STATES = ['submitted', 'appraisal.reviewing', 'furtherEvidenceRequested', 'meeting'];
 
-const daysBetween = (from: Date | string, to: Date) => Math.floor((to.getTime() - new Date(from).getTime()) / DAY_MS);
+const daysBetween = (from: Date | string, to: Date) =>
+  Math.floor((to.getTime() - new Date(from).getTime()) / DAY_MS);
 const capped = <T>(items: T[]) => ({ count: items.length, items: items.slice(0, LIST_CAP) });
 
 /** The dashboard of one area: 404 for a lead of another area (SPEC §3), 403 for roles that have none. */
 export async function areaDashboard(db: Db, p: Principal, areaId: string, now = new Date()) {
   if (!p.isAdmin && p.leadAreaIds.length === 0) throw forbidden('Dashboards are for local leads and admins');
-  const area = await db.selectFrom('areas').select(['id', 'name', 'nation', 'active']).where('id', '=', areaId).executeTakeFirst();
+  const area = await db
+    .selectFrom('areas')
+    .select(['id', 'name', 'nation', 'active'])
+    .where('id', '=', areaId)
+    .executeTakeFirst();
   if (!area || !(p.isAdmin || p.leadAreaIds.includes(area.id))) throw notFound('area');
 
   const [applicationCounts, awardCounts, open, expiring, pledged, decisions] = await Promise.all([
@@ -39,7 +48,12 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
       .selectFrom('applications')
       .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
       .innerJoin('streams', 'streams.id', 'applications.stream_id')
-      .select(['applications.state', 'applications.status', 'streams.slug as stream', sql<number>`count(*)::int`.as('count')])
+      .select([
+        'applications.state',
+        'applications.status',
+        'streams.slug as stream',
+        sql<number>`count(*)::int`.as('count'),
+      ])
       .where('organisations.area_id', '=', area.id)
       .groupBy(['applications.state', 'applications.status', 'streams.slug'])
       .orderBy('applications.state')
@@ -70,7 +84,9 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
         sql<string[]>`applications.snapshot -> 'context' -> 'reviewedBy'`.as('reviewed_by'),
         sql<string | null>`applications.snapshot -> 'context' -> 'decision' ->> 'dueBy'`.as('due_by'),
         sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'at'`.as('meeting_at'),
-        sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'heldAt'`.as('meeting_held_at'),
+        sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'heldAt'`.as(
+          'meeting_held_at',
+        ),
         eb
           .selectFrom('application_events as e')
           .select(sql<Date>`max(e.at)`.as('at'))
@@ -95,7 +111,9 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
         'organisations.name as organisation_name',
         'streams.slug as stream',
         'awards.expires_at',
-        sql<string | null>`awards.snapshot -> 'context' -> 'renewal' ->> 'applicationId'`.as('renewal_application_id'),
+        sql<string | null>`awards.snapshot -> 'context' -> 'renewal' ->> 'applicationId'`.as(
+          'renewal_application_id',
+        ),
       ])
       .where('organisations.area_id', '=', area.id)
       .where('awards.state', 'in', CURRENT_AWARD_STATES)
@@ -143,8 +161,10 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
     organisationName: r.organisation_name,
     stream: r.stream,
   });
-  const since = (r: { entered_at: Date | string | null; updated_at: Date | string }) => r.entered_at ?? r.updated_at;
-  const oldestFirst = <T extends { since: string }>(items: T[]) => items.sort((a, b) => a.since.localeCompare(b.since));
+  const since = (r: { entered_at: Date | string | null; updated_at: Date | string }) =>
+    r.entered_at ?? r.updated_at;
+  const oldestFirst = <T extends { since: string }>(items: T[]) =>
+    items.sort((a, b) => a.since.localeCompare(b.since));
 
   const submissionsNotAccepted = oldestFirst(
     open
@@ -157,13 +177,23 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
       .map((r) => {
         const reviewed = new Set(r.reviewed_by ?? []);
         const outstanding = (r.panel ?? []).filter((id) => !reviewed.has(id)).length;
-        return { ...ref(r), since: iso(since(r)), days: daysBetween(since(r), now), panelSize: (r.panel ?? []).length, outstanding };
+        return {
+          ...ref(r),
+          since: iso(since(r)),
+          days: daysBetween(since(r), now),
+          panelSize: (r.panel ?? []).length,
+          outstanding,
+        };
       })
       .filter((r) => r.outstanding > 0),
   );
   const furtherEvidencePastDue = open
     .filter((r) => r.state === 'furtherEvidenceRequested' && r.due_by && new Date(r.due_by) < now)
-    .map((r) => ({ ...ref(r), dueBy: iso(r.due_by as string), daysOverdue: daysBetween(r.due_by as string, now) }))
+    .map((r) => ({
+      ...ref(r),
+      dueBy: iso(r.due_by as string),
+      daysOverdue: daysBetween(r.due_by as string, now),
+    }))
     .sort((a, b) => a.dueBy.localeCompare(b.dueBy));
   // A meeting held but not recorded, or never scheduled two weeks after the organisation answered.
   const meetingsNotRecorded = open
@@ -190,13 +220,25 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
     thresholds: { acceptWithinDays: ACCEPT_WITHIN_DAYS, expiringWithinDays: EXPIRING_WITHIN_DAYS },
     applications: {
       total: applicationCounts.reduce((n, c) => n + Number(c.count), 0),
-      open: applicationCounts.filter((c) => !(APPLICATION_FINAL_STATES as readonly string[]).includes(c.status)).reduce((n, c) => n + Number(c.count), 0),
+      open: applicationCounts
+        .filter((c) => !(APPLICATION_FINAL_STATES as readonly string[]).includes(c.status))
+        .reduce((n, c) => n + Number(c.count), 0),
       byStatus,
-      byStateAndStream: applicationCounts.map((c) => ({ state: c.state, stream: c.stream, count: Number(c.count) })),
+      byStateAndStream: applicationCounts.map((c) => ({
+        state: c.state,
+        stream: c.stream,
+        count: Number(c.count),
+      })),
     },
     awards: {
-      current: awardCounts.filter((c) => isCurrentAwardState(c.state)).reduce((n, c) => n + Number(c.count), 0),
-      byStateAndStream: awardCounts.map((c) => ({ state: c.state, stream: c.stream, count: Number(c.count) })),
+      current: awardCounts
+        .filter((c) => isCurrentAwardState(c.state))
+        .reduce((n, c) => n + Number(c.count), 0),
+      byStateAndStream: awardCounts.map((c) => ({
+        state: c.state,
+        stream: c.stream,
+        count: Number(c.count),
+      })),
     },
     overdue: {
       submissionsNotAccepted: capped(submissionsNotAccepted),
@@ -217,7 +259,12 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
       })),
     ),
     pledgedWithoutApplication: capped(
-      pledged.map((o) => ({ organisationId: o.id, organisationName: o.name, stream: o.stream, pledgedAt: iso(o.signed_at) })),
+      pledged.map((o) => ({
+        organisationId: o.id,
+        organisationName: o.name,
+        stream: o.stream,
+        pledgedAt: iso(o.signed_at),
+      })),
     ),
     recentDecisions: decisions.map((d) => ({
       applicationId: d.application_id,
@@ -243,7 +290,15 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
         'areas.name',
         'areas.nation',
         'areas.active',
-        eb.exists(eb.selectFrom('grants').select('grants.id').where('grants.role', '=', 'lead').whereRef('grants.area_id', '=', 'areas.id')).as('has_lead'),
+        eb
+          .exists(
+            eb
+              .selectFrom('grants')
+              .select('grants.id')
+              .where('grants.role', '=', 'lead')
+              .whereRef('grants.area_id', '=', 'areas.id'),
+          )
+          .as('has_lead'),
       ])
       .orderBy('areas.name')
       .execute(),
@@ -251,7 +306,12 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
       .selectFrom('applications')
       .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
       .innerJoin('streams', 'streams.id', 'applications.stream_id')
-      .select(['organisations.area_id', 'applications.status', 'streams.slug as stream', sql<number>`count(*)::int`.as('count')])
+      .select([
+        'organisations.area_id',
+        'applications.status',
+        'streams.slug as stream',
+        sql<number>`count(*)::int`.as('count'),
+      ])
       .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
       .groupBy(['organisations.area_id', 'applications.status', 'streams.slug'])
       .execute(),
@@ -280,7 +340,9 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
       .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
       .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
       .where('applications.state', '=', 'furtherEvidenceRequested')
-      .where(sql<boolean>`(applications.snapshot -> 'context' -> 'decision' ->> 'dueBy')::timestamptz < ${now}`)
+      .where(
+        sql<boolean>`(applications.snapshot -> 'context' -> 'decision' ->> 'dueBy')::timestamptz < ${now}`,
+      )
       .groupBy('organisations.area_id')
       .execute(),
     db
@@ -291,7 +353,9 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
         'organisations.area_id',
         'streams.slug as stream',
         sql<number>`count(*)::int`.as('current'),
-        sql<number>`(count(*) filter (where awards.expires_at >= ${now} and awards.expires_at < ${expiringBy}))::int`.as('expiring'),
+        sql<number>`(count(*) filter (where awards.expires_at >= ${now} and awards.expires_at < ${expiringBy}))::int`.as(
+          'expiring',
+        ),
       ])
       .where('awards.state', 'in', CURRENT_AWARD_STATES)
       .groupBy(['organisations.area_id', 'streams.slug'])
@@ -306,12 +370,15 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
       .execute(),
   ]);
 
-  const countBy = (rows: { area_id: string; count: number }[]) => new Map(rows.map((r) => [r.area_id, Number(r.count)]));
+  const countBy = (rows: { area_id: string; count: number }[]) =>
+    new Map(rows.map((r) => [r.area_id, Number(r.count)]));
   const late = countBy(submittedLate);
   const due = countBy(pastDue);
   const pledgedOnly = countBy(pledged);
-  const streams: Record<string, { openApplications: number; currentAwards: number; expiringAwards: number }> = {};
-  const stream = (slug: string) => (streams[slug] ??= { openApplications: 0, currentAwards: 0, expiringAwards: 0 });
+  const streams: Record<string, { openApplications: number; currentAwards: number; expiringAwards: number }> =
+    {};
+  const stream = (slug: string) =>
+    (streams[slug] ??= { openApplications: 0, currentAwards: 0, expiringAwards: 0 });
   const rows = areas.map((a) => {
     const byStatus: Record<string, number> = {};
     let openApplications = 0;
@@ -343,8 +410,15 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
       pledgedWithoutApplication: pledgedOnly.get(a.id) ?? 0,
     };
   });
-  const sum = (key: 'openApplications' | 'submissionsNotAccepted' | 'furtherEvidencePastDue' | 'currentAwards' | 'expiringAwards' | 'pledgedWithoutApplication') =>
-    rows.reduce((n, r) => n + r[key], 0);
+  const sum = (
+    key:
+      | 'openApplications'
+      | 'submissionsNotAccepted'
+      | 'furtherEvidencePastDue'
+      | 'currentAwards'
+      | 'expiringAwards'
+      | 'pledgedWithoutApplication',
+  ) => rows.reduce((n, r) => n + r[key], 0);
   return {
     generatedAt: now.toISOString(),
     thresholds: { acceptWithinDays: ACCEPT_WITHIN_DAYS, expiringWithinDays: EXPIRING_WITHIN_DAYS },

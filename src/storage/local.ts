@@ -3,16 +3,16 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Readable, } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   assertValidKey,
   type ByteRange,
   type EvidenceStore,
+  meteringStream,
   ObjectNotFoundError,
   type PendingObject,
   type WrittenObject,
-  meteringStream,
 } from './store.ts';
 
 const TEMP_DIR = '.tmp';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable, } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
@@ -20,10 +20,10 @@ import {
   assertValidKey,
   type ByteRange,
   type EvidenceStore,
+  meteringStream,
   ObjectNotFoundError,
   type PendingObject,
   type WrittenObject,
-  meteringStream,
 } from './store.ts';
 
 type S3Config = Extract<StorageConfig, { kind: 's3' }>;
@@ -123,7 +123,9 @@ export class S3EvidenceStore implements EvidenceStore {
         );
         state = 'committed';
         liveTempKeys.delete(tempKey);
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: tempKey })).catch(() => {});
+        await this.client
+          .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: tempKey }))
+          .catch(() => {});
       },
       discard: async () => {
         if (state === 'committed' || state === 'discarded') return;

@@ -3,41 +3,45 @@ import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { DbOrTrx } from '../db/index.ts';
 
 export type CriterionRow = { code: string; process: 'learn' | 'embed' | 'share'; title: string };
-export type CriteriaSetRow = { id: string; version: number; note: string | null; published_at: Date | string; criteria: CriterionRow[] };
+export type CriteriaSetRow = {
+  id: string;
+  version: number;
+  note: string | null;
+  published_at: Date | string;
+  criteria: CriterionRow[];
+};
 
 /** Streams with their current (highest version) criteria set. */
 export function selectStreams(db: DbOrTrx) {
-  return db
-    .selectFrom('streams')
-    .select((eb) => [
-      'streams.id',
-      'streams.slug',
-      'streams.name',
-      'streams.award_years',
-      'streams.renewal_notice_days',
-      'streams.min_panel_size',
-      'streams.grace_days',
-      jsonObjectFrom(
-        eb
-          .selectFrom('criteria_sets as cs')
-          .select((eb2) => [
-            'cs.id',
-            'cs.version',
-            'cs.note',
-            'cs.published_at',
-            jsonArrayFrom(
-              eb2
-                .selectFrom('criteria as c')
-                .select(['c.code', 'c.process', 'c.title'])
-                .whereRef('c.criteria_set_id', '=', 'cs.id')
-                .orderBy('c.position'),
-            ).as('criteria'),
-          ])
-          .whereRef('cs.stream_id', '=', 'streams.id')
-          .orderBy('cs.version', 'desc')
-          .limit(1),
-      ).as('criteriaSet'),
-    ]);
+  return db.selectFrom('streams').select((eb) => [
+    'streams.id',
+    'streams.slug',
+    'streams.name',
+    'streams.award_years',
+    'streams.renewal_notice_days',
+    'streams.min_panel_size',
+    'streams.grace_days',
+    jsonObjectFrom(
+      eb
+        .selectFrom('criteria_sets as cs')
+        .select((eb2) => [
+          'cs.id',
+          'cs.version',
+          'cs.note',
+          'cs.published_at',
+          jsonArrayFrom(
+            eb2
+              .selectFrom('criteria as c')
+              .select(['c.code', 'c.process', 'c.title'])
+              .whereRef('c.criteria_set_id', '=', 'cs.id')
+              .orderBy('c.position'),
+          ).as('criteria'),
+        ])
+        .whereRef('cs.stream_id', '=', 'streams.id')
+        .orderBy('cs.version', 'desc')
+        .limit(1),
+    ).as('criteriaSet'),
+  ]);
 }
 
 export async function findStream(db: DbOrTrx, id: string) {
@@ -89,7 +93,12 @@ export async function insertCriteriaSet(
     .executeTakeFirst();
   const set = await trx
     .insertInto('criteria_sets')
-    .values({ stream_id: streamId, version: Number(latest?.version ?? 0) + 1, note, published_by: publishedBy })
+    .values({
+      stream_id: streamId,
+      version: Number(latest?.version ?? 0) + 1,
+      note,
+      published_by: publishedBy,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   await trx

@@ -75,7 +75,10 @@ export const streamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
       schema: {
         tags: ['streams'],
         summary: 'Streams with their current criteria set',
-        response: { 200: z.object({ items: z.array(streamView), nextCursor: z.null() }), ...problemResponses(401) },
+        response: {
+          200: z.object({ items: z.array(streamView), nextCursor: z.null() }),
+          ...problemResponses(401),
+        },
       },
     },
     async () => {
@@ -125,7 +128,8 @@ export const streamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
     {
       schema: {
         tags: ['streams'],
-        summary: 'Publish a new criteria set version (admin); applications keep the version they started with',
+        summary:
+          'Publish a new criteria set version (admin); applications keep the version they started with',
         params: z.strictObject({ id: z.uuid() }),
         body: publishBody,
         response: { 201: criteriaSetView, ...problemResponses(400, 401, 403, 404) },
@@ -138,8 +142,11 @@ export const streamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
       const codes = criteria.map((c) => c.code);
       const duplicate = codes.find((c, i) => codes.indexOf(c) !== i);
       if (duplicate) throw validationFailed(`Criterion code ${duplicate} appears twice`);
-      const missing = (['learn', 'embed', 'share'] as const).filter((proc) => !criteria.some((c) => c.process === proc));
-      if (missing.length) throw validationFailed(`Every core process needs a criterion; missing: ${missing.join(', ')}`);
+      const missing = (['learn', 'embed', 'share'] as const).filter(
+        (proc) => !criteria.some((c) => c.process === proc),
+      );
+      if (missing.length)
+        throw validationFailed(`Every core process needs a criterion; missing: ${missing.join(', ')}`);
       const stream = await repo.findStream(db, request.params.id);
       if (!stream) throw notFound('stream');
       const setId = await db

@@ -65,7 +65,8 @@ export const STARTER_CRITERIA: SeedCriterion[] = [
   {
     code: 'S1',
     process: 'share',
-    title: 'The organisation shares its sanctuary work and celebrates the contribution of people seeking sanctuary',
+    title:
+      'The organisation shares its sanctuary work and celebrates the contribution of people seeking sanctuary',
   },
 ];
 

@@ -1,9 +1,9 @@
-import { sql } from 'kysely';
 import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
+import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { DbOrTrx } from '../db/index.ts';
-import { invalidateCachedPrincipals } from '../http/auth.ts';
 import type { Database, Role } from '../db/schema.ts';
+import { invalidateCachedPrincipals } from '../http/auth.ts';
 
 /** All SQL about users, their grants, appraiser profiles and tokens. */
 
@@ -13,7 +13,12 @@ export type UserRow = {
   name: string;
   created_at: Date;
   /** `organisation_area_id`: the area of an applicant grant's organisation, for scope checks. */
-  grants: { role: Role; area_id: string | null; organisation_id: string | null; organisation_area_id: string | null }[];
+  grants: {
+    role: Role;
+    area_id: string | null;
+    organisation_id: string | null;
+    organisation_area_id: string | null;
+  }[];
   profile: {
     lived_experience: boolean;
     local_group: boolean;
@@ -34,7 +39,12 @@ export function selectUsers(db: DbOrTrx) {
         eb
           .selectFrom('grants')
           .leftJoin('organisations', 'organisations.id', 'grants.organisation_id')
-          .select(['grants.role', 'grants.area_id', 'grants.organisation_id', 'organisations.area_id as organisation_area_id'])
+          .select([
+            'grants.role',
+            'grants.area_id',
+            'grants.organisation_id',
+            'organisations.area_id as organisation_area_id',
+          ])
           .whereRef('grants.user_id', '=', 'users.id')
           .orderBy('grants.created_at'),
       ).as('grants'),
@@ -85,7 +95,13 @@ export async function insertGrant(
 
 export async function upsertAppraiserProfile(
   db: DbOrTrx,
-  profile: { user_id: string; lived_experience: boolean; local_group: boolean; cos_staff: boolean; home_area_id: string | null },
+  profile: {
+    user_id: string;
+    lived_experience: boolean;
+    local_group: boolean;
+    cos_staff: boolean;
+    home_area_id: string | null;
+  },
 ) {
   await db
     .insertInto('appraiser_profiles')
@@ -141,7 +157,11 @@ export async function areasExist(db: DbOrTrx, ids: string[]): Promise<Set<string
 
 export async function organisationAreas(db: DbOrTrx, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('organisations').select(['id', 'area_id']).where('id', 'in', ids).execute();
+  const rows = await db
+    .selectFrom('organisations')
+    .select(['id', 'area_id'])
+    .where('id', 'in', ids)
+    .execute();
   return new Map(rows.map((r) => [r.id, r.area_id]));
 }
 

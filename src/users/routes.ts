@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
-import { pageOf, pageQuery } from '../http/pagination.ts';
 import { problemResponses } from '../http/openapi.ts';
+import { pageOf, pageQuery } from '../http/pagination.ts';
 import * as repo from './repository.ts';
 import {
   createUserBody,
@@ -20,19 +20,32 @@ const idParams = z.strictObject({ id: z.uuid() });
 export const meView = userView
   .extend({
     areas: z.array(z.object({ id: z.uuid(), name: z.string() })),
-    organisations: z.array(z.object({ id: z.uuid(), name: z.string(), areaId: z.uuid(), streamId: z.uuid() })),
+    organisations: z.array(
+      z.object({ id: z.uuid(), name: z.string(), areaId: z.uuid(), streamId: z.uuid() }),
+    ),
   })
   .meta({ id: 'Me' });
 
 export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   app.get(
     '/me',
-    { schema: { tags: ['users'], summary: 'The caller, their grants, areas and organisations', response: { 200: meView, ...problemResponses(401) } } },
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'The caller, their grants, areas and organisations',
+        response: { 200: meView, ...problemResponses(401) },
+      },
+    },
     async (request) => {
       const p = caller(request);
       const row = await repo.findUser(db, p.userId);
       const areas = p.leadAreaIds.length
-        ? await db.selectFrom('areas').select(['id', 'name']).where('id', 'in', p.leadAreaIds).orderBy('name').execute()
+        ? await db
+            .selectFrom('areas')
+            .select(['id', 'name'])
+            .where('id', 'in', p.leadAreaIds)
+            .orderBy('name')
+            .execute()
         : [];
       const organisations = p.memberOrganisationIds.length
         ? await db
@@ -98,14 +111,20 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
       config: { secretInResponse: true },
       schema: {
         tags: ['tokens'],
-        summary: 'Issue an API token, shown once (admin; the user themself; a lead for a user whose grants all lie in their areas)',
+        summary:
+          'Issue an API token, shown once (admin; the user themself; a lead for a user whose grants all lie in their areas)',
         params: idParams,
         body: issueTokenBody,
         response: { 201: issuedTokenView, ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
-      const token = await service.issueTokenFor(db, caller(request), request.params.id, request.body?.expiresInDays);
+      const token = await service.issueTokenFor(
+        db,
+        caller(request),
+        request.params.id,
+        request.body?.expiresInDays,
+      );
       return reply.code(201).header('Cache-Control', 'no-store').send(token);
     },
   );

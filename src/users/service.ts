@@ -1,12 +1,11 @@
 import type { Db, DbOrTrx } from '../db/index.ts';
 import { newToken, type Principal } from '../http/auth.ts';
+import { isoOrNull as iso } from '../http/iso.ts';
 import { keysetPage, parseSort } from '../http/pagination.ts';
 import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
 import { usersInScope } from '../http/scope.ts';
 import * as repo from './repository.ts';
 import type { CreateUserInput, GrantInput, UserView } from './schemas.ts';
-import { isoOrNull as iso } from '../http/iso.ts';
-
 
 /**
  * What a viewer may see of a user. Admins and the person see everything. A lead sees the grants that
@@ -19,7 +18,10 @@ export function toUserView(row: repo.UserRow, viewer: Principal | null): UserVie
   const inViewersScope = (g: repo.UserRow['grants'][number]) => {
     if (full || viewer === null) return true;
     if (g.role === 'applicant') {
-      return viewer.memberOrganisationIds.includes(g.organisation_id as string) || viewer.leadAreaIds.includes(g.organisation_area_id as string);
+      return (
+        viewer.memberOrganisationIds.includes(g.organisation_id as string) ||
+        viewer.leadAreaIds.includes(g.organisation_area_id as string)
+      );
     }
     if (g.role === 'lead') return viewer.leadAreaIds.includes(g.area_id as string);
     return lead && g.role === 'appraiser';
@@ -76,7 +78,12 @@ async function assertCanManage(db: DbOrTrx, p: Principal, target: repo.UserRow) 
 }
 
 /** Checks that the caller may hand out these grants, and that what they point at exists. */
-async function checkGrants(db: DbOrTrx, p: Principal, grants: GrantInput[], homeAreaId: string | null | undefined) {
+async function checkGrants(
+  db: DbOrTrx,
+  p: Principal,
+  grants: GrantInput[],
+  homeAreaId: string | null | undefined,
+) {
   if (!p.isAdmin) {
     if (p.leadAreaIds.length === 0) throw forbidden('Only an admin or a local lead may create users');
     const privileged = grants.find((g) => g.role === 'admin' || g.role === 'lead');
@@ -97,7 +104,8 @@ async function checkGrants(db: DbOrTrx, p: Principal, grants: GrantInput[], home
   for (const id of orgIds) {
     const area = orgAreas.get(id);
     // Out of a lead's scope reads exactly like missing: existence is not revealed.
-    if (!area || (!p.isAdmin && !p.leadAreaIds.includes(area))) throw validationFailed(`No such organisation: ${id}`);
+    if (!area || (!p.isAdmin && !p.leadAreaIds.includes(area)))
+      throw validationFailed(`No such organisation: ${id}`);
   }
 }
 
@@ -142,21 +150,43 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
 export async function listUsers(
   db: Db,
   p: Principal,
-  q: { role?: string; organisationId?: string; areaId?: string; email?: string; sort?: string; limit: number; cursor?: string },
+  q: {
+    role?: string;
+    organisationId?: string;
+    areaId?: string;
+    email?: string;
+    sort?: string;
+    limit: number;
+    cursor?: string;
+  },
 ) {
-  const sort = parseSort(q.sort, { createdAt: 'users.created_at', email: 'users.email', name: 'users.name' }, 'createdAt');
+  const sort = parseSort(
+    q.sort,
+    { createdAt: 'users.created_at', email: 'users.email', name: 'users.name' },
+    'createdAt',
+  );
   let qb = repo.selectUsers(db).where(usersInScope(p));
   if (q.role) {
     const role = q.role as 'admin';
     qb = qb.where((eb) =>
-      eb.exists(eb.selectFrom('grants').select('grants.id').whereRef('grants.user_id', '=', 'users.id').where('grants.role', '=', role)),
+      eb.exists(
+        eb
+          .selectFrom('grants')
+          .select('grants.id')
+          .whereRef('grants.user_id', '=', 'users.id')
+          .where('grants.role', '=', role),
+      ),
     );
   }
   if (q.organisationId) {
     const orgId = q.organisationId;
     qb = qb.where((eb) =>
       eb.exists(
-        eb.selectFrom('grants').select('grants.id').whereRef('grants.user_id', '=', 'users.id').where('grants.organisation_id', '=', orgId),
+        eb
+          .selectFrom('grants')
+          .select('grants.id')
+          .whereRef('grants.user_id', '=', 'users.id')
+          .where('grants.organisation_id', '=', orgId),
       ),
     );
   }
@@ -164,7 +194,13 @@ export async function listUsers(
     const areaId = q.areaId;
     qb = qb.where((eb) =>
       eb.or([
-        eb.exists(eb.selectFrom('grants').select('grants.id').whereRef('grants.user_id', '=', 'users.id').where('grants.area_id', '=', areaId)),
+        eb.exists(
+          eb
+            .selectFrom('grants')
+            .select('grants.id')
+            .whereRef('grants.user_id', '=', 'users.id')
+            .where('grants.area_id', '=', areaId),
+        ),
         eb.exists(
           eb
             .selectFrom('appraiser_profiles')
@@ -186,7 +222,12 @@ export async function listUsers(
 }
 
 /** Issues a token for a user; the token is returned once and only its hash is kept. */
-export async function issueToken(db: DbOrTrx, issuer: { userId: string } | null, userId: string, expiresInDays?: number) {
+export async function issueToken(
+  db: DbOrTrx,
+  issuer: { userId: string } | null,
+  userId: string,
+  expiresInDays?: number,
+) {
   const { token, hash } = newToken();
   const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null;
   const row = await repo.insertToken(db, {

@@ -10,7 +10,12 @@ export type WebhookSummary = { delivered: number; retried: number; failed: numbe
  * answer is delivered; anything else (or no answer in time) is retried with backoff, then failed.
  * Claimed like e-mails: SKIP LOCKED and a lease, sent outside any transaction.
  */
-export async function deliverWebhooks(db: Db, config: Pick<Config, 'webhooks' | 'jobs'>, now: Date, batch = 50): Promise<WebhookSummary> {
+export async function deliverWebhooks(
+  db: Db,
+  config: Pick<Config, 'webhooks' | 'jobs'>,
+  now: Date,
+  batch = 50,
+): Promise<WebhookSummary> {
   const summary: WebhookSummary = { delivered: 0, retried: 0, failed: 0 };
   for (;;) {
     const claimed = await db.transaction().execute(async (trx) => {
@@ -29,7 +34,11 @@ export async function deliverWebhooks(db: Db, config: Pick<Config, 'webhooks' | 
         await trx
           .updateTable('webhook_deliveries')
           .set({ next_attempt_at: new Date(now.getTime() + CLAIM_LEASE_MS) })
-          .where('id', 'in', rows.map((r) => r.id))
+          .where(
+            'id',
+            'in',
+            rows.map((r) => r.id),
+          )
           .execute();
       }
       return rows;
@@ -38,7 +47,11 @@ export async function deliverWebhooks(db: Db, config: Pick<Config, 'webhooks' | 
     for (const row of claimed) {
       const attempts = row.attempts + 1;
       if (row.deleted_at) {
-        await db.updateTable('webhook_deliveries').set({ status: 'failed', attempts, last_error: 'The subscription was deleted' }).where('id', '=', row.id).execute();
+        await db
+          .updateTable('webhook_deliveries')
+          .set({ status: 'failed', attempts, last_error: 'The subscription was deleted' })
+          .where('id', '=', row.id)
+          .execute();
         summary.failed++;
         continue;
       }
@@ -68,7 +81,13 @@ export async function deliverWebhooks(db: Db, config: Pick<Config, 'webhooks' | 
       if (!error) {
         await db
           .updateTable('webhook_deliveries')
-          .set({ status: 'delivered', attempts, last_status_code: status, last_error: null, delivered_at: now })
+          .set({
+            status: 'delivered',
+            attempts,
+            last_status_code: status,
+            last_error: null,
+            delivered_at: now,
+          })
           .where('id', '=', row.id)
           .execute();
         summary.delivered++;
@@ -81,7 +100,13 @@ export async function deliverWebhooks(db: Db, config: Pick<Config, 'webhooks' | 
           attempts,
           last_status_code: status,
           last_error: error,
-          ...(giveUp ? { status: 'failed' as const } : { next_attempt_at: new Date(now.getTime() + retryDelayMs(attempts, config.jobs.retryBaseSeconds)) }),
+          ...(giveUp
+            ? { status: 'failed' as const }
+            : {
+                next_attempt_at: new Date(
+                  now.getTime() + retryDelayMs(attempts, config.jobs.retryBaseSeconds),
+                ),
+              }),
         })
         .where('id', '=', row.id)
         .execute();

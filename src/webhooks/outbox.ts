@@ -32,10 +32,23 @@ export async function enqueueWebhookEvent(trx: DbOrTrx, event: WebhookEvent): Pr
     .execute();
   if (!subscriptions.length) return 0;
   const eventId = randomUUID();
-  const body = JSON.stringify({ id: eventId, type: event.type, occurredAt: event.at.toISOString(), data: event.data });
+  const body = JSON.stringify({
+    id: eventId,
+    type: event.type,
+    occurredAt: event.at.toISOString(),
+    data: event.data,
+  });
   await trx
     .insertInto('webhook_deliveries')
-    .values(subscriptions.map((s) => ({ subscription_id: s.id, event_id: eventId, event_type: event.type, body, next_attempt_at: event.at })))
+    .values(
+      subscriptions.map((s) => ({
+        subscription_id: s.id,
+        event_id: eventId,
+        event_type: event.type,
+        body,
+        next_attempt_at: event.at,
+      })),
+    )
     .execute();
   return subscriptions.length;
 }

@@ -3,18 +3,19 @@ import { type Expression, type SqlBool, sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller, type Principal } from '../http/auth.ts';
+import { isoOrNull as iso } from '../http/iso.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { keysetPage, pageOf, pageQuery } from '../http/pagination.ts';
 import { forbidden, notFound, validationFailed } from '../http/problem.ts';
 import { assertLeadOrAdmin } from '../http/scope.ts';
 import { WEBHOOK_EVENT_TYPES } from './outbox.ts';
 import { newWebhookSecret } from './signature.ts';
-import { isoOrNull as iso } from '../http/iso.ts';
-
 
 const eventTypeSchema = z
   .string()
-  .refine((t) => t === '*' || (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t), { message: `one of *, ${WEBHOOK_EVENT_TYPES.join(', ')}` });
+  .refine((t) => t === '*' || (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t), {
+    message: `one of *, ${WEBHOOK_EVENT_TYPES.join(', ')}`,
+  });
 
 export const webhookView = z
   .object({
@@ -48,7 +49,15 @@ const deliveryView = z
   })
   .meta({ id: 'WebhookDelivery' });
 
-type SubscriptionRow = { id: string; url: string; event_types: string[]; area_id: string | null; description: string | null; created_by: string; created_at: Date };
+type SubscriptionRow = {
+  id: string;
+  url: string;
+  event_types: string[];
+  area_id: string | null;
+  description: string | null;
+  created_by: string;
+  created_at: Date;
+};
 
 const toView = (s: SubscriptionRow) => ({
   id: s.id,
@@ -70,7 +79,13 @@ function subscriptionsInScope(p: Principal) {
 
 export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   async function loadInScope(p: Principal, id: string) {
-    const row = await db.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).where('deleted_at', 'is', null).where(subscriptionsInScope(p)).executeTakeFirst();
+    const row = await db
+      .selectFrom('webhook_subscriptions')
+      .selectAll()
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .where(subscriptionsInScope(p))
+      .executeTakeFirst();
     if (!row) throw notFound('webhook subscription');
     return row as SubscriptionRow;
   }
@@ -90,7 +105,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
         body: z.strictObject({
           url: z.url({ protocol: /^https?$/ }).max(2000),
           eventTypes: z.array(eventTypeSchema).min(1).max(50),
-          areaId: z.uuid().nullable().optional().describe('Required for a lead; an admin may leave it out for every area'),
+          areaId: z
+            .uuid()
+            .nullable()
+            .optional()
+            .describe('Required for a lead; an admin may leave it out for every area'),
           description: z.string().max(500).optional(),
         }),
         response: { 201: createdWebhookView, ...problemResponses(400, 401, 403) },
@@ -102,15 +121,28 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
       const body = request.body;
       const areaId = body.areaId ?? null;
       if (!p.isAdmin) {
-        if (!areaId) throw validationFailed('areaId: a lead subscribes to the events of one of their areas', [{ path: 'body.areaId', message: 'required for a lead' }]);
+        if (!areaId)
+          throw validationFailed('areaId: a lead subscribes to the events of one of their areas', [
+            { path: 'body.areaId', message: 'required for a lead' },
+          ]);
         if (!p.leadAreaIds.includes(areaId)) throw forbidden('A lead may subscribe only to their own areas');
-      } else if (areaId && !(await db.selectFrom('areas').select('id').where('id', '=', areaId).executeTakeFirst())) {
+      } else if (
+        areaId &&
+        !(await db.selectFrom('areas').select('id').where('id', '=', areaId).executeTakeFirst())
+      ) {
         throw validationFailed('areaId: no such area', [{ path: 'body.areaId', message: 'no such area' }]);
       }
       const secret = newWebhookSecret();
       const row = await db
         .insertInto('webhook_subscriptions')
-        .values({ url: body.url, event_types: [...new Set(body.eventTypes)], area_id: areaId, secret, description: body.description ?? null, created_by: p.userId })
+        .values({
+          url: body.url,
+          event_types: [...new Set(body.eventTypes)],
+          area_id: areaId,
+          secret,
+          description: body.description ?? null,
+          created_by: p.userId,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
       reply.code(201);
@@ -131,7 +163,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
     async (request) => {
       const p = caller(request);
       assertLeadOrAdmin(p);
-      const qb = db.selectFrom('webhook_subscriptions').selectAll().where('deleted_at', 'is', null).where(subscriptionsInScope(p));
+      const qb = db
+        .selectFrom('webhook_subscriptions')
+        .selectAll()
+        .where('deleted_at', 'is', null)
+        .where(subscriptionsInScope(p));
       const page = await keysetPage(qb as any, {
         idColumn: 'webhook_subscriptions.id',
         limit: request.query.limit,
@@ -156,7 +192,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
       const p = caller(request);
       assertLeadOrAdmin(p);
       const row = await loadInScope(p, request.params.id);
-      await db.updateTable('webhook_subscriptions').set({ deleted_at: new Date() }).where('id', '=', row.id).execute();
+      await db
+        .updateTable('webhook_subscriptions')
+        .set({ deleted_at: new Date() })
+        .where('id', '=', row.id)
+        .execute();
       reply.code(204);
       return null;
     },
@@ -169,7 +209,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
         tags: ['webhooks'],
         summary: 'The delivery log of a subscription, newest first',
         params: z.strictObject({ id: z.uuid() }),
-        querystring: z.strictObject({ status: z.enum(['pending', 'delivered', 'failed']).optional(), ...pageQuery }),
+        querystring: z.strictObject({
+          status: z.enum(['pending', 'delivered', 'failed']).optional(),
+          ...pageQuery,
+        }),
         response: { 200: pageOf(deliveryView), ...problemResponses(400, 401, 403, 404) },
       },
     },

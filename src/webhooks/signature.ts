@@ -17,7 +17,13 @@ export function signatureHeader(secret: string, body: string, at: Date): string 
  * What a receiver does: recompute the HMAC over the timestamp and raw body, compare in constant time,
  * and refuse a timestamp older than `toleranceSeconds`.
  */
-export function verifySignature(secret: string, body: string, header: string, now = new Date(), toleranceSeconds = 300): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string,
+  now = new Date(),
+  toleranceSeconds = 300,
+): boolean {
   const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2) as [string, string]));
   const t = Number(parts.t);
   if (!Number.isInteger(t) || !parts.v1) return false;

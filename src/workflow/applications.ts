@@ -37,15 +37,32 @@ async function applicationFacts(
   switch (type) {
     case 'SUBMIT': {
       const [pledge, answers, withEvidence, area] = await Promise.all([
-        db.selectFrom('pledges').select('organisation_id').where('organisation_id', '=', app.organisation_id).executeTakeFirst(),
-        db.selectFrom('application_answers').select('code').where('application_id', '=', app.id).where(sql<boolean>`btrim(text) <> ''`).execute(),
+        db
+          .selectFrom('pledges')
+          .select('organisation_id')
+          .where('organisation_id', '=', app.organisation_id)
+          .executeTakeFirst(),
+        db
+          .selectFrom('application_answers')
+          .select('code')
+          .where('application_id', '=', app.id)
+          .where(sql<boolean>`btrim(text) <> ''`)
+          .execute(),
         evidenceCountsByCriterion(db, app.id),
         db
           .selectFrom('areas')
           .select((eb) => [
             'areas.nation',
             'areas.active',
-            eb.exists(eb.selectFrom('grants').select('grants.id').where('grants.role', '=', 'lead').whereRef('grants.area_id', '=', 'areas.id')).as('has_lead'),
+            eb
+              .exists(
+                eb
+                  .selectFrom('grants')
+                  .select('grants.id')
+                  .where('grants.role', '=', 'lead')
+                  .whereRef('grants.area_id', '=', 'areas.id'),
+              )
+              .as('has_lead'),
           ])
           .where('areas.id', '=', app.area_id)
           .executeTakeFirstOrThrow(),
@@ -61,7 +78,11 @@ async function applicationFacts(
     case 'ASSIGN_APPRAISER': {
       const userId = typeof payload.userId === 'string' ? payload.userId : undefined;
       if (!userId) return {};
-      const grants = await db.selectFrom('grants').select(['role', 'organisation_id']).where('user_id', '=', userId).execute();
+      const grants = await db
+        .selectFrom('grants')
+        .select(['role', 'organisation_id'])
+        .where('user_id', '=', userId)
+        .execute();
       const conflict = await db
         .selectFrom('conflicts')
         .select('user_id')
@@ -78,7 +99,12 @@ async function applicationFacts(
       const profiles = context.panel.length
         ? await db
             .selectFrom('appraiser_profiles')
-            .select(['user_id as userId', 'lived_experience as livedExperience', 'local_group as localGroup', 'cos_staff as cosStaff'])
+            .select([
+              'user_id as userId',
+              'lived_experience as livedExperience',
+              'local_group as localGroup',
+              'cos_staff as cosStaff',
+            ])
             .where('user_id', 'in', context.panel)
             .execute()
         : [];
@@ -86,7 +112,9 @@ async function applicationFacts(
     }
     case 'RESUBMIT':
       return {
-        criteriaWithNewEvidence: context.decision ? await criteriaWithEvidenceSince(db, app.id, context.decision.decidedAt) : [],
+        criteriaWithNewEvidence: context.decision
+          ? await criteriaWithEvidenceSince(db, app.id, context.decision.decidedAt)
+          : [],
       };
     default:
       return {};
@@ -104,7 +132,8 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Applic
   },
   facts: (db, loaded, type, payload) => applicationFacts(db, loaded, type, payload),
   blockers: (context, event) => applicationEventBlockers(context, event as never),
-  warnings: (context, event) => (event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : []),
+  warnings: (context, event) =>
+    event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
   persist: (snapshot) => persistApplicationSnapshot(snapshot) as unknown as Record<string, unknown>,
   async save(db, loaded, next, persisted, version, now) {
     await db
@@ -139,7 +168,11 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Applic
       // Remembered so the person is never assigned to this organisation again.
       await db
         .insertInto('conflicts')
-        .values({ user_id: event.facts.actorId, organisation_id: app.organisation_id, reason: String(event.reason ?? '') })
+        .values({
+          user_id: event.facts.actorId,
+          organisation_id: app.organisation_id,
+          reason: String(event.reason ?? ''),
+        })
         .onConflict((oc) => oc.doNothing())
         .execute();
     }
@@ -147,7 +180,8 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Applic
     if (status === before.row.status) return;
     if (status === 'awarded') {
       const awardId = await startAward(db, { application: app, now });
-      if (app.previous_award_id) await finishRenewal(db, app.previous_award_id, { renewed: true, newAwardId: awardId, now });
+      if (app.previous_award_id)
+        await finishRenewal(db, app.previous_award_id, { renewed: true, newAwardId: awardId, now });
     } else if (isFinal(after) && app.previous_award_id) {
       await finishRenewal(db, app.previous_award_id, { renewed: false, now });
     }
@@ -157,7 +191,14 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Applic
 /** Creates a draft application pinned to the stream's current criteria set. */
 export async function startApplication(
   db: DbOrTrx,
-  input: { organisationId: string; streamId: string; kind: 'initial' | 'renewal'; createdBy: string | null; previousAwardId?: string | null; now?: Date },
+  input: {
+    organisationId: string;
+    streamId: string;
+    kind: 'initial' | 'renewal';
+    createdBy: string | null;
+    previousAwardId?: string | null;
+    now?: Date;
+  },
 ): Promise<{ id: string; criteriaSetId: string; criteriaCodes: string[] }> {
   const stream = await db
     .selectFrom('streams')
@@ -174,7 +215,10 @@ export async function startApplication(
     .orderBy('position')
     .execute();
   const criteriaCodes = criteria.map((c) => c.code);
-  const [snapshot] = initialTransition(applicationMachine, { criteriaCodes, minPanelSize: stream.min_panel_size });
+  const [snapshot] = initialTransition(applicationMachine, {
+    criteriaCodes,
+    minPanelSize: stream.min_panel_size,
+  });
   const persisted = persistApplicationSnapshot(snapshot);
   const now = input.now ?? new Date();
   const { id } = await db
@@ -203,7 +247,11 @@ export async function startApplication(
     actorId: input.createdBy,
     from: null,
     to: stateString(snapshot),
-    payload: { kind: input.kind, criteriaSetId: stream.criteria_set_id, ...(input.previousAwardId ? { previousAwardId: input.previousAwardId } : {}) },
+    payload: {
+      kind: input.kind,
+      criteriaSetId: stream.criteria_set_id,
+      ...(input.previousAwardId ? { previousAwardId: input.previousAwardId } : {}),
+    },
     snapshot: persisted as unknown as Record<string, unknown>,
     version: 1,
     at: now,

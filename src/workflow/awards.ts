@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import { initialTransition } from 'xstate';
 import {
   AWARD_EVENT_TYPES,
@@ -14,7 +15,6 @@ import {
 } from '../../workflows/index.ts';
 import type { ApplicationRow } from '../applications/access.ts';
 import { relationsTo } from '../applications/access.ts';
-import type { Selectable } from 'kysely';
 import type { DbOrTrx } from '../db/index.ts';
 import type { AwardsTable } from '../db/schema.ts';
 import { notFound } from '../http/problem.ts';
@@ -43,7 +43,13 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
     // Awards are seen by the organisation's members, its area's lead and admins (no panel relation).
     const relations = row ? relationsTo(actor, row, []) : new Set();
     if (!row || relations.size === 0) throw notFound('award');
-    return { id: row.id, row, snapshot: reviveAwardSnapshot(row.snapshot), version: row.version, relations: relations as never };
+    return {
+      id: row.id,
+      row,
+      snapshot: reviveAwardSnapshot(row.snapshot),
+      version: row.version,
+      relations: relations as never,
+    };
   },
   facts: async () => ({}),
   blockers: (context, event) => awardEventBlockers(context, event as never),
@@ -80,7 +86,10 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
 };
 
 /** Creates the award of an application that reached `awarded`: valid for the stream's award length. */
-export async function startAward(db: DbOrTrx, input: { application: ApplicationRow; now: Date }): Promise<string> {
+export async function startAward(
+  db: DbOrTrx,
+  input: { application: ApplicationRow; now: Date },
+): Promise<string> {
   const { application, now } = input;
   const stream = await db
     .selectFrom('streams')
@@ -123,7 +132,11 @@ export async function startAward(db: DbOrTrx, input: { application: ApplicationR
     version: 1,
     at: now,
   });
-  await recordAwardStarted(db, { id, snapshot, organisationId: application.organisation_id, applicationId: application.id, expiresAt }, now);
+  await recordAwardStarted(
+    db,
+    { id, snapshot, organisationId: application.organisation_id, applicationId: application.id, expiresAt },
+    now,
+  );
   return id;
 }
 

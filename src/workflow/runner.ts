@@ -23,9 +23,18 @@ export type Loaded<S, Row> = {
   relations: Set<EventRole>;
 };
 
-export type MachineEvent = { type: string; facts: Record<string, unknown> & { actorId: string; now: string }; [k: string]: unknown };
+export type MachineEvent = {
+  type: string;
+  facts: Record<string, unknown> & { actorId: string; now: string };
+  [k: string]: unknown;
+};
 
-export type TransitionResult<S, Row> = { before: Loaded<S, Row>; after: S; version: number; event: MachineEvent };
+export type TransitionResult<S, Row> = {
+  before: Loaded<S, Row>;
+  after: S;
+  version: number;
+  event: MachineEvent;
+};
 
 export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   /** 'application' or 'award', for messages. */
@@ -36,18 +45,46 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   /** Loads the row (locked with `forUpdate`) with the caller's relations; throws 404 out of scope. */
   load(db: DbOrTrx, id: string, actor: WorkflowActor, forUpdate: boolean): Promise<Loaded<S, Row>>;
   /** The server-computed facts the event's guards read (never taken from the client). */
-  facts(db: DbOrTrx, loaded: Loaded<S, Row>, type: string, payload: Record<string, unknown>, preview: boolean): Promise<Record<string, unknown>>;
+  facts(
+    db: DbOrTrx,
+    loaded: Loaded<S, Row>,
+    type: string,
+    payload: Record<string, unknown>,
+    preview: boolean,
+  ): Promise<Record<string, unknown>>;
   blockers(context: S['context'], event: MachineEvent): string[];
   /** Non-blocking warnings recorded with the event (e.g. a panel without a local-group member). */
   warnings?(context: S['context'], event: MachineEvent): string[];
   persist(snapshot: S): Record<string, unknown>;
-  save(db: DbOrTrx, loaded: Loaded<S, Row>, next: S, persisted: Record<string, unknown>, version: number, now: Date): Promise<void>;
+  save(
+    db: DbOrTrx,
+    loaded: Loaded<S, Row>,
+    next: S,
+    persisted: Record<string, unknown>,
+    version: number,
+    now: Date,
+  ): Promise<void>;
   appendHistory(
     db: DbOrTrx,
-    entry: { id: string; type: string; actorId: string | null; from: string; to: string; payload: Record<string, unknown>; snapshot: Record<string, unknown>; version: number; at: Date },
+    entry: {
+      id: string;
+      type: string;
+      actorId: string | null;
+      from: string;
+      to: string;
+      payload: Record<string, unknown>;
+      snapshot: Record<string, unknown>;
+      version: number;
+      at: Date;
+    },
   ): Promise<void>;
   /** Effects of reaching the new state, in the same transaction (e.g. creating an award). */
-  afterTransition?(db: DbOrTrx, result: TransitionResult<S, Row>, actor: WorkflowActor, now: Date): Promise<void>;
+  afterTransition?(
+    db: DbOrTrx,
+    result: TransitionResult<S, Row>,
+    actor: WorkflowActor,
+    now: Date,
+  ): Promise<void>;
 }
 
 export type TransitionRequest = {
@@ -63,10 +100,15 @@ export type TransitionRequest = {
 };
 
 /** The event types this caller could send in this state, whatever the guards say. */
-export function eventsForCaller<S extends AnyMachineSnapshot, Row>(def: WorkflowDefinition<S, Row>, loaded: Loaded<S, Row>) {
+export function eventsForCaller<S extends AnyMachineSnapshot, Row>(
+  def: WorkflowDefinition<S, Row>,
+  loaded: Loaded<S, Row>,
+) {
   const accepted = acceptedEventTypes(loaded.snapshot);
   return def.eventTypes.filter(
-    (type) => accepted.includes(type) && def.eventRoles[type].some((role) => role !== 'system' && loaded.relations.has(role)),
+    (type) =>
+      accepted.includes(type) &&
+      def.eventRoles[type].some((role) => role !== 'system' && loaded.relations.has(role)),
   );
 }
 
@@ -81,7 +123,12 @@ export async function previewEvents<S extends AnyMachineSnapshot, Row>(
   const allowedEvents: string[] = [];
   const blockers: Record<string, string[]> = {};
   for (const type of eventsForCaller(def, loaded)) {
-    const facts = { actorId, now: now.toISOString(), preview: true, ...(await def.facts(db, loaded, type, {}, true)) };
+    const facts = {
+      actorId,
+      now: now.toISOString(),
+      preview: true,
+      ...(await def.facts(db, loaded, type, {}, true)),
+    };
     const reasons = def.blockers(loaded.snapshot.context, { type, facts });
     if (reasons.length) blockers[type] = reasons;
     else allowedEvents.push(type);
@@ -103,13 +150,19 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   }
   const roles = def.eventRoles[type];
   if (!roles.some((role) => loaded.relations.has(role))) {
-    const who = roles.map((r) => (r === 'system' ? 'the system' : r === 'appraiser' ? 'a panel appraiser' : `the ${r}`));
+    const who = roles.map((r) =>
+      r === 'system' ? 'the system' : r === 'appraiser' ? 'a panel appraiser' : `the ${r}`,
+    );
     throw forbidden(`${type} is sent by ${who.join(' or ')}`);
   }
   if (request.expectedVersion !== undefined && request.expectedVersion !== loaded.version) {
-    throw new Problem('version-mismatch', `The ${def.name} is at version ${loaded.version}, not ${request.expectedVersion}; read it again`, {
-      currentVersion: loaded.version,
-    });
+    throw new Problem(
+      'version-mismatch',
+      `The ${def.name} is at version ${loaded.version}, not ${request.expectedVersion}; read it again`,
+      {
+        currentVersion: loaded.version,
+      },
+    );
   }
   const from = stateString(loaded.snapshot);
   if (!acceptedEventTypes(loaded.snapshot).includes(type)) {
@@ -153,6 +206,12 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   const result = { before: loaded, after: next, version, event };
   await def.afterTransition?.(trx, result, request.actor, now);
   // Timers of the new state, notifications and webhook deliveries: in this same transaction (src/jobs).
-  await recordTransitionEffects(trx, def.name as 'application' | 'award', result as never, request.actor, now);
+  await recordTransitionEffects(
+    trx,
+    def.name as 'application' | 'award',
+    result as never,
+    request.actor,
+    now,
+  );
   return result;
 }

@@ -5,7 +5,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { caller, killServer, postgresBinDir, runAsPostgres, type ServerProcess, startServer, waitFor } from './process.ts';
+import {
+  caller,
+  killServer,
+  postgresBinDir,
+  runAsPostgres,
+  type ServerProcess,
+  startServer,
+  waitFor,
+} from './process.ts';
 
 /**
  * SPEC §8 drill: Postgres goes away under load. Readiness turns 503, requests answer 503 `unavailable`
@@ -23,7 +31,10 @@ function postgresUserExists() {
 }
 const runnable = binDir !== null && (process.getuid?.() !== 0 || postgresUserExists());
 const maybe = runnable ? describe : describe.skip;
-if (!runnable) console.log('[drills] Postgres-down drill skipped: no initdb/pg_ctl under /usr/lib/postgresql/*/bin (or no postgres user)');
+if (!runnable)
+  console.log(
+    '[drills] Postgres-down drill skipped: no initdb/pg_ctl under /usr/lib/postgresql/*/bin (or no postgres user)',
+  );
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -39,9 +50,19 @@ let root: string;
 let dataDir: string;
 let port: number;
 let server: ServerProcess | undefined;
-const pgCtl = (...args: string[]) => runAsPostgres(join(binDir as string, 'pg_ctl'), ['-D', join(root, 'pgdata'), ...args]);
+const pgCtl = (...args: string[]) =>
+  runAsPostgres(join(binDir as string, 'pg_ctl'), ['-D', join(root, 'pgdata'), ...args]);
 const startPostgres = () =>
-  pgCtl('-w', '-t', '30', '-l', join(root, 'postgres.log'), '-o', `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start');
+  pgCtl(
+    '-w',
+    '-t',
+    '30',
+    '-l',
+    join(root, 'postgres.log'),
+    '-o',
+    `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    'start',
+  );
 const stopPostgres = () => pgCtl('-w', '-t', '30', '-m', 'fast', 'stop');
 
 beforeAll(async () => {
@@ -53,7 +74,16 @@ beforeAll(async () => {
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
     chownSync(root, uid, gid);
   }
-  runAsPostgres(join(binDir as string, 'initdb'), ['-D', join(root, 'pgdata'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  runAsPostgres(join(binDir as string, 'initdb'), [
+    '-D',
+    join(root, 'pgdata'),
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   port = await freePort();
   startPostgres();
 }, 90_000);
@@ -71,7 +101,10 @@ afterAll(async () => {
 
 maybe('drill: Postgres goes away under load, then comes back', () => {
   it('answers 503 unavailable quickly, stays up, and recovers by itself', async () => {
-    server = await startServer({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres`, DATA_DIR: dataDir });
+    server = await startServer({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      DATA_DIR: dataDir,
+    });
     const admin = caller(server.url, server.adminToken, 8_000);
     const anyone = caller(server.url, undefined, 8_000);
     expect((await anyone('GET', '/health/ready')).status).toBe(200);
@@ -83,7 +116,14 @@ maybe('drill: Postgres goes away under load, then comes back', () => {
     const clients = Array.from({ length: 10 }, async (_, i) => {
       while (!stop) {
         try {
-          const res = i % 3 === 0 ? await admin('POST', '/areas', { name: `Area ${i}-${seen.length}-${Math.random()}`, nation: 'wales', active: true }) : await admin('GET', '/me');
+          const res =
+            i % 3 === 0
+              ? await admin('POST', '/areas', {
+                  name: `Area ${i}-${seen.length}-${Math.random()}`,
+                  nation: 'wales',
+                  active: true,
+                })
+              : await admin('GET', '/me');
           seen.push(res.status);
           if (res.status === 503) await new Promise((r) => setTimeout(r, 50));
         } catch (err) {
@@ -102,15 +142,25 @@ maybe('drill: Postgres goes away under load, then comes back', () => {
     expect(me.status).toBe(503);
     expect(me.type).toContain('application/problem+json');
     expect(me.body.code).toBe('unavailable');
-    const write = await admin('POST', '/areas', { name: 'During the outage', nation: 'england', active: true });
+    const write = await admin('POST', '/areas', {
+      name: 'During the outage',
+      nation: 'england',
+      active: true,
+    });
     expect(write.status).toBe(503);
     expect(write.body.code).toBe('unavailable');
     expect(server.child.exitCode).toBeNull();
 
     startPostgres();
-    await waitFor('readiness after Postgres returns', async () => (await anyone('GET', '/health/ready')).status === 200, 30_000);
+    await waitFor(
+      'readiness after Postgres returns',
+      async () => (await anyone('GET', '/health/ready')).status === 200,
+      30_000,
+    );
     expect((await admin('GET', '/me')).status).toBe(200);
-    expect((await admin('POST', '/areas', { name: 'After the outage', nation: 'england', active: true })).status).toBe(201);
+    expect(
+      (await admin('POST', '/areas', { name: 'After the outage', nation: 'england', active: true })).status,
+    ).toBe(201);
 
     stop = true;
     await Promise.all(clients);

@@ -7,7 +7,9 @@ import { join } from 'node:path';
  * The fault drills run the real launcher, `node src/server.ts`, as a child process (SPEC §8), with the
  * project's own Node (node_modules/.bin/node: the system one may be older).
  */
-const NODE = existsSync(join(process.cwd(), 'node_modules/.bin/node')) ? join(process.cwd(), 'node_modules/.bin/node') : process.execPath;
+const NODE = existsSync(join(process.cwd(), 'node_modules/.bin/node'))
+  ? join(process.cwd(), 'node_modules/.bin/node')
+  : process.execPath;
 
 export type ServerProcess = {
   child: ChildProcess;
@@ -73,7 +75,11 @@ export async function killServer(server: ServerProcess | undefined) {
   await server.exited;
 }
 
-export type Call = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any; type: string }>;
+export type Call = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: any; type: string }>;
 
 /** fetch with a bearer token and a bounded wait: a hang fails the drill instead of hanging it. */
 export function caller(baseUrl: string, token?: string, timeoutMs = 10_000): Call {
@@ -94,7 +100,8 @@ export function caller(baseUrl: string, token?: string, timeoutMs = 10_000): Cal
 }
 
 export function expectOk(res: { status: number; body: any }, status = 200): any {
-  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== status)
+    throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body;
 }
 
@@ -103,17 +110,38 @@ export async function seedDraft(baseUrl: string, adminToken: string) {
   const admin = caller(baseUrl, adminToken);
   const streams = expectOk(await admin('GET', '/streams'));
   const streamId = streams.items.find((s: { slug: string }) => s.slug === 'schools').id;
-  const areaId = expectOk(await admin('POST', '/areas', { name: 'Drill Town', nation: 'england', active: true }), 201).id;
-  const lead = expectOk(await admin('POST', '/users', { email: 'lead@drill.example', name: 'Lead', grants: [{ role: 'lead', areaId }] }), 201);
-  const leadToken = expectOk(await admin('POST', `/users/${lead.id}/tokens`, {}), 201).token as string;
-  const leadApi = caller(baseUrl, leadToken);
-  const orgId = expectOk(await leadApi('POST', '/organisations', { name: 'Drill Primary', streamId, areaId }), 201).id;
-  const applicant = expectOk(
-    await leadApi('POST', '/users', { email: 'applicant@drill.example', name: 'Applicant', grants: [{ role: 'applicant', organisationId: orgId }] }),
+  const areaId = expectOk(
+    await admin('POST', '/areas', { name: 'Drill Town', nation: 'england', active: true }),
+    201,
+  ).id;
+  const lead = expectOk(
+    await admin('POST', '/users', {
+      email: 'lead@drill.example',
+      name: 'Lead',
+      grants: [{ role: 'lead', areaId }],
+    }),
     201,
   );
-  const applicantToken = expectOk(await leadApi('POST', `/users/${applicant.id}/tokens`, {}), 201).token as string;
-  const applicationId = expectOk(await caller(baseUrl, applicantToken)('POST', '/applications', { organisationId: orgId }), 201).id as string;
+  const leadToken = expectOk(await admin('POST', `/users/${lead.id}/tokens`, {}), 201).token as string;
+  const leadApi = caller(baseUrl, leadToken);
+  const orgId = expectOk(
+    await leadApi('POST', '/organisations', { name: 'Drill Primary', streamId, areaId }),
+    201,
+  ).id;
+  const applicant = expectOk(
+    await leadApi('POST', '/users', {
+      email: 'applicant@drill.example',
+      name: 'Applicant',
+      grants: [{ role: 'applicant', organisationId: orgId }],
+    }),
+    201,
+  );
+  const applicantToken = expectOk(await leadApi('POST', `/users/${applicant.id}/tokens`, {}), 201)
+    .token as string;
+  const applicationId = expectOk(
+    await caller(baseUrl, applicantToken)('POST', '/applications', { organisationId: orgId }),
+    201,
+  ).id as string;
   return { leadToken, applicantToken, applicationId, orgId, areaId };
 }
 
@@ -121,7 +149,12 @@ export async function seedDraft(baseUrl: string, adminToken: string) {
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}`);

@@ -8,14 +8,24 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { createDatabaseFromTemplate, onRealPostgres } from '../helpers/database.ts';
 import { multipart, pdf } from '../helpers/multipart.ts';
-import { caller, expectOk, killServer, listDir, type ServerProcess, seedDraft, startServer, waitFor } from './process.ts';
+import {
+  caller,
+  expectOk,
+  killServer,
+  listDir,
+  type ServerProcess,
+  seedDraft,
+  startServer,
+  waitFor,
+} from './process.ts';
 
 /**
  * SPEC §8 drill: the server is killed (SIGKILL) in the middle of uploads. After a restart no evidence
  * row points at a missing or partial file, and the half-written temp files are gone.
  */
 const maybe = onRealPostgres() ? describe : describe.skip;
-if (!onRealPostgres()) console.log('[drills] SIGKILL drill skipped: it needs a real Postgres server (DATABASE_URL)');
+if (!onRealPostgres())
+  console.log('[drills] SIGKILL drill skipped: it needs a real Postgres server (DATABASE_URL)');
 
 let database: { url: string; drop: () => Promise<void> };
 let evidenceDir: string;
@@ -37,7 +47,10 @@ function trickleUpload(url: string, token: string, applicationId: string, label:
   const boundary = `----drill${randomBytes(6).toString('hex')}`;
   const req = request(`${url}/applications/${applicationId}/evidence`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    },
   });
   const outcome = new Promise<string>((resolve) => {
     req.on('response', (res) => resolve(`answered ${res.statusCode}`));
@@ -69,7 +82,9 @@ maybe('drill: SIGKILL in the middle of uploads, then restart', () => {
 
     // Some uploads complete before the kill: their rows and files must survive it.
     for (const label of ['before-1', 'before-2', 'before-3']) {
-      const { body, contentType } = multipart({ criteria: 'L1,L2' }, [{ filename: `${label}.pdf`, content: pdf(label), contentType: 'application/pdf' }]);
+      const { body, contentType } = multipart({ criteria: 'L1,L2' }, [
+        { filename: `${label}.pdf`, content: pdf(label), contentType: 'application/pdf' },
+      ]);
       const res = await fetch(`${server.url}/applications/${seed.applicationId}/evidence`, {
         method: 'POST',
         headers: { authorization: `Bearer ${seed.applicantToken}`, 'content-type': contentType },
@@ -101,7 +116,12 @@ maybe('drill: SIGKILL in the middle of uploads, then restart', () => {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ storage_key: string; size: number; sha256: string; filename: string }>(
+      const { rows } = await client.query<{
+        storage_key: string;
+        size: number;
+        sha256: string;
+        filename: string;
+      }>(
         'select storage_key, size::int as size, sha256, filename from evidence where file_removed_at is null',
       );
       expect(rows.map((r) => r.filename).sort()).toEqual(['before-1.pdf', 'before-2.pdf', 'before-3.pdf']);
@@ -114,7 +134,9 @@ maybe('drill: SIGKILL in the middle of uploads, then restart', () => {
     } finally {
       await client.end();
     }
-    const listed = expectOk(await caller(server.url, seed.applicantToken)('GET', `/applications/${seed.applicationId}/evidence`));
+    const listed = expectOk(
+      await caller(server.url, seed.applicantToken)('GET', `/applications/${seed.applicationId}/evidence`),
+    );
     expect(listed.items).toHaveLength(3);
   });
 });

@@ -11,7 +11,8 @@ import { caller, killServer, type ServerProcess, seedDraft, startServer, waitFor
 
 /** SPEC §8 drill: SIGTERM under load drains the requests in flight, then the process exits 0. */
 const maybe = onRealPostgres() ? describe : describe.skip;
-if (!onRealPostgres()) console.log('[drills] SIGTERM drill skipped: it needs a real Postgres server (DATABASE_URL)');
+if (!onRealPostgres())
+  console.log('[drills] SIGTERM drill skipped: it needs a real Postgres server (DATABASE_URL)');
 
 let database: { url: string; drop: () => Promise<void> };
 let dataDir: string;
@@ -33,7 +34,10 @@ function slowUpload(url: string, token: string, applicationId: string, label: st
   const boundary = `----drill${randomBytes(6).toString('hex')}`;
   const req = request(`${url}/applications/${applicationId}/evidence`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    },
   });
   const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
@@ -62,7 +66,12 @@ function slowUpload(url: string, token: string, applicationId: string, label: st
 
 maybe('drill: SIGTERM under load', () => {
   it('completes the requests in flight, refuses new work, and exits 0', async () => {
-    server = await startServer({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '20000' });
+    server = await startServer({
+      DATABASE_URL: database.url,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: '20000',
+    });
     const seed = await seedDraft(server.url, server.adminToken!);
     const api = caller(server.url, seed.leadToken);
 
@@ -72,7 +81,8 @@ maybe('drill: SIGTERM under load', () => {
     const clients = Array.from({ length: 20 }, async (_, i) => {
       while (!stop) {
         try {
-          const res = i % 2 ? await api('GET', `/applications/${seed.applicationId}`) : await api('GET', '/me');
+          const res =
+            i % 2 ? await api('GET', `/applications/${seed.applicationId}`) : await api('GET', '/me');
           statuses.push(res.status);
         } catch {
           return; // connection refused or closed once the server stops listening
@@ -82,10 +92,14 @@ maybe('drill: SIGTERM under load', () => {
     await waitFor('some load', () => statuses.length >= 50);
 
     // Three uploads mid-body when the signal arrives.
-    const uploads = ['a', 'b', 'c'].map((l) => slowUpload(server!.url, seed.applicantToken, seed.applicationId, `sigterm-${l}`));
+    const uploads = ['a', 'b', 'c'].map((l) =>
+      slowUpload(server!.url, seed.applicantToken, seed.applicationId, `sigterm-${l}`),
+    );
     // Mid-body: each upload has bytes in a temp file of its own.
     const tempDir = join(dataDir, 'evidence', '.tmp');
-    await waitFor('temp files of the three uploads', () => (existsSync(tempDir) ? readdirSync(tempDir).length >= 3 : false));
+    await waitFor('temp files of the three uploads', () =>
+      existsSync(tempDir) ? readdirSync(tempDir).length >= 3 : false,
+    );
     server.child.kill('SIGTERM');
     await waitFor('the drain to begin', () => /draining/.test(server!.output()));
     expect(server.child.exitCode).toBeNull(); // still draining: the uploads are not finished

@@ -59,7 +59,9 @@ maybe('a server killed mid-upload', () => {
       child.stderr?.on('data', (chunk) => {
         out += chunk;
       });
-      child.once('exit', (code) => reject(new Error(`the server exited (${code}) before it was ready:\n${out}`)));
+      child.once('exit', (code) =>
+        reject(new Error(`the server exited (${code}) before it was ready:\n${out}`)),
+      );
     });
   }
 
@@ -81,7 +83,11 @@ maybe('a server killed mid-upload', () => {
       port: first.port,
       method: 'POST',
       path: `/applications/${id}/evidence`,
-      headers: { authorization: `Bearer ${w.applicantA.token}`, 'content-type': contentType, 'content-length': body.length },
+      headers: {
+        authorization: `Bearer ${w.applicantA.token}`,
+        'content-type': contentType,
+        'content-length': body.length,
+      },
     });
     req.on('error', () => {});
     req.write(body.subarray(0, 1_000_000));
@@ -98,7 +104,11 @@ maybe('a server killed mid-upload', () => {
 
     const second = await startServer();
     expect(await tempFiles()).toEqual([]);
-    const rows = await t.database.db.selectFrom('evidence').select('id').where('application_id', '=', id).execute();
+    const rows = await t.database.db
+      .selectFrom('evidence')
+      .select('id')
+      .where('application_id', '=', id)
+      .execute();
     expect(rows).toEqual([]);
     second.child.kill('SIGTERM');
     await new Promise((r) => second.child.once('exit', r));

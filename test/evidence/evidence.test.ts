@@ -2,12 +2,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Actor } from '../helpers/world.ts';
 import { contentDisposition } from '../../src/evidence/routes.ts';
 import { sanitiseFilename } from '../../src/evidence/service.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createDraftApplication } from '../helpers/applications.ts';
 import type { Res } from '../helpers/client.ts';
+import type { Actor } from '../helpers/world.ts';
 import { createWorld, type World } from '../helpers/world.ts';
 import { docx, exe, type FormPart, multipart, odt, pdf, plainZip, png, text } from './fixtures.ts';
 
@@ -194,7 +194,9 @@ describe('uploading evidence to a draft', () => {
     // A plain zip is a folder of evidence (zip.test.ts); with no file inside a criterion folder it files nothing.
     const zipped = await upload(w.applicantA, id, [criteria('L1'), file('folder.docx', plainZip())]);
     expect([zipped.status, zipped.body.code]).toEqual([400, 'validation-failed']);
-    expect(zipped.body.errors).toEqual([{ path: 'notes.txt', message: 'not inside a criterion or process folder' }]);
+    expect(zipped.body.errors).toEqual([
+      { path: 'notes.txt', message: 'not inside a criterion or process folder' },
+    ]);
     expect(await evidenceRows(id)).toHaveLength(before);
   });
 

@@ -72,14 +72,25 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
   function call(method: string, path: string, headers: Record<string, string | number> = {}, body?: Buffer) {
     return new Promise<Reply>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, method, path, headers: { authorization: `Bearer ${w.applicantA.token}`, ...headers } },
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          headers: { authorization: `Bearer ${w.applicantA.token}`, ...headers },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c) => chunks.push(c));
           res.on('end', () => {
             const raw = Buffer.concat(chunks);
             const isJson = String(res.headers['content-type'] ?? '').includes('json');
-            resolve({ status: res.statusCode ?? 0, body: isJson ? JSON.parse(raw.toString()) : null, headers: res.headers, raw });
+            resolve({
+              status: res.statusCode ?? 0,
+              body: isJson ? JSON.parse(raw.toString()) : null,
+              headers: res.headers,
+              raw,
+            });
           });
         },
       );
@@ -137,7 +148,12 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
       ]);
       expect(res.status).toBe(201);
       const byName = Object.fromEntries(res.body.items.map((i: any) => [i.filename, i]));
-      expect(Object.keys(byName).sort()).toEqual(['Refugee week.png', 'assembly.pdf', 'newsletter.txt', 'policy.pdf']);
+      expect(Object.keys(byName).sort()).toEqual([
+        'Refugee week.png',
+        'assembly.pdf',
+        'newsletter.txt',
+        'policy.pdf',
+      ]);
       expect(byName['assembly.pdf'].criteria).toEqual(['L1']);
       expect(byName['Refugee week.png']).toMatchObject({ criteria: ['E2'], mediaType: 'image/png' });
       expect(byName['newsletter.txt'].criteria).toEqual(['S1', 'S2', 'S3']);
@@ -152,7 +168,10 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
         ]),
       );
       expect(await rowsOf(id)).toHaveLength(4);
-      const download = await call('GET', `/applications/${id}/evidence/${byName['newsletter.txt'].id}/content`);
+      const download = await call(
+        'GET',
+        `/applications/${id}/evidence/${byName['newsletter.txt'].id}/content`,
+      );
       expect(download.raw.equals(text(2000, 'newsletter'))).toBe(true);
       expect(await storage.temporary()).toEqual([]);
     });
@@ -173,20 +192,50 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
     });
 
     const refusals: [string, ZipEntrySpec[], number, string, string | undefined][] = [
-      ['path traversal', [{ name: 'L1/../../etc/cron.d/evil', content: 'x' }], 400, 'path-traversal', 'L1/../../etc/cron.d/evil'],
+      [
+        'path traversal',
+        [{ name: 'L1/../../etc/cron.d/evil', content: 'x' }],
+        400,
+        'path-traversal',
+        'L1/../../etc/cron.d/evil',
+      ],
       ['an absolute path', [{ name: '/etc/passwd', content: 'x' }], 400, 'absolute-path', '/etc/passwd'],
-      ['a symbolic link', [{ name: 'L1/link.pdf', content: '/etc/passwd', mode: 0o120777 }], 400, 'symlink', 'L1/link.pdf'],
-      ['a nested archive', [{ name: 'E1/more.zip', content: buildZip([{ name: 'a.txt', content: 'a' }]) }], 400, 'nested-archive', 'E1/more.zip'],
-      ['an encrypted entry', [{ name: 'L1/secret.pdf', content: pdf('secret'), encrypted: true }], 400, 'encrypted', 'L1/secret.pdf'],
+      [
+        'a symbolic link',
+        [{ name: 'L1/link.pdf', content: '/etc/passwd', mode: 0o120777 }],
+        400,
+        'symlink',
+        'L1/link.pdf',
+      ],
+      [
+        'a nested archive',
+        [{ name: 'E1/more.zip', content: buildZip([{ name: 'a.txt', content: 'a' }]) }],
+        400,
+        'nested-archive',
+        'E1/more.zip',
+      ],
+      [
+        'an encrypted entry',
+        [{ name: 'L1/secret.pdf', content: pdf('secret'), encrypted: true }],
+        400,
+        'encrypted',
+        'L1/secret.pdf',
+      ],
     ];
-    it.each(refusals)('refuses %s, naming the entry, and keeps nothing', async (_what, entries, status, reason, entry) => {
-      const id = await draft();
-      const res = await uploadZip(id, [{ name: 'L1/fine.pdf', content: pdf(`fine ${reason}`) }, ...entries]);
-      expect(res.status).toBe(status);
-      expect(res.body).toMatchObject({ code: 'validation-failed', reason, entry });
-      expect(res.body.detail).toContain(entry);
-      await expectNothingKept(id);
-    });
+    it.each(refusals)(
+      'refuses %s, naming the entry, and keeps nothing',
+      async (_what, entries, status, reason, entry) => {
+        const id = await draft();
+        const res = await uploadZip(id, [
+          { name: 'L1/fine.pdf', content: pdf(`fine ${reason}`) },
+          ...entries,
+        ]);
+        expect(res.status).toBe(status);
+        expect(res.body).toMatchObject({ code: 'validation-failed', reason, entry });
+        expect(res.body.detail).toContain(entry);
+        await expectNothingKept(id);
+      },
+    );
 
     it('refuses an entry of a refused type (415), naming it, after earlier entries were stored', async () => {
       const id = await draft();
@@ -261,14 +310,22 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
     it('a zip upload cut off mid-body leaves nothing behind', async () => {
       const id = await draft();
       const { body, contentType } = multipart([
-        { name: 'file', filename: 'folders.zip', content: buildZip([{ name: 'L1/a.txt', content: text(300_000) }]) },
+        {
+          name: 'file',
+          filename: 'folders.zip',
+          content: buildZip([{ name: 'L1/a.txt', content: text(300_000) }]),
+        },
       ]);
       const req = request({
         host: '127.0.0.1',
         port,
         method: 'POST',
         path: `/applications/${id}/evidence`,
-        headers: { authorization: `Bearer ${w.applicantA.token}`, 'content-type': contentType, 'content-length': body.length },
+        headers: {
+          authorization: `Bearer ${w.applicantA.token}`,
+          'content-type': contentType,
+          'content-length': body.length,
+        },
       });
       req.on('error', () => {});
       req.write(body.subarray(0, 200_000));
@@ -294,8 +351,14 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
     it('the same bytes twice to one application are stored once', async () => {
       const id = await draft();
       const same = pdf('twice');
-      const first = await uploadParts(id, [{ name: 'criteria', value: 'L1' }, { name: 'f', filename: 'a.pdf', content: same }]);
-      const second = await uploadParts(id, [{ name: 'criteria', value: 'E1' }, { name: 'f', filename: 'b.pdf', content: same }]);
+      const first = await uploadParts(id, [
+        { name: 'criteria', value: 'L1' },
+        { name: 'f', filename: 'a.pdf', content: same },
+      ]);
+      const second = await uploadParts(id, [
+        { name: 'criteria', value: 'E1' },
+        { name: 'f', filename: 'b.pdf', content: same },
+      ]);
       expect([first.status, second.status]).toEqual([201, 201]);
       expect(second.body.items[0].id).toBe(first.body.items[0].id);
       expect(second.body.items[0].criteria).toEqual(['L1', 'E1']);
@@ -336,14 +399,21 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
       );
       const etag = full.headers.etag as string;
       expect(etag).toMatch(/^"[0-9a-f]{64}"$/);
-      const middle = await call('GET', `/applications/${id}/evidence/${evidenceId}/content`, { range: 'bytes=1000-1999', 'if-range': etag });
+      const middle = await call('GET', `/applications/${id}/evidence/${evidenceId}/content`, {
+        range: 'bytes=1000-1999',
+        'if-range': etag,
+      });
       expect(middle.status).toBe(206);
       expect(middle.headers['content-range']).toBe(`bytes 1000-1999/${video.length}`);
       expect(middle.raw.equals(video.subarray(1000, 2000))).toBe(true);
-      const tail = await call('GET', `/applications/${id}/evidence/${evidenceId}/content`, { range: 'bytes=-500' });
+      const tail = await call('GET', `/applications/${id}/evidence/${evidenceId}/content`, {
+        range: 'bytes=-500',
+      });
       expect(tail.status).toBe(206);
       expect(tail.raw.equals(video.subarray(video.length - 500))).toBe(true);
-      const past = await call('GET', `/applications/${id}/evidence/${evidenceId}/content`, { range: `bytes=${video.length}-` });
+      const past = await call('GET', `/applications/${id}/evidence/${evidenceId}/content`, {
+        range: `bytes=${video.length}-`,
+      });
       expect(past.status).toBe(416);
     });
 
@@ -354,7 +424,12 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       const entries = await unzip(res.raw);
       expect(Object.keys(entries).sort()).toEqual(
-        ['S1/Assemblée «Bienvenue» 🎬.mp4', 'S1/policy.pdf', 'S2/Assemblée «Bienvenue» 🎬.mp4', 'S2/policy.pdf'].sort(),
+        [
+          'S1/Assemblée «Bienvenue» 🎬.mp4',
+          'S1/policy.pdf',
+          'S2/Assemblée «Bienvenue» 🎬.mp4',
+          'S2/policy.pdf',
+        ].sort(),
       );
       expect(entries['S2/Assemblée «Bienvenue» 🎬.mp4']?.equals(video)).toBe(true);
       const history = await w.applicantA.api.get(`/applications/${id}/history`);

@@ -31,7 +31,11 @@ afterAll(async () => {
 function cli(...args: string[]) {
   return run(NODE, ['src/cli.ts', ...args], { env, timeout: 60_000 }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
   );
 }
 
@@ -43,7 +47,15 @@ describe('the CLI', () => {
     // The first migrate of an empty database creates the first admin and shows their token once.
     expect(JSON.parse(migrated.stdout).firstAdmin.token).toMatch(/^sa_/);
     expect(JSON.parse((await cli('migrate')).stdout).firstAdmin).toBeUndefined();
-    const created = await cli('create-user', '--email', 'second.admin@example.org', '--name', 'Second Admin', '--role', 'admin');
+    const created = await cli(
+      'create-user',
+      '--email',
+      'second.admin@example.org',
+      '--name',
+      'Second Admin',
+      '--role',
+      'admin',
+    );
     expect(created.code).toBe(0);
     const out = JSON.parse(created.stdout);
     expect(out.user.email).toBe('second.admin@example.org');
@@ -64,7 +76,15 @@ describe('the CLI', () => {
     const unknown = await cli('fly');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/Unknown command: fly/);
-    const duplicate = await cli('create-user', '--email', 'second.admin@example.org', '--name', 'Again', '--role', 'admin');
+    const duplicate = await cli(
+      'create-user',
+      '--email',
+      'second.admin@example.org',
+      '--name',
+      'Again',
+      '--role',
+      'admin',
+    );
     expect(duplicate.code).not.toBe(0);
     expect(duplicate.stderr).toMatch(/already exists/);
   });
@@ -72,7 +92,10 @@ describe('the CLI', () => {
 
 describe('the launcher', () => {
   it('stops at once on a bad setting, naming the variable', async () => {
-    const res = await run(NODE, ['src/server.ts'], { env: { ...env, PORT: 'eighty' }, timeout: 30_000 }).catch((e) => e);
+    const res = await run(NODE, ['src/server.ts'], {
+      env: { ...env, PORT: 'eighty' },
+      timeout: 30_000,
+    }).catch((e) => e);
     expect(res.code).toBe(78);
     expect(res.stderr).toMatch(/PORT/);
   });
@@ -81,7 +104,12 @@ describe('the launcher', () => {
     // A database of its own: the first start of an empty one creates the admin.
     const freshDir = mkdtempSync(join(tmpdir(), 'sanctuary-first-start-'));
     const fresh = testDbMode() === 'postgres' ? await createDatabaseFromTemplate() : null;
-    const serverEnv = { ...env, DATA_DIR: freshDir, PORT: '0', ...(fresh ? { DATABASE_URL: fresh.url } : {}) };
+    const serverEnv = {
+      ...env,
+      DATA_DIR: freshDir,
+      PORT: '0',
+      ...(fresh ? { DATABASE_URL: fresh.url } : {}),
+    };
     const server: ChildProcess = spawn(NODE, ['src/server.ts'], { env: serverEnv });
     let output = '';
     server.stdout?.on('data', (chunk) => {

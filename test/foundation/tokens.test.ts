@@ -101,7 +101,11 @@ describe('storage', () => {
     expect(second.status).toBe(201);
     expect(second.headers['idempotent-replayed']).toBeUndefined();
     expect(second.body.token).not.toBe(first.body.token);
-    const stored = await t.database.db.selectFrom('idempotency_keys').selectAll().where('key', '=', 'issue-once').execute();
+    const stored = await t.database.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('key', '=', 'issue-once')
+      .execute();
     expect(stored).toEqual([]);
     const anywhere = await sql<{ n: number }>`select count(*)::int as n from idempotency_keys
       where response_body like ${`%${first.body.token}%`}`.execute(t.database.db);
@@ -141,7 +145,11 @@ describe('expiry', () => {
   it('a token past its expiry answers 401', async () => {
     // Time is moved by editing the row, which a cached principal cannot see: this instance looks
     // tokens up on every request (AUTH_CACHE_TTL_MS=0), as an instance would once the cache entry lapsed.
-    const uncached = await buildApp({ config: { ...t.config, authCacheTtlMs: 0 }, database: t.database, logger: false });
+    const uncached = await buildApp({
+      config: { ...t.config, authCacheTtlMs: 0 },
+      database: t.database,
+      logger: false,
+    });
     const issued = await issue(w.admin, w.applicantA.id, { expiresInDays: 1 });
     const api = client(uncached, issued.token);
     expect((await api.get('/me')).status).toBe(200);

@@ -18,17 +18,31 @@ const t = await startTestApp();
 const w = await createWorld(t.app, t.database.db);
 afterAll(() => t.close());
 
-const applicationId = ok(await w.applicantA.api.post('/applications', { organisationId: w.orgA }), 201).id as string;
-const evidenceId = ok(await uploadEvidence(t.app, w.applicantA, applicationId, ['L1'], 'fuzz'), 201).items[0].id as string;
+const applicationId = ok(await w.applicantA.api.post('/applications', { organisationId: w.orgA }), 201)
+  .id as string;
+const evidenceId = ok(await uploadEvidence(t.app, w.applicantA, applicationId, ['L1'], 'fuzz'), 201).items[0]
+  .id as string;
 /** Real ids, so that generated requests get past "not found" into validation and the handlers. */
-const realIds = [applicationId, evidenceId, w.orgA, w.orgB, w.areaA, w.areaB, w.schoolsStreamId, w.leadA.id, w.applicantA.id, w.appraiserA.id];
+const realIds = [
+  applicationId,
+  evidenceId,
+  w.orgA,
+  w.orgB,
+  w.areaA,
+  w.areaB,
+  w.schoolsStreamId,
+  w.leadA.id,
+  w.applicantA.id,
+  w.appraiserA.id,
+];
 const tokens = [w.admin.token, w.leadA.token, w.applicantA.token, w.appraiserA.token];
 
 const doc = JSON.parse((await t.app.inject({ method: 'GET', url: '/openapi.json' })).body);
-const operations: Operation[] = Object.entries(doc.paths as Record<string, Record<string, Schema>>).flatMap(([path, item]) =>
-  Object.entries(item)
-    .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
-    .map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
+const operations: Operation[] = Object.entries(doc.paths as Record<string, Record<string, Schema>>).flatMap(
+  ([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+      .map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
 );
 
 function deref(schema: Schema | undefined): Schema {
@@ -60,30 +74,47 @@ function fromSchema(input: Schema | undefined, depth = 0): fc.Arbitrary<unknown>
   if ('const' in s) return fc.constant(s.const);
   if (Array.isArray(s.enum)) return fc.constantFrom(...s.enum);
   const alternatives = s.anyOf ?? s.oneOf;
-  if (Array.isArray(alternatives) && alternatives.length) return fc.oneof(...alternatives.map((a: Schema) => fromSchema(a, depth + 1)));
-  if (Array.isArray(s.allOf) && s.allOf.length) return fromSchema({ ...Object.assign({}, ...s.allOf.map(deref)) }, depth + 1);
+  if (Array.isArray(alternatives) && alternatives.length)
+    return fc.oneof(...alternatives.map((a: Schema) => fromSchema(a, depth + 1)));
+  if (Array.isArray(s.allOf) && s.allOf.length)
+    return fromSchema({ ...Object.assign({}, ...s.allOf.map(deref)) }, depth + 1);
   const type = Array.isArray(s.type) ? s.type[0] : s.type;
   switch (type) {
     case 'object': {
-      const props = Object.fromEntries(Object.entries((s.properties ?? {}) as Record<string, Schema>).map(([k, v]) => [k, fromSchema(v, depth + 1)]));
+      const props = Object.fromEntries(
+        Object.entries((s.properties ?? {}) as Record<string, Schema>).map(([k, v]) => [
+          k,
+          fromSchema(v, depth + 1),
+        ]),
+      );
       return fc.record(props, { requiredKeys: (s.required ?? []).filter((k: string) => k in props) });
     }
     case 'array':
-      return fc.array(fromSchema(s.items, depth + 1), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 4, 4) });
+      return fc.array(fromSchema(s.items, depth + 1), {
+        minLength: s.minItems ?? 0,
+        maxLength: Math.min(s.maxItems ?? 4, 4),
+      });
     case 'integer': {
       const min = Number.isFinite(s.minimum) ? s.minimum : -1000;
       const max = Number.isFinite(s.maximum) ? s.maximum : 1000;
       return fc.oneof(fc.integer({ min, max }), fc.constantFrom(min, max));
     }
     case 'number':
-      return fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -1, s.minimum ?? 0, s.maximum ?? 1));
+      return fc.oneof(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.constantFrom(0, -1, s.minimum ?? 0, s.maximum ?? 1),
+      );
     case 'boolean':
       return fc.boolean();
     case 'null':
       return fc.constant(null);
     case 'string': {
       if (s.format === 'uuid') return fc.oneof(fc.constantFrom(...realIds), fc.uuid());
-      if (s.format === 'date-time') return fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.constant('2026-02-30T25:00:00Z'));
+      if (s.format === 'date-time')
+        return fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.constant('2026-02-30T25:00:00Z'),
+        );
       if (s.format === 'date') return fc.constantFrom('2026-01-31', '2026-02-29', '0000-00-00');
       if (s.format === 'email') return fc.emailAddress();
       if (s.format === 'uri') return fc.webUrl();
@@ -104,16 +135,31 @@ function fromSchema(input: Schema | undefined, depth = 0): fc.Arbitrary<unknown>
 function bodyFor(schema: Schema | undefined): fc.Arbitrary<{ payload: string; contentType: string }> {
   const json = (v: unknown) => ({ payload: JSON.stringify(v) ?? 'null', contentType: 'application/json' });
   const valid = fromSchema(schema);
-  const broken = fc.tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })).map(([v, key, value]) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as object), [key || 'type']: value } : value,
-  );
+  const broken = fc
+    .tuple(valid, fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }))
+    .map(([v, key, value]) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as object), [key || 'type']: value } : value,
+    );
   return fc.oneof(
     { weight: 4, arbitrary: valid.map(json) },
     { weight: 2, arbitrary: broken.map(json) },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map(json) },
-    { weight: 1, arbitrary: fc.constantFrom('{', '{"type":', '[1,2', '\u0000', '', 'null', '{"__proto__":{"x":1}}').map((p) => ({ payload: p, contentType: 'application/json' })) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 50 }).map((p) => ({ payload: p, contentType: 'text/plain' })) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 50 }).map((p) => ({ payload: p, contentType: 'application/x-www-form-urlencoded' })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom('{', '{"type":', '[1,2', '\u0000', '', 'null', '{"__proto__":{"x":1}}')
+        .map((p) => ({ payload: p, contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.string({ maxLength: 50 }).map((p) => ({ payload: p, contentType: 'text/plain' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .string({ maxLength: 50 })
+        .map((p) => ({ payload: p, contentType: 'application/x-www-form-urlencoded' })),
+    },
   );
 }
 
@@ -121,7 +167,10 @@ function bodyFor(schema: Schema | undefined): fc.Arbitrary<{ payload: string; co
 const multipartBody = fc
   .record({
     criteria: fc.oneof(fc.constantFrom('L1', 'L1,L2', '', 'ZZ', 'L1,,', 'l1'), fc.string({ maxLength: 20 })),
-    filename: fc.oneof(fc.constantFrom('a.pdf', '../x.pdf', '', 'a.zip', 'a.exe', '😀.png'), fc.string({ maxLength: 30 })),
+    filename: fc.oneof(
+      fc.constantFrom('a.pdf', '../x.pdf', '', 'a.zip', 'a.exe', '😀.png'),
+      fc.string({ maxLength: 30 }),
+    ),
     content: fc.oneof(
       fc.constant(Buffer.from('%PDF-1.4\n%%EOF\n')),
       fc.constant(Buffer.from('PK\u0003\u0004garbage')),
@@ -133,7 +182,9 @@ const multipartBody = fc
     const b = `----fuzz${Math.random().toString(16).slice(2)}`;
     const field = `--${b}\r\nContent-Disposition: form-data; name="criteria"\r\n\r\n${criteria}\r\n`;
     const file = Buffer.concat([
-      Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="files"; filename="${filename.replaceAll('"', '')}"\r\nContent-Type: application/pdf\r\n\r\n`),
+      Buffer.from(
+        `--${b}\r\nContent-Disposition: form-data; name="files"; filename="${filename.replaceAll('"', '')}"\r\nContent-Type: application/pdf\r\n\r\n`,
+      ),
       content,
       Buffer.from('\r\n'),
     ]);
@@ -152,7 +203,11 @@ const multipartBody = fc
 
 function pathValue(name: string): fc.Arbitrary<string> {
   if (name === 'code') return fc.oneof(fc.constantFrom('L1', 'E2', 'S3', 'ZZ9'), garbage);
-  return fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...realIds) }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: garbage });
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...realIds) },
+    { weight: 1, arbitrary: fc.uuid() },
+    { weight: 1, arbitrary: garbage },
+  );
 }
 
 const headersArb = fc.record(
@@ -161,9 +216,19 @@ const headersArb = fc.record(
       { weight: 6, arbitrary: fc.constantFrom(...tokens).map((tk) => `Bearer ${tk}`) },
       { weight: 1, arbitrary: fc.constantFrom('Bearer', 'Bearer sa_nope', 'Basic Zm9vOmJhcg==', '') },
     ),
-    'if-match': fc.oneof(fc.constantFrom('W/"1"', '"1"', 'W/"999999999999999999"', '*'), fc.string({ maxLength: 20 })),
+    'if-match': fc.oneof(
+      fc.constantFrom('W/"1"', '"1"', 'W/"999999999999999999"', '*'),
+      fc.string({ maxLength: 20 }),
+    ),
     'idempotency-key': fc.oneof(fc.uuid(), fc.string({ maxLength: 300 })),
-    accept: fc.constantFrom('application/json', 'text/csv', '*/*', 'application/pdf', 'text/html', 'garbage/;;'),
+    accept: fc.constantFrom(
+      'application/json',
+      'text/csv',
+      '*/*',
+      'application/pdf',
+      'text/html',
+      'garbage/;;',
+    ),
   },
   { requiredKeys: ['authorization'] },
 );
@@ -176,54 +241,76 @@ describe('fuzzing every operation of the OpenAPI document', () => {
     expect(operations.length).toBeGreaterThan(20);
   });
 
-  it.each(operations.map((o) => [`${o.method} ${o.path}`, o] as const))('%s: no 5xx; every 4xx is a problem document', async (_, { method, path, op }) => {
-    const params = (op.parameters ?? []) as { in: string; name: string; schema?: Schema; required?: boolean }[];
-    const pathNames = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-    const queryParams = params.filter((p) => p.in === 'query');
-    const content = op.requestBody?.content ?? {};
-    const isMultipart = Boolean(content['multipart/form-data']) || /\/evidence$/.test(path) && method === 'POST';
-    const jsonSchema = content['application/json']?.schema;
+  it.each(operations.map((o) => [`${o.method} ${o.path}`, o] as const))(
+    '%s: no 5xx; every 4xx is a problem document',
+    async (_, { method, path, op }) => {
+      const params = (op.parameters ?? []) as {
+        in: string;
+        name: string;
+        schema?: Schema;
+        required?: boolean;
+      }[];
+      const pathNames = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const queryParams = params.filter((p) => p.in === 'query');
+      const content = op.requestBody?.content ?? {};
+      const isMultipart =
+        Boolean(content['multipart/form-data']) || (/\/evidence$/.test(path) && method === 'POST');
+      const jsonSchema = content['application/json']?.schema;
 
-    const request = fc.record({
-      pathValues: fc.tuple(...pathNames.map(pathValue), fc.constant('')),
-      query: fc.oneof(
-        fc.constant({} as Record<string, unknown>),
-        fc.record(Object.fromEntries(queryParams.map((p) => [p.name, fc.oneof(fromSchema(p.schema), garbage)])), { requiredKeys: [] }),
-        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), garbage, { maxKeys: 3 }),
-      ),
-      body: isMultipart
-        ? fc.oneof(multipartBody, bodyFor(undefined).map((b) => ({ ...b, payload: Buffer.from(b.payload) })))
-        : bodyFor(jsonSchema).map((b) => ({ ...b, payload: Buffer.from(b.payload) })),
-      headers: headersArb,
-    });
+      const request = fc.record({
+        pathValues: fc.tuple(...pathNames.map(pathValue), fc.constant('')),
+        query: fc.oneof(
+          fc.constant({} as Record<string, unknown>),
+          fc.record(
+            Object.fromEntries(queryParams.map((p) => [p.name, fc.oneof(fromSchema(p.schema), garbage)])),
+            { requiredKeys: [] },
+          ),
+          fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), garbage, { maxKeys: 3 }),
+        ),
+        body: isMultipart
+          ? fc.oneof(
+              multipartBody,
+              bodyFor(undefined).map((b) => ({ ...b, payload: Buffer.from(b.payload) })),
+            )
+          : bodyFor(jsonSchema).map((b) => ({ ...b, payload: Buffer.from(b.payload) })),
+        headers: headersArb,
+      });
 
-    await fc.assert(
-      fc.asyncProperty(request, async ({ pathValues, query, body, headers }) => {
-        let url = path;
-        pathNames.forEach((name, i) => {
-          url = url.replace(`{${name}}`, encodeURIComponent(pathValues[i]));
-        });
-        const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : String(JSON.stringify(v))])).toString();
-        const sendsBody = method !== 'GET' && method !== 'DELETE';
-        const res = await t.app.inject({
-          method: method as 'GET',
-          url: qs ? `${url}?${qs}` : url,
-          headers: {
-            ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, headerSafe(String(v))])),
-            ...(sendsBody ? { 'content-type': body.contentType } : {}),
-          },
-          ...(sendsBody ? { payload: body.payload } : {}),
-        });
-        const where = `${method} ${url}${qs ? `?${qs}` : ''} → ${res.statusCode} ${res.body.slice(0, 300)}`;
-        if (res.statusCode >= 500) throw new Error(`5xx: ${where}`);
-        if (res.statusCode >= 400) {
-          if (!String(res.headers['content-type']).startsWith('application/problem+json')) throw new Error(`4xx without a problem document: ${where}`);
-          const problem = JSON.parse(res.body);
-          if (typeof problem.code !== 'string' || problem.status !== res.statusCode) throw new Error(`malformed problem: ${where}`);
-        }
-      }),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 25), endOnFailure: true },
-    );
-  }, 120_000);
+      await fc.assert(
+        fc.asyncProperty(request, async ({ pathValues, query, body, headers }) => {
+          let url = path;
+          pathNames.forEach((name, i) => {
+            url = url.replace(`{${name}}`, encodeURIComponent(pathValues[i]));
+          });
+          const qs = new URLSearchParams(
+            Object.entries(query).map(([k, v]): [string, string] => [
+              k,
+              typeof v === 'string' ? v : String(JSON.stringify(v)),
+            ]),
+          ).toString();
+          const sendsBody = method !== 'GET' && method !== 'DELETE';
+          const res = await t.app.inject({
+            method: method as 'GET',
+            url: qs ? `${url}?${qs}` : url,
+            headers: {
+              ...Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, headerSafe(String(v))])),
+              ...(sendsBody ? { 'content-type': body.contentType } : {}),
+            },
+            ...(sendsBody ? { payload: body.payload } : {}),
+          });
+          const where = `${method} ${url}${qs ? `?${qs}` : ''} → ${res.statusCode} ${res.body.slice(0, 300)}`;
+          if (res.statusCode >= 500) throw new Error(`5xx: ${where}`);
+          if (res.statusCode >= 400) {
+            if (!String(res.headers['content-type']).startsWith('application/problem+json'))
+              throw new Error(`4xx without a problem document: ${where}`);
+            const problem = JSON.parse(res.body);
+            if (typeof problem.code !== 'string' || problem.status !== res.statusCode)
+              throw new Error(`malformed problem: ${where}`);
+          }
+        }),
+        { numRuns: Number(process.env.FUZZ_RUNS ?? 25), endOnFailure: true },
+      );
+    },
+    120_000,
+  );
 });
-

@@ -21,7 +21,10 @@ export function databaseUrlFor(serverUrl: string, database: string): string {
 
 export const RUN_PREFIX = 'sa_test_';
 
-export async function withAdminClient<T>(serverUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withAdminClient<T>(
+  serverUrl: string,
+  fn: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
@@ -39,6 +42,9 @@ export async function createDatabaseFromTemplate(): Promise<{ url: string; drop:
   await withAdminClient(serverUrl, (c) => c.query(`create database "${name}" template "${template}"`));
   return {
     url: databaseUrlFor(serverUrl, name),
-    drop: () => withAdminClient(serverUrl, (c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
+    drop: () =>
+      withAdminClient(serverUrl, (c) => c.query(`drop database if exists "${name}" with (force)`)).then(
+        () => {},
+      ),
   };
 }

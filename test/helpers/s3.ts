@@ -34,7 +34,9 @@ export async function startS3Server() {
       const out: string[] = [];
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+        );
         out.push(...(page.Contents ?? []).map((c) => c.Key as string));
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);

@@ -24,7 +24,8 @@ export async function storageForTest(kind: StorageKind, s3?: S3Server) {
   const s3Env = kind === 's3' ? (s3 as S3Server).env() : {};
   const bucket = s3Env.S3_BUCKET;
   const env: Record<string, string> = { EVIDENCE_DIR: dir, ...s3Env };
-  const scratch = async () => (await filesUnder(join(dir, '.tmp'))).map((p) => `scratch:${p.split('/').pop()}`);
+  const scratch = async () =>
+    (await filesUnder(join(dir, '.tmp'))).map((p) => `scratch:${p.split('/').pop()}`);
   return {
     kind,
     env,
@@ -35,7 +36,9 @@ export async function storageForTest(kind: StorageKind, s3?: S3Server) {
           .filter((k) => k.startsWith('objects/'))
           .map((k) => k.slice('objects/'.length));
       }
-      return (await filesUnder(dir)).filter((p) => !p.includes('/.tmp/')).map((p) => p.split('/').pop() as string);
+      return (await filesUnder(dir))
+        .filter((p) => !p.includes('/.tmp/'))
+        .map((p) => p.split('/').pop() as string);
     },
     async temporary(): Promise<string[]> {
       const stored =

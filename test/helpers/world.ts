@@ -25,11 +25,16 @@ export type World = {
 };
 
 function expectStatus(res: { status: number; body: unknown }, status: number, what: string) {
-  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== status)
+    throw new Error(`${what}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as any;
 }
 
-export async function createUserWithToken(app: FastifyInstance, by: Client, user: Record<string, unknown>): Promise<Actor> {
+export async function createUserWithToken(
+  app: FastifyInstance,
+  by: Client,
+  user: Record<string, unknown>,
+): Promise<Actor> {
   const created = expectStatus(await by.post('/users', user), 201, `create user ${user.email}`);
   const token = expectStatus(await by.post(`/users/${created.id}/tokens`, {}), 201, 'issue token');
   return { id: created.id, token: token.token, api: client(app, token.token) };
@@ -47,14 +52,33 @@ export async function createWorld(app: FastifyInstance, db: Db): Promise<World> 
   const streams = expectStatus(await adminApi.get('/streams'), 200, 'streams');
   const schoolsStreamId = streams.items.find((s: { slug: string }) => s.slug === 'schools').id;
   const areaA = expectStatus(
-    await adminApi.post('/areas', { name: 'Coventry', nation: 'england', region: 'West Midlands', localAuthorities: ['Coventry'], leadOrganisation: 'Coventry EMAS', active: true }),
+    await adminApi.post('/areas', {
+      name: 'Coventry',
+      nation: 'england',
+      region: 'West Midlands',
+      localAuthorities: ['Coventry'],
+      leadOrganisation: 'Coventry EMAS',
+      active: true,
+    }),
     201,
     'area A',
   ).id;
-  const areaB = expectStatus(await adminApi.post('/areas', { name: 'Cardiff', nation: 'wales', active: true }), 201, 'area B').id;
+  const areaB = expectStatus(
+    await adminApi.post('/areas', { name: 'Cardiff', nation: 'wales', active: true }),
+    201,
+    'area B',
+  ).id;
 
-  const leadA = await createUserWithToken(app, adminApi, { email: `lead.a${n}@example.org`, name: 'Lead A', grants: [{ role: 'lead', areaId: areaA }] });
-  const leadB = await createUserWithToken(app, adminApi, { email: `lead.b${n}@example.org`, name: 'Lead B', grants: [{ role: 'lead', areaId: areaB }] });
+  const leadA = await createUserWithToken(app, adminApi, {
+    email: `lead.a${n}@example.org`,
+    name: 'Lead A',
+    grants: [{ role: 'lead', areaId: areaA }],
+  });
+  const leadB = await createUserWithToken(app, adminApi, {
+    email: `lead.b${n}@example.org`,
+    name: 'Lead B',
+    grants: [{ role: 'lead', areaId: areaB }],
+  });
   const appraiserA = await createUserWithToken(app, leadA.api, {
     email: `appraiser.a${n}@example.org`,
     name: 'Appraiser A',
@@ -62,12 +86,23 @@ export async function createWorld(app: FastifyInstance, db: Db): Promise<World> 
     appraiserProfile: { livedExperience: true, localGroup: true, cosStaff: false },
   });
   const orgA = expectStatus(
-    await leadA.api.post('/organisations', { name: 'Hillfields Primary School', streamId: schoolsStreamId, areaId: areaA, phase: 'primary', urn: '103677' }),
+    await leadA.api.post('/organisations', {
+      name: 'Hillfields Primary School',
+      streamId: schoolsStreamId,
+      areaId: areaA,
+      phase: 'primary',
+      urn: '103677',
+    }),
     201,
     'org A',
   ).id;
   const orgB = expectStatus(
-    await leadB.api.post('/organisations', { name: 'Ysgol Glan Morfa', streamId: schoolsStreamId, areaId: areaB, phase: 'primary' }),
+    await leadB.api.post('/organisations', {
+      name: 'Ysgol Glan Morfa',
+      streamId: schoolsStreamId,
+      areaId: areaB,
+      phase: 'primary',
+    }),
     201,
     'org B',
   ).id;
@@ -81,5 +116,18 @@ export async function createWorld(app: FastifyInstance, db: Db): Promise<World> 
     name: 'Applicant B',
     grants: [{ role: 'applicant', organisationId: orgB }],
   });
-  return { admin, schoolsStreamId, areaA, areaB, leadA, leadB, appraiserA, orgA, orgB, applicantA, applicantB, anonymous: client(app) };
+  return {
+    admin,
+    schoolsStreamId,
+    areaA,
+    areaB,
+    leadA,
+    leadB,
+    appraiserA,
+    orgA,
+    orgB,
+    applicantA,
+    applicantB,
+    anonymous: client(app),
+  };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, readyDraft, review, toReviewing } from '../helpers/applications.ts';
 import { type ReceivedMail, shift, startSmtpServer, tick } from '../helpers/jobs.ts';
-import { createWorld, type Actor, type World } from '../helpers/world.ts';
+import { type Actor, createWorld, type World } from '../helpers/world.ts';
 
 let t: TestApp;
 let w: World;
@@ -10,7 +10,11 @@ let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 const emailOf = new Map<string, string>();
 beforeAll(async () => {
   smtp = await startSmtpServer();
-  t = await startTestApp({ ALLOW_CLOCK_OVERRIDE: '1', SMTP_URL: smtp.url, MAIL_FROM: 'Sanctuary Awards <awards@example.org>' });
+  t = await startTestApp({
+    ALLOW_CLOCK_OVERRIDE: '1',
+    SMTP_URL: smtp.url,
+    MAIL_FROM: 'Sanctuary Awards <awards@example.org>',
+  });
   w = await createWorld(t.app, t.database.db);
   for (const a of [w.leadA, w.applicantA, w.admin]) emailOf.set(a.id, ok(await a.api.get('/me')).email);
 });
@@ -20,7 +24,11 @@ afterAll(async () => {
 });
 
 /** Mails that arrived for `actor` since `from`, by subject. */
-const subjectsFor = (email: string, from = 0) => smtp.mails.slice(from).filter((m: ReceivedMail) => m.to.includes(email)).map((m) => m.subject);
+const subjectsFor = (email: string, from = 0) =>
+  smtp.mails
+    .slice(from)
+    .filter((m: ReceivedMail) => m.to.includes(email))
+    .map((m) => m.subject);
 
 describe('people are e-mailed at each step that concerns them', () => {
   const start = new Date();
@@ -36,7 +44,10 @@ describe('people are e-mailed at each step that concerns them', () => {
     expect(summary.reminders).toEqual({ created: 1, digests: 1 });
     expect(summary.emails.sent).toBe(2);
     const lead = emailOf.get(w.leadA.id) as string;
-    expect(subjectsFor(lead)).toEqual(['New application from Hillfields Primary School', 'Sanctuary Awards: 1 reminder']);
+    expect(subjectsFor(lead)).toEqual([
+      'New application from Hillfields Primary School',
+      'Sanctuary Awards: 1 reminder',
+    ]);
     const digest = smtp.mails.find((m) => m.subject === 'Sanctuary Awards: 1 reminder') as ReceivedMail;
     expect(digest.raw).toMatch(/has not been accepted or returned yet/);
     expect(digest.raw).toMatch(/Content-Type: text\/html/i);
@@ -61,20 +72,32 @@ describe('people are e-mailed at each step that concerns them', () => {
         'Sanctuary Awards: 1 reminder',
       ]);
     }
-    expect(subjectsFor(emailOf.get(w.applicantA.id) as string, before)).toEqual(['Your application was accepted for appraisal']);
+    expect(subjectsFor(emailOf.get(w.applicantA.id) as string, before)).toEqual([
+      'Your application was accepted for appraisal',
+    ]);
   });
 
   it('the decision reaches the school and the panel; the lead who made it is not mailed about it', async () => {
     const before = smtp.mails.length;
     for (const m of panel) ok(await event(m, applicationId, review('met')));
-    awardId = ok(await event(w.leadA, applicationId, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' })).awardId;
+    awardId = ok(
+      await event(w.leadA, applicationId, {
+        type: 'DECIDE',
+        outcome: 'award',
+        rationale: 'Every criterion met',
+      }),
+    ).awardId;
     await tick(t.database.db, t.config, new Date());
     const decision = 'Decision on the Sanctuary Award application of Hillfields Primary School: awarded';
     expect(subjectsFor(emailOf.get(w.applicantA.id) as string, before)).toEqual([decision]);
     for (const email of panelEmails) expect(subjectsFor(email, before)).toEqual([decision]);
-    expect(subjectsFor(emailOf.get(w.leadA.id) as string, before)).toEqual(['All reviews are in: Hillfields Primary School']);
+    expect(subjectsFor(emailOf.get(w.leadA.id) as string, before)).toEqual([
+      'All reviews are in: Hillfields Primary School',
+    ]);
     // The school's mail holds the decision, never individual reviews.
-    const schoolMail = smtp.mails.slice(before).find((m) => m.to.includes(emailOf.get(w.applicantA.id) as string)) as ReceivedMail;
+    const schoolMail = smtp.mails
+      .slice(before)
+      .find((m) => m.to.includes(emailOf.get(w.applicantA.id) as string)) as ReceivedMail;
     expect(schoolMail.raw).toMatch(/Every criterion met/);
     expect(schoolMail.raw).not.toMatch(/A welcoming school|lived experience/i);
   });
@@ -88,19 +111,29 @@ describe('people are e-mailed at each step that concerns them', () => {
     expect(subjectsFor(emailOf.get(w.leadA.id) as string, before)).toEqual([subject]);
     const reminded = await tick(t.database.db, t.config, shift(expiresAt, -29));
     expect(reminded.reminders).toEqual({ created: 2, digests: 2 });
-    expect(subjectsFor(emailOf.get(w.applicantA.id) as string, before)).toEqual([subject, 'Sanctuary Awards: 1 reminder']);
+    expect(subjectsFor(emailOf.get(w.applicantA.id) as string, before)).toEqual([
+      subject,
+      'Sanctuary Awards: 1 reminder',
+    ]);
   });
 
   it('GET /me/notifications lists the caller’s own notifications with their delivery status', async () => {
     const mine = ok(await w.applicantA.api.get('/me/notifications'));
     const types = mine.items.map((n: { eventType: string }) => n.eventType);
-    expect(types).toEqual(['reminder.digest', 'award.RENEWAL_DUE', 'application.DECIDE', 'application.ACCEPT']);
+    expect(types).toEqual([
+      'reminder.digest',
+      'award.RENEWAL_DUE',
+      'application.DECIDE',
+      'application.ACCEPT',
+    ]);
     expect(mine.items.every((n: { email: { status: string } }) => n.email.status === 'sent')).toBe(true);
     expect(mine.items[2].text).toMatch(/Dear Applicant A/);
     const page = ok(await w.applicantA.api.get('/me/notifications?limit=2'));
     expect(page.items).toHaveLength(2);
     const next = ok(await w.applicantA.api.get(`/me/notifications?limit=2&cursor=${page.nextCursor}`));
-    expect(next.items.map((n: { id: string }) => n.id)).toEqual(mine.items.slice(2).map((n: { id: string }) => n.id));
+    expect(next.items.map((n: { id: string }) => n.id)).toEqual(
+      mine.items.slice(2).map((n: { id: string }) => n.id),
+    );
     expect((await w.anonymous.get('/me/notifications')).status).toBe(401);
   });
 });
@@ -116,7 +149,10 @@ describe('without an SMTP server', () => {
       expect(summary.emails).toEqual({ sent: 0, retried: 0, failed: 0, skipped: 1 });
       const mine = ok(await world.leadA.api.get('/me/notifications'));
       expect(mine.items).toHaveLength(1);
-      expect(mine.items[0]).toMatchObject({ eventType: 'application.SUBMIT', email: { status: 'skipped', sentAt: null } });
+      expect(mine.items[0]).toMatchObject({
+        eventType: 'application.SUBMIT',
+        email: { status: 'skipped', sentAt: null },
+      });
     } finally {
       await plain.close();
     }

@@ -18,9 +18,16 @@ const NODE = join(process.cwd(), 'node_modules/.bin/node');
 
 /** `npm run cli -- tick …` in its own process, as an operator or a drill would run it. */
 function cli(args: string[], env: Record<string, string>) {
-  return run(NODE, ['src/cli.ts', ...args], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env }, timeout: 60_000 }).then(
+  return run(NODE, ['src/cli.ts', ...args], {
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
+    timeout: 60_000,
+  }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
   );
 }
 
@@ -30,11 +37,17 @@ describe('a restart between scheduling and firing loses nothing', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sa-restart-'));
     const created = testDbMode() === 'postgres' ? await createDatabaseFromTemplate() : null;
     const dbEnv: Record<string, string> = created ? { DATABASE_URL: created.url } : { DATA_DIR: dataDir };
-    const open = () => createDatabase({ databaseUrl: created?.url, pgliteDir: embeddedDatabaseDir(dataDir), poolSize: 4 });
+    const open = () =>
+      createDatabase({ databaseUrl: created?.url, pgliteDir: embeddedDatabaseDir(dataDir), poolSize: 4 });
     try {
       let database = open();
       await prepareDatabase(database.db);
-      const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', EVIDENCE_DIR: join(dataDir, 'evidence'), ...dbEnv });
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        EVIDENCE_DIR: join(dataDir, 'evidence'),
+        ...dbEnv,
+      });
       const app = await buildApp({ config, database, logger: false });
       await app.ready();
       const w = await createWorld(app, database.db);
@@ -50,13 +63,25 @@ describe('a restart between scheduling and firing loses nothing', () => {
 
       const first = await cli(['tick', '--now', at], { ...dbEnv, ALLOW_CLOCK_OVERRIDE: '1' });
       expect(first.code).toBe(0);
-      expect(JSON.parse(first.stdout)).toMatchObject({ now: at, timers: { fired: 1, skipped: 0, failed: 0 } });
+      expect(JSON.parse(first.stdout)).toMatchObject({
+        now: at,
+        timers: { fired: 1, skipped: 0, failed: 0 },
+      });
 
       database = open();
       try {
-        const award = await database.db.selectFrom('awards').select(['state', 'version']).where('id', '=', awardId).executeTakeFirstOrThrow();
+        const award = await database.db
+          .selectFrom('awards')
+          .select(['state', 'version'])
+          .where('id', '=', awardId)
+          .executeTakeFirstOrThrow();
         expect(award).toEqual({ state: 'renewalDue', version: 2 });
-        const events = await database.db.selectFrom('award_events').select('type').where('award_id', '=', awardId).orderBy('id').execute();
+        const events = await database.db
+          .selectFrom('award_events')
+          .select('type')
+          .where('award_id', '=', awardId)
+          .orderBy('id')
+          .execute();
         expect(events.map((e) => e.type)).toEqual(['AWARDED', 'RENEWAL_DUE']);
       } finally {
         await database.close();

@@ -12,20 +12,28 @@ const DAY = 86_400_000;
 
 /** Org with an applicant member, pledge signed. */
 async function organisation(name: string, areaId: string, lead: Actor) {
-  const id = ok(await lead.api.post('/organisations', { name, streamId: w.schoolsStreamId, areaId }), 201).id as string;
+  const id = ok(await lead.api.post('/organisations', { name, streamId: w.schoolsStreamId, areaId }), 201)
+    .id as string;
   const applicant = await createUserWithToken(t.app, lead.api, {
     email: `member.${id}@example.org`,
     name: `Member of ${name}`,
     grants: [{ role: 'applicant', organisationId: id }],
   });
-  ok(await applicant.api.post(`/organisations/${id}/pledge`, { signatoryName: 'Head', signatoryRole: 'Headteacher' }), 201);
+  ok(
+    await applicant.api.post(`/organisations/${id}/pledge`, {
+      signatoryName: 'Head',
+      signatoryRole: 'Headteacher',
+    }),
+    201,
+  );
   return { id, applicant };
 }
 
 /** A submitted application of `org`: answers, evidence, SUBMIT, all through the API. */
 async function submitted(org: { id: string; applicant: Actor }) {
   const id = ok(await org.applicant.api.post('/applications', { organisationId: org.id }), 201).id as string;
-  for (const code of SCHOOL_CODES) ok(await org.applicant.api.put(`/applications/${id}/answers/${code}`, { text: `On ${code}` }));
+  for (const code of SCHOOL_CODES)
+    ok(await org.applicant.api.put(`/applications/${id}/answers/${code}`, { text: `On ${code}` }));
   ok(await uploadEvidence(t.app, org.applicant, id, SCHOOL_CODES, `evidence-${id}`), 201);
   ok(await event(org.applicant, id, { type: 'SUBMIT' }));
   return id;
@@ -76,14 +84,22 @@ beforeAll(async () => {
 
   // Hillfields (area A) goes through the whole cycle to an award.
   const hillfields = { id: w.orgA, applicant: w.applicantA };
-  ok(await w.applicantA.api.post(`/organisations/${w.orgA}/pledge`, { signatoryName: 'Ms Head', signatoryRole: 'Headteacher' }), 201);
+  ok(
+    await w.applicantA.api.post(`/organisations/${w.orgA}/pledge`, {
+      signatoryName: 'Ms Head',
+      signatoryRole: 'Headteacher',
+    }),
+    201,
+  );
   const appId = await submitted(hillfields);
   ok(await event(w.leadA, appId, { type: 'ACCEPT' }));
   const panel = await panelOfThree(t.app, w, 'reports');
   for (const m of panel) ok(await event(w.leadA, appId, { type: 'ASSIGN_APPRAISER', userId: m.id }));
   ok(await event(w.leadA, appId, { type: 'START_REVIEW' }));
   for (const m of panel) ok(await event(m, appId, review('met')));
-  const decided = ok(await event(w.leadA, appId, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' }));
+  const decided = ok(
+    await event(w.leadA, appId, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' }),
+  );
   awarded = { applicationId: appId, awardId: decided.awardId };
 
   // A school whose submission has waited three weeks (the SUBMIT is moved back in time).
@@ -97,7 +113,13 @@ beforeAll(async () => {
   pledgedOnly = (await organisation(FORMULA_NAME, w.areaA, w.leadA)).id;
 
   // Area B has its own work, which area A's lead never sees.
-  ok(await w.applicantB.api.post(`/organisations/${w.orgB}/pledge`, { signatoryName: 'Pennaeth', signatoryRole: 'Head' }), 201);
+  ok(
+    await w.applicantB.api.post(`/organisations/${w.orgB}/pledge`, {
+      signatoryName: 'Pennaeth',
+      signatoryRole: 'Head',
+    }),
+    201,
+  );
   await submitted({ id: w.orgB, applicant: w.applicantB });
 });
 afterAll(() => t.close());
@@ -114,11 +136,18 @@ describe('the area dashboard', () => {
     ]);
     expect(d.awards.current).toBe(1);
     expect(d.overdue.submissionsNotAccepted.count).toBe(1);
-    expect(d.overdue.submissionsNotAccepted.items[0]).toMatchObject({ applicationId: lateId, organisationName: 'Whitley Academy' });
+    expect(d.overdue.submissionsNotAccepted.items[0]).toMatchObject({
+      applicationId: lateId,
+      organisationName: 'Whitley Academy',
+    });
     expect(d.overdue.submissionsNotAccepted.items[0].days).toBeGreaterThanOrEqual(20);
     expect(d.pledgedWithoutApplication.items.map((o: any) => o.organisationId)).toEqual([pledgedOnly]);
     expect(d.recentDecisions).toEqual([
-      expect.objectContaining({ applicationId: awarded.applicationId, outcome: 'award', organisationName: 'Hillfields Primary School' }),
+      expect.objectContaining({
+        applicationId: awarded.applicationId,
+        outcome: 'award',
+        organisationName: 'Hillfields Primary School',
+      }),
     ]);
     expect(d.expiringAwards.count).toBe(0);
   });
@@ -129,7 +158,9 @@ describe('the area dashboard', () => {
       t.database.db,
     );
     const d = ok(await w.admin.api.get(`/areas/${w.areaA}/dashboard`));
-    expect(d.expiringAwards.items).toEqual([expect.objectContaining({ awardId: awarded.awardId, daysLeft: 30 })]);
+    expect(d.expiringAwards.items).toEqual([
+      expect.objectContaining({ awardId: awarded.awardId, daysLeft: 30 }),
+    ]);
   });
 
   it('answers 404 to another area’s lead, 403 to roles without dashboards, 401 without a token', async () => {
@@ -144,7 +175,14 @@ describe('the area dashboard', () => {
     const n = ok(await w.admin.api.get('/dashboard'));
     const a = n.areas.find((r: any) => r.areaId === w.areaA);
     const b = n.areas.find((r: any) => r.areaId === w.areaB);
-    expect(a).toMatchObject({ openApplications: 1, submissionsNotAccepted: 1, currentAwards: 1, expiringAwards: 1, pledgedWithoutApplication: 1, hasLead: true });
+    expect(a).toMatchObject({
+      openApplications: 1,
+      submissionsNotAccepted: 1,
+      currentAwards: 1,
+      expiringAwards: 1,
+      pledgedWithoutApplication: 1,
+      hasLead: true,
+    });
     expect(b).toMatchObject({ openApplications: 1, submissionsNotAccepted: 0, currentAwards: 0 });
     expect(n.totals.openApplications).toBe(2);
     expect((await w.leadA.api.get('/dashboard')).status).toBe(403);
@@ -155,20 +193,32 @@ describe('lists: filters and CSV', () => {
   it('filter applications by organisation name, update time and state, sorted by name', async () => {
     const byName = ok(await w.leadA.api.get('/applications?q=whitley'));
     expect(byName.items.map((a: any) => a.id)).toEqual([lateId]);
-    expect(ok(await w.leadA.api.get(`/applications?updatedSince=${new Date(Date.now() + DAY).toISOString()}`)).items).toEqual([]);
-    expect(ok(await w.admin.api.get('/applications?state=submitted&sort=organisationName')).items.map((a: any) => a.organisationName)).toEqual([
-      'Whitley Academy',
-      'Ysgol Glan Morfa',
-    ]);
+    expect(
+      ok(await w.leadA.api.get(`/applications?updatedSince=${new Date(Date.now() + DAY).toISOString()}`))
+        .items,
+    ).toEqual([]);
+    expect(
+      ok(await w.admin.api.get('/applications?state=submitted&sort=organisationName')).items.map(
+        (a: any) => a.organisationName,
+      ),
+    ).toEqual(['Whitley Academy', 'Ysgol Glan Morfa']);
     expect((await w.admin.api.get('/applications?sort=colour')).status).toBe(400);
   });
 
   it('filter awards by stream, expiry and name; organisations by stream and pledge', async () => {
     const soon = new Date(Date.now() + 90 * DAY).toISOString();
-    expect(ok(await w.leadA.api.get(`/awards?stream=schools&expiringBefore=${soon}&q=hill`)).items.map((a: any) => a.id)).toEqual([awarded.awardId]);
+    expect(
+      ok(await w.leadA.api.get(`/awards?stream=schools&expiringBefore=${soon}&q=hill`)).items.map(
+        (a: any) => a.id,
+      ),
+    ).toEqual([awarded.awardId]);
     expect(ok(await w.leadA.api.get('/awards?q=whitley')).items).toEqual([]);
     const orgs = ok(await w.leadA.api.get('/organisations?stream=schools&pledged=true&sort=-name'));
-    expect(orgs.items.map((o: any) => o.name)).toEqual(['Whitley Academy', 'Hillfields Primary School', FORMULA_NAME]);
+    expect(orgs.items.map((o: any) => o.name)).toEqual([
+      'Whitley Academy',
+      'Hillfields Primary School',
+      FORMULA_NAME,
+    ]);
   });
 
   it('Accept: text/csv returns the same rows as the JSON pages', async () => {
@@ -230,13 +280,29 @@ describe('certificates and the public register', () => {
     expect((await w.leadB.api.get(`/awards/${awarded.awardId}/certificate`)).status).toBe(404);
 
     const verified = ok(await w.anonymous.get(new URL(url).pathname));
-    expect(verified).toMatchObject({ awardId: awarded.awardId, organisationName: 'Hillfields Primary School', current: true, status: 'current' });
+    expect(verified).toMatchObject({
+      awardId: awarded.awardId,
+      organisationName: 'Hillfields Primary School',
+      current: true,
+      status: 'current',
+    });
   });
 
   it('the register lists current holders by stream, area, nation and name, in JSON and CSV, without people', async () => {
-    const page = ok(await w.anonymous.get(`/register?stream=schools&nation=england&areaId=${w.areaA}&name=hillfields`));
+    const page = ok(
+      await w.anonymous.get(`/register?stream=schools&nation=england&areaId=${w.areaA}&name=hillfields`),
+    );
     expect(page.items).toHaveLength(1);
-    expect(Object.keys(page.items[0]).sort()).toEqual(['area', 'awardId', 'awardedAt', 'expiresAt', 'nation', 'organisationName', 'stream', 'streamSlug']);
+    expect(Object.keys(page.items[0]).sort()).toEqual([
+      'area',
+      'awardId',
+      'awardedAt',
+      'expiresAt',
+      'nation',
+      'organisationName',
+      'stream',
+      'streamSlug',
+    ]);
     expect(ok(await w.anonymous.get('/register?nation=wales')).items).toEqual([]);
     const rows = await csv(w.anonymous, '/register');
     expect(rows).toEqual([

@@ -58,7 +58,9 @@ describe.each<StorageKind>(['local', 's3'])('the %s store', (kind) => {
     for (let i = 0; i < 12; i++) hash.update(chunk);
     expect(written).toEqual({ size: 12 * 1024 * 1024, sha256: hash.digest('hex') });
     await pending.commit('bbbb-contract-large');
-    const tail = await text(await store.open('bbbb-contract-large', { start: 12 * 1024 * 1024 - 3, end: 12 * 1024 * 1024 - 1 }));
+    const tail = await text(
+      await store.open('bbbb-contract-large', { start: 12 * 1024 * 1024 - 3, end: 12 * 1024 * 1024 - 1 }),
+    );
     expect(tail).toBe('aaa');
     await store.remove('bbbb-contract-large');
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, panelOfThree, review, SCHOOL_CODES, uploadEvidence } from '../helpers/applications.ts';
-import { createWorld, type Actor, type World } from '../helpers/world.ts';
+import { type Actor, createWorld, type World } from '../helpers/world.ts';
 
 let t: TestApp;
 let w: World;
@@ -26,7 +26,10 @@ describe('the award cycle, end to end over HTTP', () => {
     expect(created.criteria.map((c: { code: string }) => c.code)).toEqual(SCHOOL_CODES);
     expect(created.allowedEvents).toEqual(['WITHDRAW']);
     expect(created.blockers.SUBMIT).toEqual(
-      expect.arrayContaining(['The City of Sanctuary pledge has not been signed', expect.stringContaining('E2')]),
+      expect.arrayContaining([
+        'The City of Sanctuary pledge has not been signed',
+        expect.stringContaining('E2'),
+      ]),
     );
     const refused = await event(w.applicantA, id, { type: 'SUBMIT' });
     expect(refused.status).toBe(422);
@@ -41,8 +44,15 @@ describe('the award cycle, end to end over HTTP', () => {
   });
 
   it('with the pledge, answers and evidence the school submits', async () => {
-    ok(await w.applicantA.api.post(`/organisations/${w.orgA}/pledge`, { signatoryName: 'Ms Head', signatoryRole: 'Headteacher' }), 201);
-    for (const code of SCHOOL_CODES) ok(await w.applicantA.api.put(`/applications/${id}/answers/${code}`, { text: `Our work on ${code}` }));
+    ok(
+      await w.applicantA.api.post(`/organisations/${w.orgA}/pledge`, {
+        signatoryName: 'Ms Head',
+        signatoryRole: 'Headteacher',
+      }),
+      201,
+    );
+    for (const code of SCHOOL_CODES)
+      ok(await w.applicantA.api.put(`/applications/${id}/answers/${code}`, { text: `Our work on ${code}` }));
     expect((await uploadEvidence(t.app, w.applicantA, id, SCHOOL_CODES, 'evidence-folder')).status).toBe(201);
     const draft = ok(await w.applicantA.api.get(`/applications/${id}`));
     expect(draft.allowedEvents).toContain('SUBMIT');
@@ -93,20 +103,41 @@ describe('the award cycle, end to end over HTTP', () => {
 
   it('feedback, the school’s response and a meeting follow', async () => {
     const criteria = Object.fromEntries(
-      SCHOOL_CODES.map((c) => [c, { judgement: c === 'E2' ? 'further_evidence' : 'met', feedback: `About ${c}` }]),
+      SCHOOL_CODES.map((c) => [
+        c,
+        { judgement: c === 'E2' ? 'further_evidence' : 'met', feedback: `About ${c}` },
+      ]),
     );
-    const fed = ok(await event(w.leadA, id, { type: 'SEND_FEEDBACK', criteria, questions: ['How do pupils shape the work?'] }));
+    const fed = ok(
+      await event(w.leadA, id, {
+        type: 'SEND_FEEDBACK',
+        criteria,
+        questions: ['How do pupils shape the work?'],
+      }),
+    );
     expect(fed.state).toBe('awaitingResponse');
     const wrong = await event(w.applicantA, id, { type: 'RESPOND', answers: [] });
     expect(wrong.status).toBe(422);
-    expect(ok(await event(w.applicantA, id, { type: 'RESPOND', answers: ['Through the pupil council'] })).state).toBe('meeting');
+    expect(
+      ok(await event(w.applicantA, id, { type: 'RESPOND', answers: ['Through the pupil council'] })).state,
+    ).toBe('meeting');
     ok(await event(w.leadA, id, { type: 'SCHEDULE_MEETING', at: inFuture(7), mode: 'online' }));
-    const met = ok(await event(w.leadA, id, { type: 'RECORD_MEETING', heldAt: new Date().toISOString(), notes: 'A warm visit' }));
+    const met = ok(
+      await event(w.leadA, id, {
+        type: 'RECORD_MEETING',
+        heldAt: new Date().toISOString(),
+        notes: 'A warm visit',
+      }),
+    );
     expect(met.meeting.notes).toBe('A warm visit');
   });
 
   it('the panel asks for further evidence; the school resubmits and round 2 begins with the same panel', async () => {
-    const noRequests = await event(w.leadA, id, { type: 'DECIDE', outcome: 'further_evidence', rationale: 'More on E2' });
+    const noRequests = await event(w.leadA, id, {
+      type: 'DECIDE',
+      outcome: 'further_evidence',
+      rationale: 'More on E2',
+    });
     expect(noRequests.status).toBe(422);
     const awardRefused = await event(w.leadA, id, { type: 'DECIDE', outcome: 'award', rationale: 'Yes' });
     expect(awardRefused.status).toBe(422);
@@ -132,7 +163,9 @@ describe('the award cycle, end to end over HTTP', () => {
 
   it('round 2 ends in an award, which appears on the public register', async () => {
     for (const member of panel) ok(await event(member, id, review('met')));
-    const awarded = ok(await event(w.leadA, id, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' }));
+    const awarded = ok(
+      await event(w.leadA, id, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' }),
+    );
     expect(awarded.state).toBe('awarded');
     expect(awarded.allowedEvents).toEqual([]);
     const award = ok(await w.applicantA.api.get(`/awards/${awarded.awardId}`));
@@ -142,15 +175,23 @@ describe('the award cycle, end to end over HTTP', () => {
     threeYearsOn.setUTCFullYear(threeYearsOn.getUTCFullYear() + 3);
     expect(award.expiresAt).toBe(threeYearsOn.toISOString());
     const register = ok(await w.anonymous.get('/register'));
-    expect(register.items.map((r: { organisationName: string }) => r.organisationName)).toContain('Hillfields Primary School');
+    expect(register.items.map((r: { organisationName: string }) => r.organisationName)).toContain(
+      'Hillfields Primary School',
+    );
     expect(JSON.stringify(register)).not.toMatch(/appraiser|panel|evidence/i);
     expect((await w.leadB.api.get(`/awards/${awarded.awardId}`)).status).toBe(404);
   });
 
   it('a renewal opens pre-filled and puts the award into renewing', async () => {
-    const initialAgain = await w.applicantA.api.post('/applications', { organisationId: w.orgA, kind: 'initial' });
+    const initialAgain = await w.applicantA.api.post('/applications', {
+      organisationId: w.orgA,
+      kind: 'initial',
+    });
     expect(initialAgain.status).toBe(422);
-    const renewal = ok(await w.applicantA.api.post('/applications', { organisationId: w.orgA, kind: 'renewal' }), 201);
+    const renewal = ok(
+      await w.applicantA.api.post('/applications', { organisationId: w.orgA, kind: 'renewal' }),
+      201,
+    );
     expect(renewal.kind).toBe('renewal');
     expect(renewal.state).toBe('draft');
     expect(renewal.answers.L1).toBe('Our work on L1');
@@ -167,10 +208,23 @@ describe('the award cycle, end to end over HTTP', () => {
     const lead = ok(await w.leadA.api.get(`/applications/${id}/history`));
     const types = lead.items.map((e: { type: string }) => e.type);
     expect(types[0]).toBe('CREATED');
-    for (const t of ['SUBMIT', 'ACCEPT', 'ASSIGN_APPRAISER', 'START_REVIEW', 'SUBMIT_REVIEW', 'SEND_FEEDBACK', 'RESPOND', 'DECIDE', 'RESUBMIT', 'EVIDENCE_UPLOADED']) {
+    for (const t of [
+      'SUBMIT',
+      'ACCEPT',
+      'ASSIGN_APPRAISER',
+      'START_REVIEW',
+      'SUBMIT_REVIEW',
+      'SEND_FEEDBACK',
+      'RESPOND',
+      'DECIDE',
+      'RESUBMIT',
+      'EVIDENCE_UPLOADED',
+    ]) {
       expect(types).toContain(t);
     }
-    expect(lead.items.map((e: { seq: number }) => e.seq)).toEqual(lead.items.map((_: unknown, i: number) => i + 1));
+    expect(lead.items.map((e: { seq: number }) => e.seq)).toEqual(
+      lead.items.map((_: unknown, i: number) => i + 1),
+    );
     const reviewLine = lead.items.find((e: { type: string }) => e.type === 'SUBMIT_REVIEW');
     expect(reviewLine.payload.summary).toBe('A welcoming school');
     const school = ok(await w.applicantA.api.get(`/applications/${id}/history`));
@@ -198,4 +252,3 @@ describe('the award cycle, end to end over HTTP', () => {
     expect(byState.items.map((a: { id: string }) => a.id)).toEqual([id]);
   });
 });
-

@@ -34,7 +34,11 @@ const soon = new Date(Date.now() + 30 * 86_400_000).toISOString();
 const allMet = Object.fromEntries(SCHOOL_CODES.map((c) => [c, { judgement: 'met', feedback: 'Good' }]));
 
 /** A valid body per event, and who may send it according to SPEC §4. */
-const EVENTS: [type: string, body: Record<string, unknown>, who: ('applicant' | 'lead' | 'admin' | 'appraiser')[]][] = [
+const EVENTS: [
+  type: string,
+  body: Record<string, unknown>,
+  who: ('applicant' | 'lead' | 'admin' | 'appraiser')[],
+][] = [
   ['SUBMIT', {}, ['applicant']],
   ['ACCEPT', {}, ['lead', 'admin']],
   ['RETURN', { reason: 'Incomplete' }, ['lead', 'admin']],
@@ -54,7 +58,11 @@ const EVENTS: [type: string, body: Record<string, unknown>, who: ('applicant' | 
   ['WITHDRAW', { reason: 'Changed plans' }, ['applicant', 'lead', 'admin']],
 ];
 
-type Caller = { name: string; client: () => Client; relation: 'applicant' | 'lead' | 'admin' | 'appraiser' | 'outside' | 'nobody' };
+type Caller = {
+  name: string;
+  client: () => Client;
+  relation: 'applicant' | 'lead' | 'admin' | 'appraiser' | 'outside' | 'nobody';
+};
 const CALLERS: Caller[] = [
   { name: 'admin', client: () => w.admin.api, relation: 'admin' },
   { name: 'lead of the area', client: () => w.leadA.api, relation: 'lead' },
@@ -69,30 +77,45 @@ const CALLERS: Caller[] = [
 const cells = EVENTS.flatMap(([type, body, who]) =>
   CALLERS.map((caller) => {
     const expected =
-      caller.relation === 'nobody' ? 401 : caller.relation === 'outside' ? 404 : who.includes(caller.relation) ? 412 : 403;
+      caller.relation === 'nobody'
+        ? 401
+        : caller.relation === 'outside'
+          ? 404
+          : who.includes(caller.relation)
+            ? 412
+            : 403;
     return { type, body, caller, expected };
   }),
 );
 
 describe('application events × roles', () => {
-  it.each(cells.map((c) => [`${c.type} by ${c.caller.name} → ${c.expected}`, c] as const))('%s', async (_name, cell) => {
-    const before = ok(await w.admin.api.get(`/applications/${id}`));
-    const res = await cell.caller.client().post(`/applications/${id}/events`, { type: cell.type, ...cell.body }, { 'if-match': 'W/"999"' });
-    expect(res.status).toBe(cell.expected);
-    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    const code = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not-found', 412: 'version-mismatch' }[cell.expected];
-    expect(res.body.code).toBe(code);
-    const after = ok(await w.admin.api.get(`/applications/${id}`));
-    expect(after.version).toBe(before.version);
-    expect(after.state).toBe('appraisal.reviewing');
-  });
+  it.each(cells.map((c) => [`${c.type} by ${c.caller.name} → ${c.expected}`, c] as const))(
+    '%s',
+    async (_name, cell) => {
+      const before = ok(await w.admin.api.get(`/applications/${id}`));
+      const res = await cell.caller
+        .client()
+        .post(`/applications/${id}/events`, { type: cell.type, ...cell.body }, { 'if-match': 'W/"999"' });
+      expect(res.status).toBe(cell.expected);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      const code = { 401: 'unauthenticated', 403: 'forbidden', 404: 'not-found', 412: 'version-mismatch' }[
+        cell.expected
+      ];
+      expect(res.body.code).toBe(code);
+      const after = ok(await w.admin.api.get(`/applications/${id}`));
+      expect(after.version).toBe(before.version);
+      expect(after.state).toBe('appraisal.reviewing');
+    },
+  );
 });
 
 describe('award events × roles', () => {
   let awardId: string;
   beforeAll(async () => {
     for (const member of panel) ok(await event(member, id, review('met')));
-    const awarded = ok(await event(w.leadA, id, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' }));
+    const awarded = ok(
+      await event(w.leadA, id, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' }),
+    );
     awardId = awarded.awardId;
   });
 
@@ -116,7 +139,9 @@ describe('award events × roles', () => {
     const emptyReason = await w.admin.api.post(`/awards/${awardId}/events`, { type: 'REVOKE', reason: '' });
     expect(emptyReason.status).toBe(422);
     expect(emptyReason.body.code).toBe('guard-failed');
-    const revoked = ok(await w.admin.api.post(`/awards/${awardId}/events`, { type: 'REVOKE', reason: 'Pledge withdrawn' }));
+    const revoked = ok(
+      await w.admin.api.post(`/awards/${awardId}/events`, { type: 'REVOKE', reason: 'Pledge withdrawn' }),
+    );
     expect(revoked.state).toBe('revoked');
     expect(revoked.current).toBe(false);
     const register = ok(await w.anonymous.get('/register'));

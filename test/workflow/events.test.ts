@@ -62,7 +62,12 @@ describe('who may send which event', () => {
     const current = await w.leadA.api.get(`/applications/${id}`);
     const etag = current.headers.etag as string;
     expect(etag).toBe(`W/"${current.body.version}"`);
-    const stale = await event(w.leadA, id, { type: 'ACCEPT' }, { 'if-match': `W/"${current.body.version - 1}"` });
+    const stale = await event(
+      w.leadA,
+      id,
+      { type: 'ACCEPT' },
+      { 'if-match': `W/"${current.body.version - 1}"` },
+    );
     expect(stale.status).toBe(412);
     expect(stale.body.code).toBe('version-mismatch');
     expect(ok(await w.leadA.api.get(`/applications/${id}`)).state).toBe('submitted');
@@ -74,7 +79,13 @@ describe('who may send which event', () => {
   });
 
   it('bad event bodies → 400 validation-failed', async () => {
-    for (const body of [{}, { type: 'FLY' }, { type: 'RETURN' }, { type: 'ACCEPT', extra: 1 }, { type: 'ASSIGN_APPRAISER', userId: 'nope' }]) {
+    for (const body of [
+      {},
+      { type: 'FLY' },
+      { type: 'RETURN' },
+      { type: 'ACCEPT', extra: 1 },
+      { type: 'ASSIGN_APPRAISER', userId: 'nope' },
+    ]) {
       const res = await event(w.leadA, id, body);
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('validation-failed');
@@ -105,7 +116,10 @@ describe('panel guards', () => {
       grants: [{ role: 'appraiser' }],
       appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false },
     });
-    await t.database.db.insertInto('conflicts').values({ user_id: conflicted.id, organisation_id: w.orgA, reason: 'Governor there' }).execute();
+    await t.database.db
+      .insertInto('conflicts')
+      .values({ user_id: conflicted.id, organisation_id: w.orgA, reason: 'Governor there' })
+      .execute();
     const res = await event(w.leadA, id, { type: 'ASSIGN_APPRAISER', userId: conflicted.id });
     expect(res.status).toBe(422);
     expect(res.body.blockers.join(' ')).toMatch(/conflict/i);
@@ -124,7 +138,11 @@ describe('reviewing', () => {
     });
     expect((await outsider.api.get(`/applications/${id}`)).status).toBe(404);
     expect((await event(outsider, id, review())).status).toBe(404);
-    const incomplete = await event(panel[0], id, { type: 'SUBMIT_REVIEW', criteria: { L1: { judgement: 'met', comment: '' } }, summary: 'x' });
+    const incomplete = await event(panel[0], id, {
+      type: 'SUBMIT_REVIEW',
+      criteria: { L1: { judgement: 'met', comment: '' } },
+      summary: 'x',
+    });
     expect(incomplete.status).toBe(422);
     const left = await event(panel[2], id, { type: 'DECLARE_CONFLICT', reason: 'My niece is a pupil there' });
     expect(left.status).toBe(200);
@@ -154,19 +172,22 @@ describe('Idempotency-Key', () => {
 });
 
 describe('50 concurrent clients send the same event', () => {
-  (onRealPostgres() ? it : it.skip)('exactly one applies; the rest answer 409 or 412; the history holds one event', async () => {
-    const id = await submitted();
-    const version = ok(await w.leadA.api.get(`/applications/${id}`)).version;
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        event(w.leadA, id, { type: 'ACCEPT' }, i % 2 ? { 'if-match': `W/"${version}"` } : {}),
-      ),
-    );
-    const statuses = results.map((r) => r.status);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
-    expect(statuses.every((s) => s === 200 || s === 409 || s === 412)).toBe(true);
-    const history = ok(await w.leadA.api.get(`/applications/${id}/history`));
-    expect(history.items.filter((e: { type: string }) => e.type === 'ACCEPT')).toHaveLength(1);
-    expect(ok(await w.leadA.api.get(`/applications/${id}`)).version).toBe(version + 1);
-  });
+  (onRealPostgres() ? it : it.skip)(
+    'exactly one applies; the rest answer 409 or 412; the history holds one event',
+    async () => {
+      const id = await submitted();
+      const version = ok(await w.leadA.api.get(`/applications/${id}`)).version;
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          event(w.leadA, id, { type: 'ACCEPT' }, i % 2 ? { 'if-match': `W/"${version}"` } : {}),
+        ),
+      );
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      expect(statuses.every((s) => s === 200 || s === 409 || s === 412)).toBe(true);
+      const history = ok(await w.leadA.api.get(`/applications/${id}/history`));
+      expect(history.items.filter((e: { type: string }) => e.type === 'ACCEPT')).toHaveLength(1);
+      expect(ok(await w.leadA.api.get(`/applications/${id}`)).version).toBe(version + 1);
+    },
+  );
 });

@@ -52,16 +52,23 @@ describe('history as each role sees it', () => {
   it('the panel-composition warning is for leads only', async () => {
     const warning = (items: { type: string; payload: Record<string, unknown> }[]) =>
       items.find((e) => e.type === 'START_REVIEW')?.payload.warnings;
-    expect(warning(ok(await w.leadA.api.get(`/applications/${id}/history`)).items)).toEqual([expect.stringMatching(/local/i)]);
+    expect(warning(ok(await w.leadA.api.get(`/applications/${id}/history`)).items)).toEqual([
+      expect.stringMatching(/local/i),
+    ]);
     expect(warning(ok(await w.applicantA.api.get(`/applications/${id}/history`)).items)).toBeUndefined();
     expect(warning(ok(await panel[1].api.get(`/applications/${id}/history`)).items)).toBeUndefined();
   });
 
   it('a declared conflict is a panel change to the school, anonymous to the panel, named to the lead', async () => {
     ok(await event(panel[2], id, { type: 'DECLARE_CONFLICT', reason: 'My child attends' }));
-    const lastLine = async (api: Actor['api']) => ok(await api.get(`/applications/${id}/history`)).items.at(-1);
+    const lastLine = async (api: Actor['api']) =>
+      ok(await api.get(`/applications/${id}/history`)).items.at(-1);
     const lead = await lastLine(w.leadA.api);
-    expect(lead).toMatchObject({ type: 'DECLARE_CONFLICT', actorId: panel[2].id, payload: { reason: 'My child attends' } });
+    expect(lead).toMatchObject({
+      type: 'DECLARE_CONFLICT',
+      actorId: panel[2].id,
+      payload: { reason: 'My child attends' },
+    });
     const school = await lastLine(w.applicantA.api);
     expect(school).toMatchObject({ type: 'PANEL_CHANGED', actorId: null, payload: {} });
     const colleague = await lastLine(panel[1].api);
@@ -87,7 +94,9 @@ describe('fellow members of an organisation', () => {
     expect(seen.appraiserProfile).toBeNull();
     expect(seen.grants).toEqual([{ role: 'applicant', organisationId: w.orgA }]);
     const byLead = ok(await w.leadA.api.get(`/users/${both.id}`));
-    expect(byLead.grants).toEqual(expect.arrayContaining([{ role: 'applicant', organisationId: w.orgA }, { role: 'appraiser' }]));
+    expect(byLead.grants).toEqual(
+      expect.arrayContaining([{ role: 'applicant', organisationId: w.orgA }, { role: 'appraiser' }]),
+    );
     expect(byLead.grants).not.toContainEqual({ role: 'applicant', organisationId: w.orgB });
     expect(byLead.appraiserProfile.livedExperience).toBe(true);
     // Their reach spans area B, so lead A may not issue them a token.

@@ -30,21 +30,37 @@ afterAll(() => t.close());
 const problem = (res: { status: number; body: { code?: string } }) => [res.status, res.body.code];
 
 describe('application reads out of scope', () => {
-  const paths = () => [`/applications/${id}/history`, `/applications/${id}/reviews`, `/applications/${id}/evidence/archive`];
-  it.each(['leadB', 'applicantB', 'outsider'] as const)('%s gets 404 on history, reviews and the evidence archive', async (who) => {
-    const api = who === 'outsider' ? outsider.api : w[who].api;
-    for (const path of paths()) expect(problem(await api.get(path))).toEqual([404, 'not-found']);
-  });
+  const paths = () => [
+    `/applications/${id}/history`,
+    `/applications/${id}/reviews`,
+    `/applications/${id}/evidence/archive`,
+  ];
+  it.each(['leadB', 'applicantB', 'outsider'] as const)(
+    '%s gets 404 on history, reviews and the evidence archive',
+    async (who) => {
+      const api = who === 'outsider' ? outsider.api : w[who].api;
+      for (const path of paths()) expect(problem(await api.get(path))).toEqual([404, 'not-found']);
+    },
+  );
   it('no token gets 401 on each', async () => {
-    for (const path of paths()) expect(problem(await w.anonymous.get(path))).toEqual([401, 'unauthenticated']);
+    for (const path of paths())
+      expect(problem(await w.anonymous.get(path))).toEqual([401, 'unauthenticated']);
   });
   it('history pages with limit and nextCursor, and refuses a cursor it did not issue', async () => {
     const first = ok(await w.leadA.api.get(`/applications/${id}/history?limit=5`));
     expect(first.items.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4, 5]);
-    const second = ok(await w.leadA.api.get(`/applications/${id}/history?limit=5&cursor=${first.nextCursor}`));
+    const second = ok(
+      await w.leadA.api.get(`/applications/${id}/history?limit=5&cursor=${first.nextCursor}`),
+    );
     expect(second.items[0].seq).toBe(6);
-    expect(problem(await w.leadA.api.get(`/applications/${id}/history?cursor=garbage`))).toEqual([400, 'validation-failed']);
-    expect(problem(await w.leadA.api.get(`/applications/${id}/history?limit=0`))).toEqual([400, 'validation-failed']);
+    expect(problem(await w.leadA.api.get(`/applications/${id}/history?cursor=garbage`))).toEqual([
+      400,
+      'validation-failed',
+    ]);
+    expect(problem(await w.leadA.api.get(`/applications/${id}/history?limit=0`))).toEqual([
+      400,
+      'validation-failed',
+    ]);
   });
 });
 
@@ -58,11 +74,18 @@ describe('awards out of scope', () => {
   it('the certificate is for the school, its lead and admins only', async () => {
     expect((await w.applicantA.api.get(`/awards/${awardId}/certificate`)).status).toBe(200);
     expect(problem(await w.applicantB.api.get(`/awards/${awardId}/certificate`))).toEqual([404, 'not-found']);
-    expect(problem(await w.anonymous.get(`/awards/${awardId}/certificate`))).toEqual([401, 'unauthenticated']);
+    expect(problem(await w.anonymous.get(`/awards/${awardId}/certificate`))).toEqual([
+      401,
+      'unauthenticated',
+    ]);
   });
   it('a revocation with a stale If-Match answers 412 and changes nothing', async () => {
     const current = await w.admin.api.get(`/awards/${awardId}`);
-    const stale = await w.admin.api.post(`/awards/${awardId}/events`, { type: 'REVOKE', reason: 'x' }, { 'if-match': 'W/"0"' });
+    const stale = await w.admin.api.post(
+      `/awards/${awardId}/events`,
+      { type: 'REVOKE', reason: 'x' },
+      { 'if-match': 'W/"0"' },
+    );
     expect(problem(stale)).toEqual([412, 'version-mismatch']);
     expect(ok(await w.admin.api.get(`/awards/${awardId}`)).version).toBe(current.body.version);
   });
@@ -82,7 +105,9 @@ describe('webhooks', () => {
     expect(problem(await w.anonymous.get('/webhooks'))).toEqual([401, 'unauthenticated']);
     for (const api of [w.applicantA.api, outsider.api]) {
       expect(problem(await api.get('/webhooks'))).toEqual([403, 'forbidden']);
-      expect(problem(await api.post('/webhooks', { url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] }))).toEqual([403, 'forbidden']);
+      expect(
+        problem(await api.post('/webhooks', { url: 'http://127.0.0.1:9/hook', eventTypes: ['*'] })),
+      ).toEqual([403, 'forbidden']);
     }
     const bad = await w.admin.api.post('/webhooks', { url: 'ftp://example.org/hook', eventTypes: ['*'] });
     expect(problem(bad)).toEqual([400, 'validation-failed']);

@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { getShortestPaths, getStateNodes } from '@xstate/graph';
 import { initialTransition, transition } from 'xstate';
+import type {
+  ApplicationEvent,
+  ApplicationEventType,
+  ApplicationSnapshot,
+  PanelProfile,
+  PreviewEvent,
+} from '../../workflows/index.ts';
 import {
   APPLICATION_EVENT_TYPES,
   APPLICATION_MACHINE_VERSION,
@@ -22,13 +29,6 @@ import {
   startReviewWarnings,
   stateString,
   statusOf,
-} from '../../workflows/index.ts';
-import type {
-  ApplicationEvent,
-  ApplicationEventType,
-  ApplicationSnapshot,
-  PanelProfile,
-  PreviewEvent,
 } from '../../workflows/index.ts';
 
 const NOW = '2026-11-10T10:00:00.000Z';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { getShortestPaths, getStateNodes } from '@xstate/graph';
 import { initialTransition, transition } from 'xstate';
+import type { AwardEvent, AwardSnapshot } from '../../workflows/index.ts';
 import {
   AWARD_EVENT_TYPES,
   AWARD_MACHINE_VERSION,
@@ -19,7 +20,6 @@ import {
   reviveAwardSnapshot,
   stateString,
 } from '../../workflows/index.ts';
-import type { AwardEvent, AwardSnapshot } from '../../workflows/index.ts';
 
 const EXPIRES_AT = '2029-09-01T00:00:00.000Z';
 const RENEWAL_DUE_AT = '2029-06-03T00:00:00.000Z'; // 90 days before
