@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ensureFirstAdmin, prepareDatabase } from './bootstrap.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDatabase, type Db, embeddedDatabaseDir } from './db/index.ts';
-import { Problem } from './http/problem.ts';
+import { DomainError } from './domain/errors.ts';
 import * as users from './users/repository.ts';
 import { createUserBody } from './users/schemas.ts';
 import { issueToken, toUserView } from './users/service.ts';
@@ -53,7 +53,7 @@ async function createUserCommand(db: Db, values: Record<string, string | boolean
       : {}),
   });
   if (!parsed.success) {
-    throw new Problem(
+    throw new DomainError(
       'validation-failed',
       parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '),
     );
@@ -81,7 +81,7 @@ function numberOption(v: string | boolean | undefined): number | undefined {
   if (v === undefined || typeof v === 'boolean') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1)
-    throw new Problem('validation-failed', `--expires-in-days must be a whole number of days, not ${v}`);
+    throw new DomainError('validation-failed', `--expires-in-days must be a whole number of days, not ${v}`);
   return n;
 }
 
@@ -93,9 +93,9 @@ async function issueTokenCommand(db: Db, values: Record<string, string | boolean
         ? await users.findUserIdByEmail(db, values.email)
         : undefined;
   if (!id)
-    throw new Problem('validation-failed', 'issue-token needs --email or --user-id of an existing user');
+    throw new DomainError('validation-failed', 'issue-token needs --email or --user-id of an existing user');
   const user = await users.findUser(db, id).catch(() => undefined);
-  if (!user) throw new Problem('not-found', 'No such user');
+  if (!user) throw new DomainError('not-found', 'No such user');
   return {
     user: toUserView(user, null),
     ...(await issueToken(db, null, user.id, numberOption(values['expires-in-days']))),
@@ -110,10 +110,10 @@ async function retentionCommand(
   let now: Date | undefined;
   if (typeof values.now === 'string') {
     if (!config.allowClockOverride)
-      throw new Problem('forbidden', '--now is refused unless ALLOW_CLOCK_OVERRIDE=1');
+      throw new DomainError('forbidden', '--now is refused unless ALLOW_CLOCK_OVERRIDE=1');
     now = new Date(values.now);
     if (Number.isNaN(now.getTime()))
-      throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
+      throw new DomainError('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
   }
   const { runEvidenceRetention } = await import('./evidence/maintenance.ts');
   const { createEvidenceStore } = await import('./storage/index.ts');
@@ -183,10 +183,13 @@ async function main(argv: string[]) {
         if (typeof values.now === 'string') {
           // Driving time by hand is for tests and drills only.
           if (!config.allowClockOverride)
-            throw new Problem('forbidden', 'tick --now is refused unless ALLOW_CLOCK_OVERRIDE=1');
+            throw new DomainError('forbidden', 'tick --now is refused unless ALLOW_CLOCK_OVERRIDE=1');
           now = new Date(values.now);
           if (Number.isNaN(now.getTime()))
-            throw new Problem('validation-failed', `--now must be an ISO 8601 instant, not ${values.now}`);
+            throw new DomainError(
+              'validation-failed',
+              `--now must be an ISO 8601 instant, not ${values.now}`,
+            );
         }
         const { runJobsOnce } = await import('./jobs/worker.ts');
         console.log(JSON.stringify(await runJobsOnce(database.db, config, now), null, 2));
@@ -200,7 +203,7 @@ async function main(argv: string[]) {
         const count = (v: string | undefined, fallback: number, name: string) => {
           const n = v === undefined ? fallback : Number(v);
           if (!Number.isInteger(n) || n < 0)
-            throw new Problem('validation-failed', `--${name} must be a whole number, not ${v}`);
+            throw new DomainError('validation-failed', `--${name} must be a whole number, not ${v}`);
           return n;
         };
         const stats = await seedDemo(database.db, {
@@ -224,7 +227,7 @@ async function main(argv: string[]) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof ConfigError || err instanceof Problem) console.error(err.message);
+    if (err instanceof ConfigError || err instanceof DomainError) console.error(err.message);
     else if (err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error(`${err.message}\n\n${USAGE}`);
     else console.error(err);
     process.exit(1);

@@ -1,4 +1,4 @@
-import { type Expression, type SqlBool, sql } from 'kysely';
+import { sql } from 'kysely';
 import {
   APPLICATION_FINAL_STATES,
   CURRENT_AWARD_STATES,
@@ -6,23 +6,23 @@ import {
   reviveApplicationSnapshot,
 } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
-import type { Principal } from '../http/auth.ts';
-import { iso } from '../http/iso.ts';
-import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
-import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
-import { assertOrganisationVisible } from '../http/scope.ts';
+import { applicationsInScope, assertOrganisationVisible, relationsTo } from '../domain/access.ts';
+import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
+import { iso } from '../domain/iso.ts';
+import { keysetPage, likePattern, parseSort } from '../domain/pagination.ts';
+import type { Principal } from '../domain/principal.ts';
 import { streamIdsNamed } from '../streams/repository.ts';
 import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
 import { beginRenewal } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
-import type { ApplicationRow } from './access.ts';
-import { loadApplicationForView, relationsTo, selectApplications } from './access.ts';
 import { appendApplicationHistory } from './history.ts';
+import type { ApplicationRow } from './repository.ts';
+import { loadApplicationForView, selectApplications } from './repository.ts';
 import type { ApplicationEventBody } from './schemas.ts';
 import { historyLineFor, renderApplication } from './views.ts';
 
 export function loadApplication(db: Db, p: Principal, id: string): Promise<LoadedApplication> {
-  return applicationWorkflow.load(db, id, p, false);
+  return applicationWorkflow.load(db, id, p);
 }
 
 /** Loads an application for a view, with its details, in one query (404 out of scope). */
@@ -79,7 +79,7 @@ export async function createApplication(
       .where('status', 'not in', APPLICATION_FINAL_STATES)
       .executeTakeFirst();
     if (open)
-      throw new Problem('conflict', `The organisation already has an open application (${open.id})`, {
+      throw new DomainError('conflict', `The organisation already has an open application (${open.id})`, {
         applicationId: open.id,
       });
     const award = await trx
@@ -91,14 +91,22 @@ export async function createApplication(
       .orderBy('awarded_at', 'desc')
       .executeTakeFirst();
     if (input.kind === 'initial' && award) {
-      throw new Problem('guard-failed', 'The organisation holds a current award: open a renewal instead', {
-        blockers: ['The organisation holds a current award: open a renewal instead'],
-      });
+      throw new DomainError(
+        'guard-failed',
+        'The organisation holds a current award: open a renewal instead',
+        {
+          blockers: ['The organisation holds a current award: open a renewal instead'],
+        },
+      );
     }
     if (input.kind === 'renewal' && !award) {
-      throw new Problem('guard-failed', 'There is no current award to renew: open an initial application', {
-        blockers: ['There is no current award to renew: open an initial application'],
-      });
+      throw new DomainError(
+        'guard-failed',
+        'There is no current award to renew: open an initial application',
+        {
+          blockers: ['There is no current award to renew: open an initial application'],
+        },
+      );
     }
     const now = new Date();
     const created = await startApplication(trx, {
@@ -163,16 +171,7 @@ export async function listApplications(
     },
     '-createdAt',
   );
-  let qb = selectApplications(db).where((eb) => {
-    if (p.isAdmin) return sql<SqlBool>`true`;
-    const visible: Expression<SqlBool>[] = [];
-    if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
-    if (p.memberOrganisationIds.length)
-      visible.push(eb('applications.organisation_id', 'in', p.memberOrganisationIds));
-    if (p.isAppraiser)
-      visible.push(sql<SqlBool>`applications.snapshot -> 'context' -> 'panel' ? ${p.userId}`);
-    return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
-  });
+  let qb = selectApplications(db).where(applicationsInScope(p));
   if (q.state) qb = qb.where('applications.state', '=', q.state);
   if (q.status) qb = qb.where('applications.status', '=', q.status);
   if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
@@ -181,7 +180,7 @@ export async function listApplications(
   if (q.updatedSince) qb = qb.where('applications.updated_at', '>=', new Date(q.updatedSince));
   if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
   if (q.stream) qb = qb.where('applications.stream_id', 'in', streamIdsNamed(db, q.stream));
-  const page = await keysetPage(qb as any, {
+  const page = await keysetPage(qb, {
     idColumn: 'applications.id',
     limit: q.limit,
     cursor: q.cursor,
@@ -209,13 +208,13 @@ export async function listApplications(
 /** Saves one answer; only an applicant member, and only while the organisation holds the application. */
 export async function saveAnswer(db: Db, p: Principal, id: string, code: string, text: string) {
   return db.transaction().execute(async (trx) => {
-    const loaded = await applicationWorkflow.load(trx, id, p, true);
+    const loaded = await applicationWorkflow.lock(trx, id, p);
     if (!loaded.relations.has('applicant'))
       throw forbidden("Only the organisation's members write its answers");
     if (!loaded.snapshot.context.criteriaCodes.includes(code))
       throw notFound(`criterion ${code} in this application`);
     if (!canEditAnswers(loaded.snapshot)) {
-      throw new Problem(
+      throw new DomainError(
         'illegal-transition',
         `Answers cannot be changed while the application is ${loaded.row.state}`,
         {
@@ -251,16 +250,14 @@ export async function sendEvent(
   event: ApplicationEventBody,
   expectedVersion?: number,
 ) {
-  const result = await db
-    .transaction()
-    .execute((trx) =>
-      runTransition(applicationWorkflow, trx, {
-        id,
-        event: event as { type: string } & Record<string, unknown>,
-        actor: p,
-        expectedVersion,
-      }),
-    );
+  const result = await db.transaction().execute((trx) =>
+    runTransition(applicationWorkflow, trx, {
+      id,
+      event: event as { type: string } & Record<string, unknown>,
+      actor: p,
+      expectedVersion,
+    }),
+  );
   const { loaded, details } = await loadForView(db, 'system', id);
   // An appraiser who just declared a conflict is off the panel: they still get the answer to their own event.
   const relations = relationsTo(p, loaded.row, loaded.snapshot.context.panel);

@@ -2,11 +2,12 @@ import { sql } from 'kysely';
 import type { ApplicationContext, ApplicationSnapshot, EventRole } from '../../workflows/index.ts';
 import { stateString, statusOf } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import type { Principal } from '../http/auth.ts';
-import { iso } from '../http/iso.ts';
+import { iso } from '../domain/iso.ts';
+import type { Principal } from '../domain/principal.ts';
 import { applicationWorkflow } from '../workflow/applications.ts';
-import { type Loaded, previewEvents } from '../workflow/runner.ts';
-import type { ApplicationDetails, ApplicationRow, PanelPerson } from './access.ts';
+import { previewEvents } from '../workflow/runner.ts';
+import type { Loaded } from '../workflow/types.ts';
+import type { ApplicationDetails, ApplicationRow, PanelPerson } from './repository.ts';
 import type { ApplicationView } from './schemas.ts';
 
 /**

@@ -3,11 +3,12 @@ import type { Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import type { AreasTable } from '../db/schema.ts';
+import { assertAdmin } from '../domain/access.ts';
+import { DomainError, notFound } from '../domain/errors.ts';
+import { keysetPage, parseSort } from '../domain/pagination.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { keysetPage, pageOf, pageQuery, parseSort } from '../http/pagination.ts';
-import { notFound, Problem } from '../http/problem.ts';
-import { assertAdmin } from '../http/scope.ts';
+import { pageOf, pageQuery } from '../http/pagination.ts';
 
 const nation = z.enum(['england', 'wales', 'scotland', 'northern_ireland']);
 
@@ -140,7 +141,8 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
           .executeTakeFirstOrThrow();
         return reply.code(201).header('Location', `/areas/${area.id}`).send(toAreaView(area));
       } catch (err) {
-        if (isUniqueViolation(err)) throw new Problem('conflict', `An area named "${b.name}" already exists`);
+        if (isUniqueViolation(err))
+          throw new DomainError('conflict', `An area named "${b.name}" already exists`);
         throw err;
       }
     },
@@ -180,7 +182,8 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         if (!area) throw notFound('area');
         return toAreaView(area);
       } catch (err) {
-        if (isUniqueViolation(err)) throw new Problem('conflict', `An area named "${b.name}" already exists`);
+        if (isUniqueViolation(err))
+          throw new DomainError('conflict', `An area named "${b.name}" already exists`);
         throw err;
       }
     },

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { AWARD_FINAL_STATES } from '../../workflows/index.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
+import { DomainError } from '../domain/errors.ts';
 import { caller } from '../http/auth.ts';
 import { CSV_NOTE, type CsvColumn, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
 import { expectedVersionFrom, setVersionHeaders } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
-import { Problem } from '../http/problem.ts';
 import { awardWorkflow } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
 import { renderCertificate } from './certificate.ts';
@@ -144,7 +144,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
       },
     },
     async (request, reply) => {
-      const loaded = await awardWorkflow.load(db, request.params.id, caller(request), false);
+      const loaded = await awardWorkflow.load(db, request.params.id, caller(request));
       setVersionHeaders(reply, loaded.version);
       return service.toAwardView(loaded);
     },
@@ -165,10 +165,10 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
       },
     },
     async (request, reply) => {
-      const loaded = await awardWorkflow.load(db, request.params.id, caller(request), false);
+      const loaded = await awardWorkflow.load(db, request.params.id, caller(request));
       const view = service.toAwardView(loaded);
       if (!view.current)
-        throw new Problem(
+        throw new DomainError(
           'conflict',
           `The award is ${view.state}, no longer current: no certificate is issued`,
           { state: view.state },
@@ -204,17 +204,15 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
     },
     async (request, reply) => {
       const p = caller(request);
-      await db
-        .transaction()
-        .execute((trx) =>
-          runTransition(awardWorkflow, trx, {
-            id: request.params.id,
-            event: request.body,
-            actor: p,
-            expectedVersion: expectedVersionFrom(request),
-          }),
-        );
-      const loaded = await awardWorkflow.load(db, request.params.id, p, false);
+      await db.transaction().execute((trx) =>
+        runTransition(awardWorkflow, trx, {
+          id: request.params.id,
+          event: request.body,
+          actor: p,
+          expectedVersion: expectedVersionFrom(request),
+        }),
+      );
+      const loaded = await awardWorkflow.load(db, request.params.id, p);
       setVersionHeaders(reply, loaded.version);
       return service.toAwardView(loaded);
     },

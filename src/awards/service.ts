@@ -1,14 +1,14 @@
-import { type Expression, type SqlBool, sql } from 'kysely';
 import type { AwardSnapshot } from '../../workflows/index.ts';
 import { CURRENT_AWARD_STATES, isCurrentAward, isCurrentAwardState } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
-import type { Principal } from '../http/auth.ts';
-import { iso } from '../http/iso.ts';
-import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
-import { notFound } from '../http/problem.ts';
+import { awardsInScope, eventsForCaller, relationsTo } from '../domain/access.ts';
+import { notFound } from '../domain/errors.ts';
+import { iso } from '../domain/iso.ts';
+import { keysetPage, likePattern, parseSort } from '../domain/pagination.ts';
+import type { Principal } from '../domain/principal.ts';
 import { streamIdsNamed } from '../streams/repository.ts';
 import { type AwardRow, awardWorkflow, selectAwards } from '../workflow/awards.ts';
-import type { Loaded } from '../workflow/runner.ts';
+import type { Loaded } from '../workflow/types.ts';
 
 export function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
   const a = loaded.row;
@@ -26,18 +26,7 @@ export function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
     expiresAt: iso(a.expires_at),
     renewalDueAt: context.renewalDueAt,
     version: a.version,
-    allowedEvents: loaded.relations.has('admin') && isCurrentAward(loaded.snapshot) ? ['REVOKE'] : [],
-  };
-}
-
-function awardsInScope(p: Principal) {
-  return (eb: any): Expression<SqlBool> => {
-    if (p.isAdmin) return sql<SqlBool>`true`;
-    const visible: Expression<SqlBool>[] = [];
-    if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
-    if (p.memberOrganisationIds.length)
-      visible.push(eb('awards.organisation_id', 'in', p.memberOrganisationIds));
-    return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
+    allowedEvents: eventsForCaller(awardWorkflow, loaded),
   };
 }
 
@@ -75,20 +64,19 @@ export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
   if (q.expiringBefore) qb = qb.where('awards.expires_at', '<', new Date(q.expiringBefore));
   if (q.updatedSince) qb = qb.where('awards.updated_at', '>=', new Date(q.updatedSince));
   if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
-  const page = await keysetPage(qb as any, {
+  const page = await keysetPage(qb, {
     idColumn: 'awards.id',
     limit: q.limit,
     cursor: q.cursor,
     sort: { column: sort.column, direction: sort.direction },
   });
-  const relations = new Set(p.isAdmin ? ['admin' as const] : []);
   const items = (page.items as AwardRow[]).map((row) =>
     toAwardView({
       id: row.id,
       row,
       version: row.version,
       snapshot: awardWorkflow.machine.resolveState(row.snapshot as never) as AwardSnapshot,
-      relations,
+      relations: relationsTo(p, row),
     }),
   );
   return { items, nextCursor: page.nextCursor };
@@ -162,7 +150,7 @@ export async function listRegister(db: Db, q: RegisterQuery) {
   if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
   if (q.nation) qb = qb.where('areas.nation', '=', q.nation);
   if (q.name) qb = qb.where('organisations.name', 'ilike', likePattern(q.name));
-  const page = await keysetPage(qb as any, {
+  const page = await keysetPage(qb, {
     idColumn: 'awards.id',
     limit: q.limit,
     cursor: q.cursor,

@@ -11,6 +11,8 @@ import type { Database } from './schema.ts';
 export type Db = Kysely<Database>;
 /** A repository function takes either the database or an open transaction. */
 export type DbOrTrx = Kysely<Database> | Transaction<Database>;
+/** An open transaction: functions that lock rows (`FOR UPDATE`) take this, so a lock outside a transaction does not compile. */
+export type Trx = Transaction<Database>;
 
 export type DatabaseHandle = {
   db: Db;

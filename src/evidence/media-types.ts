@@ -1,5 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type';
-import { Problem } from '../http/problem.ts';
+import { DomainError } from '../domain/errors.ts';
 
 /**
  * The evidence types SPEC §6 accepts, keyed by what `file-type` reports from the bytes, valued by the
@@ -53,7 +53,7 @@ const ACTIVE_TEXT_START =
   /^(?:<!doctype\s+html|<html|<head|<body|<script|<iframe|<svg|<\?xml|<!--|<style|<title|<table|<div|<font|<br|<h1|<p[\s>]|<a[\s>]|<b[\s>]|#!)/i;
 
 const unsupported = (detail: string) =>
-  new Problem('unsupported-media-type', detail, { accepted: EVIDENCE_MEDIA_TYPES });
+  new DomainError('unsupported-media-type', detail, { accepted: EVIDENCE_MEDIA_TYPES });
 
 /** The media type of a file from its first bytes, or a 415 problem naming what it looks like. */
 export async function detectMediaType(head: Uint8Array, filename: string): Promise<string> {

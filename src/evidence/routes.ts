@@ -4,9 +4,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
+import { DomainError } from '../domain/errors.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { Problem, sendProblem } from '../http/problem.ts';
+import { sendProblem } from '../http/problem.ts';
 import type { EvidenceStore } from '../storage/store.ts';
 import { PLAIN_TEXT } from './media-types.ts';
 import {
@@ -96,7 +97,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
       // Before body validation, so a JSON body is named as the wrong media type rather than a wrong shape.
       preValidation: async (request) => {
         if (!request.isMultipart())
-          throw new Problem('unsupported-media-type', 'Send the evidence as multipart/form-data');
+          throw new DomainError('unsupported-media-type', 'Send the evidence as multipart/form-data');
       },
       // A refused request may still be sending its body: close the connection rather than read the
       // rest of a large upload, and stop waiting for it so the socket is not held half-read.

@@ -7,12 +7,16 @@ import { fileTypeFromBuffer } from 'file-type';
 import { sql } from 'kysely';
 import yazl from 'yazl';
 import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
-import { type ApplicationAccess, loadApplicationAccess } from '../applications/access.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
+import {
+  type ApplicationAccess,
+  loadApplicationAccess,
+  lockApplicationAccess,
+} from '../applications/repository.ts';
 import type { Config } from '../config.ts';
 import type { Db, DbOrTrx } from '../db/index.ts';
-import type { Principal } from '../http/auth.ts';
-import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
+import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
+import type { Principal } from '../domain/principal.ts';
 import { reserveTempFile } from '../storage/local.ts';
 import {
   type ByteRange,
@@ -219,7 +223,7 @@ export async function downloadEvidence(
   const row = await findEvidence(db, applicationId, evidenceId);
   const item = evidenceView(row);
   if (item.fileRemoved) {
-    throw new Problem(
+    throw new DomainError(
       'not-found',
       `The file of this evidence was removed (${item.fileRemoved.reason}) on ${item.fileRemoved.at}; its details and history stay`,
       { fileRemoved: item.fileRemoved },
@@ -232,7 +236,7 @@ export async function downloadEvidence(
     stream = await store.open(row.storage_key, range.kind === 'partial' ? range.range : undefined);
   } catch (err) {
     if (err instanceof ObjectNotFoundError)
-      throw new Problem('not-found', 'The file of this evidence is no longer stored');
+      throw new DomainError('not-found', 'The file of this evidence is no longer stored');
     throw err;
   }
   try {
@@ -305,7 +309,7 @@ function assertMayAddEvidence(access: ApplicationAccess) {
     throw forbidden('Only members of the applying organisation upload evidence');
   }
   if (!canAddEvidence(access.snapshot)) {
-    throw new Problem(
+    throw new DomainError(
       'illegal-transition',
       `Evidence cannot be added while the application is ${applicationStateString(access.snapshot)}`,
     );
@@ -313,11 +317,11 @@ function assertMayAddEvidence(access: ApplicationAccess) {
 }
 
 const tooLarge = (detail: string, limit: string, value: number) =>
-  new Problem('payload-too-large', detail, { limit, limitValue: value });
+  new DomainError('payload-too-large', detail, { limit, limitValue: value });
 
 /** Errors from parsing the multipart stream, as problems; anything else (disk, database) is left as it is. */
 function multipartProblem(err: unknown, limits: Config['limits']): unknown {
-  if (err instanceof Problem) return err;
+  if (err instanceof DomainError) return err;
   const e = err as { code?: string; statusCode?: number; message?: string };
   switch (e.code) {
     case 'FST_FILES_LIMIT':
@@ -334,7 +338,7 @@ function multipartProblem(err: unknown, limits: Config['limits']): unknown {
       );
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
-      return new Problem('payload-too-large', 'The form has too many fields or parts');
+      return new DomainError('payload-too-large', 'The form has too many fields or parts');
     case 'FST_MP_PREMATURE_CLOSE':
     case 'ERR_STREAM_PREMATURE_CLOSE':
     case 'ECONNRESET':
@@ -512,9 +516,9 @@ export async function uploadEvidence(
           file = await receive(await archive.openEntry(entry), sanitiseFilename(entry.filename), entry.path);
         } catch (err) {
           // The problem names the entry, so the school knows which file to fix.
-          if (err instanceof Problem)
-            throw new Problem(err.code, err.message, { ...err.extra, entry: entry.path });
-          throw new Problem(
+          if (err instanceof DomainError)
+            throw new DomainError(err.code, err.message, { ...err.extra, entry: entry.path });
+          throw new DomainError(
             'validation-failed',
             `The zip entry "${entry.path}" cannot be read: ${(err as Error).message}`,
             {
@@ -598,7 +602,7 @@ export async function uploadEvidence(
 
     const rows = await db.transaction().execute(async (trx) => {
       // The row lock serialises uploads to one application: totals and duplicates are exact.
-      const locked = await loadApplicationAccess(trx, p, applicationId, { forUpdate: true });
+      const locked = await lockApplicationAccess(trx, p, applicationId);
       assertMayAddEvidence(locked);
       // The same bytes twice in one request are one file, filed under every criterion they came with.
       const unique = new Map<string, ReceivedFile>();
@@ -726,13 +730,13 @@ export async function deleteEvidence(
   evidenceId: string,
 ): Promise<void> {
   const key = await deps.db.transaction().execute(async (trx) => {
-    const access = await loadApplicationAccess(trx, p, applicationId, { forUpdate: true });
+    const access = await lockApplicationAccess(trx, p, applicationId);
     if (!access.relations.has('applicant') && !access.relations.has('admin')) {
       throw forbidden('Only members of the applying organisation (or an admin) delete evidence');
     }
     const row = await findEvidence(trx, applicationId, evidenceId);
     if (!canDeleteEvidence(access.snapshot)) {
-      throw new Problem(
+      throw new DomainError(
         'illegal-transition',
         `Evidence can be deleted only in a draft that was never submitted; the application is ${applicationStateString(access.snapshot)}`,
       );

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { Config } from '../config.ts';
-import { Problem } from '../http/problem.ts';
+import { DomainError } from '../domain/errors.ts';
 
 /**
  * Evidence folders sent as one zip (SPEC §6): the archive is first spooled to a local temp file (a
@@ -32,10 +32,13 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 
 const refused = (path: string, reason: string, detail: string) =>
-  new Problem('validation-failed', `The zip entry "${path}" is refused: ${detail}`, { entry: path, reason });
+  new DomainError('validation-failed', `The zip entry "${path}" is refused: ${detail}`, {
+    entry: path,
+    reason,
+  });
 
 const overLimit = (detail: string, limit: string, value: number, entry?: string) =>
-  new Problem('payload-too-large', detail, { limit, limitValue: value, ...(entry ? { entry } : {}) });
+  new DomainError('payload-too-large', detail, { limit, limitValue: value, ...(entry ? { entry } : {}) });
 
 /** Entry names are bytes: UTF-8 when flagged (or when they decode as such), else the legacy code page. */
 function decodeName(entry: Entry): string {
@@ -98,7 +101,7 @@ export async function openFolderArchive(
   try {
     zip = await openZip(path);
   } catch (err) {
-    throw new Problem('validation-failed', `The zip archive cannot be read: ${(err as Error).message}`);
+    throw new DomainError('validation-failed', `The zip archive cannot be read: ${(err as Error).message}`);
   }
   try {
     if (zip.entryCount > limits.maxEntries) {
@@ -112,7 +115,7 @@ export async function openFolderArchive(
     try {
       raw = await readEntries(zip);
     } catch (err) {
-      throw new Problem('validation-failed', `The zip archive cannot be read: ${(err as Error).message}`);
+      throw new DomainError('validation-failed', `The zip archive cannot be read: ${(err as Error).message}`);
     }
     const files: { path: string; entry: Entry }[] = [];
     const skipped: SkippedEntry[] = [];

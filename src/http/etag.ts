@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { validationFailed } from './problem.ts';
+import { validationFailed } from '../domain/errors.ts';
 
 /**
  * Applications and awards carry a `version`; their ETag is that version. It is weak because the body

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index.ts';
-import { Problem } from './problem.ts';
+import { DomainError } from '../domain/errors.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -39,7 +39,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
     // Secrets are stored only as hashes; a replay would need the secret itself, so these POSTs ignore the key.
     if (request.routeOptions.config?.secretInResponse) return;
     if (!KEY_PATTERN.test(key))
-      throw new Problem('validation-failed', 'Idempotency-Key must be 1–200 visible ASCII characters');
+      throw new DomainError('validation-failed', 'Idempotency-Key must be 1–200 visible ASCII characters');
     const userId = request.principal.userId;
     const hash = requestHash(request);
     const claimed = await db
@@ -58,19 +58,22 @@ export function registerIdempotency(app: FastifyInstance, db: Db) {
       .where('user_id', '=', userId)
       .where('key', '=', key)
       .executeTakeFirst();
-    if (!stored) throw new Problem('conflict', 'The Idempotency-Key is being released; retry');
+    if (!stored) throw new DomainError('conflict', 'The Idempotency-Key is being released; retry');
     if (stored.request_hash !== hash) {
-      throw new Problem(
+      throw new DomainError(
         'idempotency-key-reused',
         'This Idempotency-Key was already used for a different request',
       );
     }
     if (stored.status_code === null) {
       if (Date.now() - new Date(stored.created_at).getTime() < ABANDONED_AFTER_MS) {
-        throw new Problem('conflict', 'A request with this Idempotency-Key is still in progress');
+        throw new DomainError('conflict', 'A request with this Idempotency-Key is still in progress');
       }
       await db.deleteFrom('idempotency_keys').where('user_id', '=', userId).where('key', '=', key).execute();
-      throw new Problem('conflict', 'The earlier request with this Idempotency-Key did not finish; retry');
+      throw new DomainError(
+        'conflict',
+        'The earlier request with this Idempotency-Key did not finish; retry',
+      );
     }
     for (const [name, value] of Object.entries(stored.response_headers ?? {})) reply.header(name, value);
     reply.header('Idempotent-Replayed', 'true');

@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { DomainError, type ErrorCode, ERROR_TITLES as TITLES } from '../domain/errors.ts';
 
-/** The stable error codes of the API (SPEC §5) and their HTTP status. */
-export const PROBLEM_STATUS = {
+/** The HTTP status of each domain error code (SPEC §5). */
+export const PROBLEM_STATUS: Record<ErrorCode, number> = {
   'validation-failed': 400,
   unauthenticated: 401,
   forbidden: 403,
@@ -18,49 +19,10 @@ export const PROBLEM_STATUS = {
   'rate-limited': 429,
   internal: 500,
   unavailable: 503,
-} as const;
-
-export type ProblemCode = keyof typeof PROBLEM_STATUS;
-
-const TITLES: Record<ProblemCode, string> = {
-  'validation-failed': 'The request is not valid',
-  unauthenticated: 'Authentication is required',
-  forbidden: 'You may not do this',
-  'not-found': 'Not found',
-  'illegal-transition': 'That event does not apply in the current state',
-  conflict: 'The request conflicts with existing data',
-  'version-mismatch': 'The resource has changed since you read it',
-  'payload-too-large': 'The request is too large',
-  'unsupported-media-type': 'Unsupported media type',
-  'range-not-satisfiable': 'The requested range is not satisfiable',
-  'guard-failed': 'The event is blocked',
-  'idempotency-key-reused': 'The Idempotency-Key was used with a different request',
-  'rate-limited': 'Too many requests',
-  internal: 'Internal error',
-  unavailable: 'The service is unavailable',
 };
 
-/** An RFC 9457 problem; throw it anywhere and the error handler answers with it. */
-export class Problem extends Error {
-  readonly code: ProblemCode;
-  readonly status: number;
-  readonly extra: Record<string, unknown>;
-
-  constructor(code: ProblemCode, detail?: string, extra: Record<string, unknown> = {}) {
-    super(detail ?? TITLES[code]);
-    this.code = code;
-    this.status = PROBLEM_STATUS[code];
-    this.extra = extra;
-  }
-}
-
-export const notFound = (what = 'resource') => new Problem('not-found', `No such ${what}`);
-export const forbidden = (detail?: string) => new Problem('forbidden', detail);
-export const validationFailed = (detail: string, errors?: { path: string; message: string }[]) =>
-  new Problem('validation-failed', detail, errors ? { errors } : {});
-
 export function problemBody(
-  code: ProblemCode,
+  code: ErrorCode,
   detail: string,
   instance?: string,
   extra: Record<string, unknown> = {},
@@ -78,7 +40,7 @@ export function problemBody(
 
 export function sendProblem(
   reply: FastifyReply,
-  code: ProblemCode,
+  code: ErrorCode,
   detail: string,
   extra: Record<string, unknown> = {},
 ) {
@@ -123,7 +85,7 @@ function isInvalidTextInput(err: unknown): boolean {
 }
 
 function fastifyErrorToProblem(err: FastifyError): {
-  code: ProblemCode;
+  code: ErrorCode;
   detail: string;
   extra?: Record<string, unknown>;
 } {
@@ -171,7 +133,7 @@ export function frameworkErrorHandler(err: FastifyError, _request: FastifyReques
 /** Every failure, ours or Fastify's, leaves as application/problem+json with a stable code. */
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof Problem) {
+    if (err instanceof DomainError) {
       return sendProblem(reply, err.code, err.message, err.extra);
     }
     if (isInvalidTextInput(err)) {

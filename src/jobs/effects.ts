@@ -11,7 +11,7 @@ import {
 } from '../notifications/messages.ts';
 import { audienceMembers, type Recipient } from '../notifications/recipients.ts';
 import { enqueueWebhookEvent } from '../webhooks/outbox.ts';
-import type { TransitionResult, WorkflowActor } from '../workflow/runner.ts';
+import type { TransitionResult, WorkflowActor } from '../workflow/types.ts';
 import { pendingTimersFor, scheduleTimers, type TimerEntity } from './timers.ts';
 
 type EntityRow = { organisation_id: string; area_id: string; organisation_name: string };

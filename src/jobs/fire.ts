@@ -1,5 +1,5 @@
-import type { Db, DbOrTrx } from '../db/index.ts';
-import { Problem } from '../http/problem.ts';
+import type { Db, Trx } from '../db/index.ts';
+import { DomainError } from '../domain/errors.ts';
 import { applicationWorkflow } from '../workflow/applications.ts';
 import { awardWorkflow } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
@@ -10,12 +10,12 @@ import { type TimerEntity, timerStillApplies } from './timers.ts';
  * (the real time, or the tick's --now). A timer whose event no longer applies is a no-op.
  */
 export async function fireTimerEvent(
-  trx: DbOrTrx,
+  trx: Trx,
   timer: { entity: TimerEntity; entity_id: string; event_type: string; due_at: Date },
   now: Date,
 ): Promise<{ fired: boolean; detail: string }> {
   const def = (timer.entity === 'application' ? applicationWorkflow : awardWorkflow) as typeof awardWorkflow;
-  const loaded = await def.load(trx, timer.entity_id, 'system', true);
+  const loaded = await def.lock(trx, timer.entity_id, 'system');
   const stale = timerStillApplies(timer.entity, loaded.row.snapshot, timer.event_type, timer.due_at);
   if (stale) return { fired: false, detail: stale };
   try {
@@ -28,7 +28,7 @@ export async function fireTimerEvent(
     return { fired: true, detail: `${timer.entity} version ${result.version}` };
   } catch (err) {
     // Guards refuse before anything is written, so the transaction is still good: record and move on.
-    if (err instanceof Problem) return { fired: false, detail: err.message };
+    if (err instanceof DomainError) return { fired: false, detail: err.message };
     throw err;
   }
 }

@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
+import { isoOrNull as iso } from '../domain/iso.ts';
+import { keysetPage } from '../domain/pagination.ts';
 import { caller } from '../http/auth.ts';
-import { isoOrNull as iso } from '../http/iso.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { keysetPage, pageOf, pageQuery } from '../http/pagination.ts';
+import { pageOf, pageQuery } from '../http/pagination.ts';
 
 export const notificationView = z
   .object({
@@ -41,7 +42,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     async (request) => {
       const p = caller(request);
       const qb = db.selectFrom('notifications').selectAll().where('user_id', '=', p.userId);
-      const page = await keysetPage(qb as any, {
+      const page = await keysetPage(qb, {
         idColumn: 'notifications.id',
         limit: request.query.limit,
         cursor: request.query.cursor,

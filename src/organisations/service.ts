@@ -1,14 +1,14 @@
 import type { Db } from '../db/index.ts';
-import type { Principal } from '../http/auth.ts';
-import { iso } from '../http/iso.ts';
-import { keysetPage, likePattern, parseSort } from '../http/pagination.ts';
-import { forbidden, Problem, validationFailed } from '../http/problem.ts';
 import {
   assertCanManageOrganisation,
   assertOrganisationVisible,
   organisationsInScope,
   usersInScope,
-} from '../http/scope.ts';
+} from '../domain/access.ts';
+import { DomainError, forbidden, validationFailed } from '../domain/errors.ts';
+import { iso } from '../domain/iso.ts';
+import { keysetPage, likePattern, parseSort } from '../domain/pagination.ts';
+import type { Principal } from '../domain/principal.ts';
 import { streamIdsNamed } from '../streams/repository.ts';
 import * as users from '../users/repository.ts';
 import { toUserView } from '../users/service.ts';
@@ -140,7 +140,7 @@ export async function listOrganisations(
       return q.pledged === 'true' ? pledged : eb.not(pledged);
     });
   }
-  const page = await keysetPage(qb as any, {
+  const page = await keysetPage(qb, {
     idColumn: 'organisations.id',
     limit: q.limit,
     cursor: q.cursor,
@@ -226,7 +226,7 @@ export async function addMember(
     } else {
       const existing = await users.findUserIdByEmail(trx, b.email);
       if (existing && scope && !(await users.findUser(trx, existing, scope))) {
-        throw new Problem(
+        throw new DomainError(
           'conflict',
           `A user with email ${b.email} already exists outside your area; ask an admin to add them`,
         );

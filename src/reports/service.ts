@@ -5,10 +5,10 @@ import {
   isCurrentAwardState,
 } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
-import type { Principal } from '../http/auth.ts';
-import { iso } from '../http/iso.ts';
-import { forbidden, notFound } from '../http/problem.ts';
-import { assertAdmin } from '../http/scope.ts';
+import { assertAdmin } from '../domain/access.ts';
+import { forbidden, notFound } from '../domain/errors.ts';
+import { iso } from '../domain/iso.ts';
+import type { Principal } from '../domain/principal.ts';
 
 /**
  * What a local lead (or an admin) needs to act on today, for one area, and the national summary

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
+import { assertAdmin } from '../domain/access.ts';
+import { notFound, validationFailed } from '../domain/errors.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { notFound, validationFailed } from '../http/problem.ts';
-import { assertAdmin } from '../http/scope.ts';
 import * as repo from './repository.ts';
 
 const processEnum = z.enum(['learn', 'embed', 'share']);

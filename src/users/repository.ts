@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { DbOrTrx } from '../db/index.ts';
 import type { Database, Role } from '../db/schema.ts';
-import { invalidateCachedPrincipals } from '../http/auth.ts';
+import { invalidateCachedPrincipals } from './tokens.ts';
 
 /** All SQL about users, their grants, appraiser profiles and tokens. */
 

@@ -1,11 +1,12 @@
 import type { Db, DbOrTrx } from '../db/index.ts';
-import { newToken, type Principal } from '../http/auth.ts';
-import { isoOrNull as iso } from '../http/iso.ts';
-import { keysetPage, parseSort } from '../http/pagination.ts';
-import { forbidden, notFound, Problem, validationFailed } from '../http/problem.ts';
-import { usersInScope } from '../http/scope.ts';
+import { usersInScope } from '../domain/access.ts';
+import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
+import { isoOrNull as iso } from '../domain/iso.ts';
+import { keysetPage, parseSort } from '../domain/pagination.ts';
+import type { Principal } from '../domain/principal.ts';
 import * as repo from './repository.ts';
 import type { CreateUserInput, GrantInput, UserView } from './schemas.ts';
+import { newToken } from './tokens.ts';
 
 /**
  * What a viewer may see of a user. Admins and the person see everything. A lead sees the grants that
@@ -120,7 +121,7 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
   await checkGrants(db, p, input.grants, homeAreaId);
   const id = await db.transaction().execute(async (trx) => {
     if (await repo.findUserIdByEmail(trx, input.email)) {
-      throw new Problem('conflict', `A user with email ${input.email} already exists`);
+      throw new DomainError('conflict', `A user with email ${input.email} already exists`);
     }
     const userId = await repo.insertUser(trx, { email: input.email, name: input.name });
     for (const g of input.grants) {
@@ -212,7 +213,7 @@ export async function listUsers(
     );
   }
   if (q.email) qb = qb.where((eb) => eb(eb.fn('lower', ['users.email']), '=', q.email!.toLowerCase()));
-  const page = await keysetPage(qb as any, {
+  const page = await keysetPage(qb, {
     idColumn: 'users.id',
     limit: q.limit,
     cursor: q.cursor,

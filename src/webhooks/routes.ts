@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { type Expression, type SqlBool, sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/index.ts';
-import { caller, type Principal } from '../http/auth.ts';
-import { isoOrNull as iso } from '../http/iso.ts';
+import { assertLeadOrAdmin, webhookSubscriptionsInScope } from '../domain/access.ts';
+import { forbidden, notFound, validationFailed } from '../domain/errors.ts';
+import { isoOrNull as iso } from '../domain/iso.ts';
+import { keysetPage } from '../domain/pagination.ts';
+import type { Principal } from '../domain/principal.ts';
+import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { keysetPage, pageOf, pageQuery } from '../http/pagination.ts';
-import { forbidden, notFound, validationFailed } from '../http/problem.ts';
-import { assertLeadOrAdmin } from '../http/scope.ts';
+import { pageOf, pageQuery } from '../http/pagination.ts';
 import { WEBHOOK_EVENT_TYPES } from './outbox.ts';
 import { newWebhookSecret } from './signature.ts';
 
@@ -69,14 +70,6 @@ const toView = (s: SubscriptionRow) => ({
   createdAt: iso(s.created_at) as string,
 });
 
-/** Admins see every subscription; a lead those of their areas. */
-function subscriptionsInScope(p: Principal) {
-  return (eb: any): Expression<SqlBool> => {
-    if (p.isAdmin) return sql<SqlBool>`true`;
-    return p.leadAreaIds.length ? eb('area_id', 'in', p.leadAreaIds) : sql<SqlBool>`false`;
-  };
-}
-
 export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
   async function loadInScope(p: Principal, id: string) {
     const row = await db
@@ -84,7 +77,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
       .selectAll()
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
-      .where(subscriptionsInScope(p))
+      .where(webhookSubscriptionsInScope(p))
       .executeTakeFirst();
     if (!row) throw notFound('webhook subscription');
     return row as SubscriptionRow;
@@ -167,8 +160,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
         .selectFrom('webhook_subscriptions')
         .selectAll()
         .where('deleted_at', 'is', null)
-        .where(subscriptionsInScope(p));
-      const page = await keysetPage(qb as any, {
+        .where(webhookSubscriptionsInScope(p));
+      const page = await keysetPage(qb, {
         idColumn: 'webhook_subscriptions.id',
         limit: request.query.limit,
         cursor: request.query.cursor,
@@ -222,7 +215,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
       const subscription = await loadInScope(p, request.params.id);
       let qb = db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', subscription.id);
       if (request.query.status) qb = qb.where('status', '=', request.query.status);
-      const page = await keysetPage(qb as any, {
+      const page = await keysetPage(qb, {
         idColumn: 'webhook_deliveries.id',
         limit: request.query.limit,
         cursor: request.query.cursor,

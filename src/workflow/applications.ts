@@ -13,12 +13,17 @@ import {
   startReviewWarnings,
   stateString,
 } from '../../workflows/index.ts';
-import { type ApplicationRow, loadApplicationAccess } from '../applications/access.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
+import {
+  type ApplicationAccess,
+  type ApplicationRow,
+  loadApplicationAccess,
+  lockApplicationAccess,
+} from '../applications/repository.ts';
 import type { DbOrTrx } from '../db/index.ts';
 import { criteriaWithEvidenceSince, evidenceCountsByCriterion } from '../evidence/service.ts';
 import { finishRenewal, startAward } from './awards.ts';
-import type { Loaded, WorkflowDefinition } from './runner.ts';
+import type { Loaded, WorkflowDefinition } from './types.ts';
 
 export type LoadedApplication = Loaded<ApplicationSnapshot, ApplicationRow>;
 
@@ -121,15 +126,25 @@ async function applicationFacts(
   }
 }
 
+const asLoaded = ({
+  application,
+  snapshot,
+  relations,
+}: ApplicationAccess): Loaded<ApplicationSnapshot, ApplicationRow> => ({
+  id: application.id,
+  row: application,
+  snapshot,
+  version: application.version,
+  relations,
+});
+
 export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, ApplicationRow> = {
   name: 'application',
   machine: applicationMachine,
   eventTypes: APPLICATION_EVENT_TYPES,
   eventRoles: applicationEventRoles,
-  async load(db, id, actor, forUpdate) {
-    const { application, snapshot, relations } = await loadApplicationAccess(db, actor, id, { forUpdate });
-    return { id: application.id, row: application, snapshot, version: application.version, relations };
-  },
+  load: async (db, id, actor) => asLoaded(await loadApplicationAccess(db, actor, id)),
+  lock: async (trx, id, actor) => asLoaded(await lockApplicationAccess(trx, actor, id)),
   facts: (db, loaded, type, payload) => applicationFacts(db, loaded, type, payload),
   blockers: (context, event) => applicationEventBlockers(context, event as never),
   warnings: (context, event) =>

@@ -13,13 +13,15 @@ import {
   reviveAwardSnapshot,
   stateString,
 } from '../../workflows/index.ts';
-import type { ApplicationRow } from '../applications/access.ts';
-import { relationsTo } from '../applications/access.ts';
-import type { DbOrTrx } from '../db/index.ts';
+import type { ApplicationRow } from '../applications/repository.ts';
+import type { DbOrTrx, Trx } from '../db/index.ts';
 import type { AwardsTable } from '../db/schema.ts';
-import { notFound } from '../http/problem.ts';
+import { assertRelated, relationsTo } from '../domain/access.ts';
+import { notFound } from '../domain/errors.ts';
+import type { WorkflowActor } from '../domain/principal.ts';
 import { recordAwardStarted } from '../jobs/effects.ts';
-import { runTransition, type WorkflowDefinition } from './runner.ts';
+import { runTransition } from './runner.ts';
+import type { Loaded, WorkflowDefinition } from './types.ts';
 
 export type AwardRow = Selectable<AwardsTable> & { area_id: string; organisation_name: string };
 
@@ -31,26 +33,26 @@ export function selectAwards(db: DbOrTrx) {
     .select(['organisations.area_id', 'organisations.name as organisation_name']);
 }
 
+/** Awards are seen by the organisation's members, its area's lead and admins (no panel relation). */
+async function loadAward(
+  query: { executeTakeFirst(): Promise<AwardRow | undefined> },
+  actor: WorkflowActor,
+): Promise<Loaded<AwardSnapshot, AwardRow>> {
+  const row = await query.executeTakeFirst();
+  if (!row) throw notFound('award');
+  const relations = relationsTo(actor, row);
+  assertRelated(relations, 'award');
+  return { id: row.id, row, snapshot: reviveAwardSnapshot(row.snapshot), version: row.version, relations };
+}
+
 export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   name: 'award',
   machine: awardMachine,
   eventTypes: AWARD_EVENT_TYPES,
   eventRoles: awardEventRoles,
-  async load(db, id, actor, forUpdate) {
-    let q = selectAwards(db).where('awards.id', '=', id);
-    if (forUpdate) q = q.forUpdate('awards');
-    const row = (await q.executeTakeFirst()) as AwardRow | undefined;
-    // Awards are seen by the organisation's members, its area's lead and admins (no panel relation).
-    const relations = row ? relationsTo(actor, row, []) : new Set();
-    if (!row || relations.size === 0) throw notFound('award');
-    return {
-      id: row.id,
-      row,
-      snapshot: reviveAwardSnapshot(row.snapshot),
-      version: row.version,
-      relations: relations as never,
-    };
-  },
+  load: (db, id, actor) => loadAward(selectAwards(db).where('awards.id', '=', id), actor),
+  lock: (trx, id, actor) =>
+    loadAward(selectAwards(trx).where('awards.id', '=', id).forUpdate('awards'), actor),
   facts: async () => ({}),
   blockers: (context, event) => awardEventBlockers(context, event as never),
   persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
@@ -87,7 +89,7 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
 
 /** Creates the award of an application that reached `awarded`: valid for the stream's award length. */
 export async function startAward(
-  db: DbOrTrx,
+  db: Trx,
   input: { application: ApplicationRow; now: Date },
 ): Promise<string> {
   const { application, now } = input;
@@ -141,8 +143,8 @@ export async function startAward(
 }
 
 /** A renewal application opened for this award: RENEWAL_STARTED, through the one transition path. */
-export async function beginRenewal(db: DbOrTrx, awardId: string, renewalApplicationId: string, now: Date) {
-  await runTransition(awardWorkflow, db, {
+export async function beginRenewal(trx: Trx, awardId: string, renewalApplicationId: string, now: Date) {
+  await runTransition(awardWorkflow, trx, {
     id: awardId,
     event: { type: 'RENEWAL_STARTED' },
     actor: 'system',
@@ -153,15 +155,15 @@ export async function beginRenewal(db: DbOrTrx, awardId: string, renewalApplicat
 
 /** The renewal application ended: RENEWED when awarded, else RENEWAL_FAILED (if the award still awaits it). */
 export async function finishRenewal(
-  db: DbOrTrx,
+  trx: Trx,
   awardId: string,
   outcome: { renewed: true; newAwardId: string; now: Date } | { renewed: false; now: Date },
 ) {
-  const loaded = await awardWorkflow.load(db, awardId, 'system', true);
+  const loaded = await awardWorkflow.lock(trx, awardId, 'system');
   const type = outcome.renewed ? 'RENEWED' : 'RENEWAL_FAILED';
   // An award revoked or expired meanwhile has nothing left to renew.
   if (!acceptedEventTypes(loaded.snapshot).includes(type)) return;
-  await runTransition(awardWorkflow, db, {
+  await runTransition(awardWorkflow, trx, {
     id: awardId,
     event: { type },
     actor: 'system',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ApplicationRow, selectApplications } from '../../src/applications/access.ts';
+import { type ApplicationRow, selectApplications } from '../../src/applications/repository.ts';
 import { createDatabase } from '../../src/db/index.ts';
 import { runDueTimers } from '../../src/jobs/fire.ts';
 import { startApplication } from '../../src/workflow/applications.ts';

@@ -4,10 +4,11 @@ import {
   type EventRole,
   reviveApplicationSnapshot,
 } from '../../workflows/index.ts';
-import type { DbOrTrx } from '../db/index.ts';
+import type { DbOrTrx, Trx } from '../db/index.ts';
 import type { ApplicationsTable } from '../db/schema.ts';
-import type { Principal } from '../http/auth.ts';
-import { notFound } from '../http/problem.ts';
+import { assertRelated, relationsTo } from '../domain/access.ts';
+import { notFound } from '../domain/errors.ts';
+import type { WorkflowActor } from '../domain/principal.ts';
 
 export type ApplicationRow = Selectable<ApplicationsTable> & { area_id: string; organisation_name: string };
 
@@ -62,31 +63,10 @@ export function selectApplicationsWithDetails(db: DbOrTrx) {
   ]);
 }
 
-/**
- * The caller's relations to an application (SPEC §3): admin everywhere; the lead of its area; the
- * organisation's applicant members; an appraiser while on its panel.
- */
-export function relationsTo(
-  p: Principal | 'system',
-  app: { organisation_id: string; area_id: string },
-  panel: string[],
-) {
-  const relations = new Set<EventRole>();
-  if (p === 'system') {
-    relations.add('system');
-    return relations;
-  }
-  if (p.isAdmin) relations.add('admin');
-  if (p.leadAreaIds.includes(app.area_id)) relations.add('lead');
-  if (p.memberOrganisationIds.includes(app.organisation_id)) relations.add('applicant');
-  if (panel.includes(p.userId)) relations.add('appraiser');
-  return relations;
-}
-
 /** Loads an application with its view details in one query; 404 out of the caller's scope. */
 export async function loadApplicationForView(
   db: DbOrTrx,
-  p: Principal | 'system',
+  p: WorkflowActor,
   id: string,
 ): Promise<ApplicationAccess & { details: ApplicationDetails }> {
   const row = await selectApplicationsWithDetails(db).where('applications.id', '=', id).executeTakeFirst();
@@ -94,7 +74,7 @@ export async function loadApplicationForView(
   const { answers, evidence_counts, panel_people, award_id, ...application } = row;
   const snapshot = reviveApplicationSnapshot(application.snapshot);
   const relations = relationsTo(p, application, snapshot.context.panel);
-  if (relations.size === 0) throw notFound('application');
+  assertRelated(relations, 'application');
   return {
     application,
     snapshot,
@@ -103,22 +83,27 @@ export async function loadApplicationForView(
   };
 }
 
-/**
- * Loads an application the caller may see, or answers 404 (existence is not revealed).
- * `forUpdate` locks the row for the rest of the transaction.
- */
-export async function loadApplicationAccess(
-  db: DbOrTrx,
-  p: Principal | 'system',
-  id: string,
-  options: { forUpdate?: boolean } = {},
+/** Loads an application the caller may see; not-found out of the caller's scope. */
+export function loadApplicationAccess(db: DbOrTrx, p: WorkflowActor, id: string): Promise<ApplicationAccess> {
+  return accessOf(p, selectApplications(db).where('applications.id', '=', id).executeTakeFirst());
+}
+
+/** The same, locking the row for the rest of the transaction. */
+export function lockApplicationAccess(trx: Trx, p: WorkflowActor, id: string): Promise<ApplicationAccess> {
+  return accessOf(
+    p,
+    selectApplications(trx).where('applications.id', '=', id).forUpdate('applications').executeTakeFirst(),
+  );
+}
+
+async function accessOf(
+  p: WorkflowActor,
+  read: Promise<ApplicationRow | undefined>,
 ): Promise<ApplicationAccess> {
-  let q = selectApplications(db).where('applications.id', '=', id);
-  if (options.forUpdate) q = q.forUpdate('applications');
-  const application = (await q.executeTakeFirst()) as ApplicationRow | undefined;
+  const application = await read;
   if (!application) throw notFound('application');
   const snapshot = reviveApplicationSnapshot(application.snapshot);
   const relations = relationsTo(p, application, snapshot.context.panel);
-  if (relations.size === 0) throw notFound('application');
+  assertRelated(relations, 'application');
   return { application, snapshot, relations };
 }

@@ -1,0 +1,235 @@
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { AnyMachineSnapshot } from 'xstate';
+import { acceptedEventTypes, type EventRole } from '../../workflows/index.ts';
+import type { Database } from '../db/schema.ts';
+import type { Loaded, WorkflowDefinition } from '../workflow/types.ts';
+import { forbidden, notFound } from './errors.ts';
+import type { Principal, WorkflowActor } from './principal.ts';
+
+/**
+ * What an actor may see and do (SPEC §3), decided here and nowhere else: the SQL filters every list
+ * uses, the assertions every read and action uses, the caller's relations to an application or an
+ * award, and the events those relations allow. A resource outside the caller's scope is not found
+ * (its existence is not revealed); inside scope but not permitted for the role, forbidden.
+ */
+
+export type Relations = Set<EventRole>;
+
+// ——— roles ———
+
+export const isLeadOrAdmin = (p: Principal) => p.isAdmin || p.leadAreaIds.length > 0;
+
+/** Admins manage every area; a lead the areas of their grants. */
+export const managesArea = (p: Principal, areaId: string) => p.isAdmin || p.leadAreaIds.includes(areaId);
+
+export function assertAdmin(p: Principal) {
+  if (!p.isAdmin) throw forbidden('Only an admin may do this');
+}
+
+export function assertLeadOrAdmin(p: Principal, detail = 'Only a local lead or an admin may do this') {
+  if (!isLeadOrAdmin(p)) throw forbidden(detail);
+}
+
+// ——— organisations ———
+
+export type OrganisationRef = { id: string; areaId: string };
+
+/** How the caller relates to an organisation. */
+export function organisationRelation(p: Principal, org: OrganisationRef): 'admin' | 'lead' | 'member' | null {
+  if (p.isAdmin) return 'admin';
+  if (p.leadAreaIds.includes(org.areaId)) return 'lead';
+  if (p.memberOrganisationIds.includes(org.id)) return 'member';
+  return null;
+}
+
+export function assertOrganisationVisible(p: Principal, org: OrganisationRef | undefined): asserts org {
+  if (!org || !organisationRelation(p, org)) throw notFound('organisation');
+}
+
+/** Admins and the area's lead manage an organisation; its members only read it. */
+export function assertCanManageOrganisation(p: Principal, org: OrganisationRef | undefined): asserts org {
+  assertOrganisationVisible(p, org);
+  const relation = organisationRelation(p, org);
+  if (relation !== 'admin' && relation !== 'lead')
+    throw forbidden('Only the area lead or an admin may do this');
+}
+
+/** SQL form of organisation visibility, for lists. */
+export function organisationsInScope(p: Principal) {
+  return (eb: ExpressionBuilder<Database, 'organisations'>): Expression<SqlBool> => {
+    if (p.isAdmin) return sql<SqlBool>`true`;
+    const visible: Expression<SqlBool>[] = [];
+    if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
+    if (p.memberOrganisationIds.length) visible.push(eb('organisations.id', 'in', p.memberOrganisationIds));
+    return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
+  };
+}
+
+// ——— users ———
+
+/**
+ * Which users a caller may see: admins all; everyone themself; a lead, the applicants of
+ * organisations in their areas and the appraisers whose home area is one of theirs.
+ */
+export function usersInScope(p: Principal) {
+  return (eb: ExpressionBuilder<Database, 'users'>): Expression<SqlBool> => {
+    if (p.isAdmin) return sql<SqlBool>`true`;
+    const visible: Expression<SqlBool>[] = [eb('users.id', '=', p.userId)];
+    if (p.leadAreaIds.length) {
+      visible.push(
+        eb.exists(
+          eb
+            .selectFrom('grants as g')
+            .innerJoin('organisations as o', 'o.id', 'g.organisation_id')
+            .whereRef('g.user_id', '=', 'users.id')
+            .where('o.area_id', 'in', p.leadAreaIds)
+            .select(sql`1`.as('one')),
+        ),
+        eb.exists(
+          eb
+            .selectFrom('appraiser_profiles as ap')
+            .whereRef('ap.user_id', '=', 'users.id')
+            .where('ap.home_area_id', 'in', p.leadAreaIds)
+            .select(sql`1`.as('one')),
+        ),
+      );
+    }
+    return eb.or(visible);
+  };
+}
+
+type UserGrantRef = {
+  role: string;
+  area_id: string | null;
+  organisation_id: string | null;
+  organisation_area_id: string | null;
+};
+
+/**
+ * What a viewer may see of another user. Admins and the person see everything. A lead sees the grants
+ * that fall within their areas and the appraiser profile (lived experience included). Anyone else
+ * (e.g. a fellow member of an organisation) sees the person and the grants they share, nothing more.
+ */
+export function userVisibility(viewer: Principal | null, userId: string) {
+  const full = viewer === null || viewer.isAdmin || viewer.userId === userId;
+  const lead = !full && viewer !== null && viewer.leadAreaIds.length > 0;
+  return {
+    profile: full || lead,
+    grant(g: UserGrantRef): boolean {
+      if (full || viewer === null) return true;
+      if (g.role === 'applicant') {
+        return (
+          viewer.memberOrganisationIds.includes(g.organisation_id as string) ||
+          viewer.leadAreaIds.includes(g.organisation_area_id as string)
+        );
+      }
+      if (g.role === 'lead') return viewer.leadAreaIds.includes(g.area_id as string);
+      return lead && g.role === 'appraiser';
+    },
+  };
+}
+
+/**
+ * Whether all of a user's reach lies within a lead's areas: no admin or lead grant, every organisation
+ * in the lead's areas, an appraiser's home area theirs, and (`onPanelOutside`, read by the caller) no
+ * panel seat elsewhere. Admins manage everyone, and people themselves.
+ */
+export function userWithinReach(
+  p: Principal,
+  target: { id: string; grants: UserGrantRef[]; homeAreaId: string | null; onPanelOutside: boolean },
+): boolean {
+  if (p.isAdmin || p.userId === target.id) return true;
+  const areas = p.leadAreaIds;
+  if (areas.length === 0) return false;
+  return !(
+    target.grants.some(
+      (g) =>
+        g.role === 'admin' ||
+        g.role === 'lead' ||
+        (g.role === 'applicant' && !areas.includes(g.organisation_area_id as string)) ||
+        (g.role === 'appraiser' && !areas.includes(target.homeAreaId as string)),
+    ) ||
+    (target.grants.some((g) => g.role === 'appraiser') && target.onPanelOutside)
+  );
+}
+
+// ——— applications and awards ———
+
+/**
+ * The caller's relations to an application (SPEC §3): admin everywhere; the lead of its area; the
+ * organisation's applicant members; an appraiser while on its panel. Awards have no panel.
+ */
+export function relationsTo(
+  p: WorkflowActor,
+  target: { organisation_id: string; area_id: string },
+  panel: readonly string[] = [],
+): Relations {
+  const relations: Relations = new Set();
+  if (p === 'system') {
+    relations.add('system');
+    return relations;
+  }
+  if (p.isAdmin) relations.add('admin');
+  if (p.leadAreaIds.includes(target.area_id)) relations.add('lead');
+  if (p.memberOrganisationIds.includes(target.organisation_id)) relations.add('applicant');
+  if (panel.includes(p.userId)) relations.add('appraiser');
+  return relations;
+}
+
+export const isManager = (relations: Relations) => relations.has('lead') || relations.has('admin');
+
+/** Throws not-found when the caller has no relation at all to the resource. */
+export function assertRelated(relations: Relations, what: string) {
+  if (relations.size === 0) throw notFound(what);
+}
+
+/** SQL form of application visibility (the same rule as `relationsTo`), for lists. */
+export function applicationsInScope(p: Principal) {
+  return (eb: ExpressionBuilder<Database, 'applications' | 'organisations'>): Expression<SqlBool> => {
+    if (p.isAdmin) return sql<SqlBool>`true`;
+    const visible: Expression<SqlBool>[] = [];
+    if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
+    if (p.memberOrganisationIds.length)
+      visible.push(eb('applications.organisation_id', 'in', p.memberOrganisationIds));
+    if (p.isAppraiser)
+      visible.push(sql<SqlBool>`applications.snapshot -> 'context' -> 'panel' ? ${p.userId}`);
+    return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
+  };
+}
+
+/** SQL form of award visibility: the organisation's members, its area's lead, admins. */
+export function awardsInScope(p: Principal) {
+  return (eb: ExpressionBuilder<Database, 'awards' | 'organisations'>): Expression<SqlBool> => {
+    if (p.isAdmin) return sql<SqlBool>`true`;
+    const visible: Expression<SqlBool>[] = [];
+    if (p.leadAreaIds.length) visible.push(eb('organisations.area_id', 'in', p.leadAreaIds));
+    if (p.memberOrganisationIds.length)
+      visible.push(eb('awards.organisation_id', 'in', p.memberOrganisationIds));
+    return visible.length ? eb.or(visible) : sql<SqlBool>`false`;
+  };
+}
+
+/** The event types this caller could send in this state, whatever the guards say. */
+export function eventsForCaller<S extends AnyMachineSnapshot, Row>(
+  def: Pick<WorkflowDefinition<S, Row>, 'eventTypes' | 'eventRoles'>,
+  loaded: Pick<Loaded<S, Row>, 'snapshot' | 'relations'>,
+): string[] {
+  const accepted = acceptedEventTypes(loaded.snapshot);
+  return def.eventTypes.filter(
+    (type) =>
+      accepted.includes(type) &&
+      def.eventRoles[type].some((role) => role !== 'system' && loaded.relations.has(role)),
+  );
+}
+
+// ——— webhooks ———
+
+/** Admins see every subscription; a lead those of their areas. */
+export function webhookSubscriptionsInScope(p: Principal) {
+  return (eb: ExpressionBuilder<Database, 'webhook_subscriptions'>): Expression<SqlBool> => {
+    if (p.isAdmin) return sql<SqlBool>`true`;
+    return p.leadAreaIds.length
+      ? eb('webhook_subscriptions.area_id', 'in', p.leadAreaIds)
+      : sql<SqlBool>`false`;
+  };
+}

@@ -1,0 +1,94 @@
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
+import type { EventRole } from '../../workflows/index.ts';
+import type { DbOrTrx, Trx } from '../db/index.ts';
+import type { WorkflowActor } from '../domain/principal.ts';
+
+/** The shapes the one transition path (runner.ts) works with, shared by both workflows and the job effects. */
+
+export type { WorkflowActor };
+
+export type Loaded<S, Row> = {
+  id: string;
+  row: Row;
+  snapshot: S;
+  version: number;
+  relations: Set<EventRole>;
+};
+
+export type MachineEvent = {
+  type: string;
+  facts: Record<string, unknown> & { actorId: string; now: string };
+  [k: string]: unknown;
+};
+
+export type TransitionResult<S, Row> = {
+  before: Loaded<S, Row>;
+  after: S;
+  version: number;
+  event: MachineEvent;
+};
+
+export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
+  /** 'application' or 'award', for messages. */
+  name: string;
+  machine: AnyStateMachine;
+  eventTypes: readonly string[];
+  eventRoles: Record<string, readonly EventRole[]>;
+  /** Reads the row with the caller's relations; throws not-found out of the caller's scope. */
+  load(db: DbOrTrx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
+  /** The same, locking the row (`FOR UPDATE`) for the rest of the transaction. */
+  lock(trx: Trx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
+  /** The server-computed facts the event's guards read (never taken from the client). */
+  facts(
+    db: DbOrTrx,
+    loaded: Loaded<S, Row>,
+    type: string,
+    payload: Record<string, unknown>,
+    preview: boolean,
+  ): Promise<Record<string, unknown>>;
+  blockers(context: S['context'], event: MachineEvent): string[];
+  /** Non-blocking warnings recorded with the event (e.g. a panel without a local-group member). */
+  warnings?(context: S['context'], event: MachineEvent): string[];
+  persist(snapshot: S): Record<string, unknown>;
+  save(
+    trx: Trx,
+    loaded: Loaded<S, Row>,
+    next: S,
+    persisted: Record<string, unknown>,
+    version: number,
+    now: Date,
+  ): Promise<void>;
+  appendHistory(
+    trx: Trx,
+    entry: {
+      id: string;
+      type: string;
+      actorId: string | null;
+      from: string;
+      to: string;
+      payload: Record<string, unknown>;
+      snapshot: Record<string, unknown>;
+      version: number;
+      at: Date;
+    },
+  ): Promise<void>;
+  /** Effects of reaching the new state, in the same transaction (e.g. creating an award). */
+  afterTransition?(
+    trx: Trx,
+    result: TransitionResult<S, Row>,
+    actor: WorkflowActor,
+    now: Date,
+  ): Promise<void>;
+}
+
+export type TransitionRequest = {
+  id: string;
+  /** The client's event: its type and payload. */
+  event: { type: string } & Record<string, unknown>;
+  actor: WorkflowActor;
+  /** From If-Match: the version the client last read; a stale one answers 412. */
+  expectedVersion?: number;
+  /** Facts passed by the server itself (e.g. the award a renewal created), merged over the computed ones. */
+  extraFacts?: Record<string, unknown>;
+  now?: Date;
+};
