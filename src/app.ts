@@ -22,6 +22,7 @@ import { registerIdempotency } from './http/idempotency.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { orderComponentSchemas } from './http/openapi.ts';
 import { frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
+import { registerWellFormedText } from './http/well-formed.ts';
 import { notificationRoutes } from './notifications/routes.ts';
 import { organisationRoutes } from './organisations/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
@@ -138,6 +139,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   });
   registerIdempotency(app, database.db);
   registerMetrics(app);
+  registerWellFormedText(app);
 
   await app.register(healthRoutes, { database });
   await app.register(userRoutes, { db: database.db });

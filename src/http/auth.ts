@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db/index.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
-import { PrincipalCache } from '../users/tokens.ts';
+import { hashToken, PrincipalCache } from '../users/tokens.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -14,13 +14,14 @@ declare module 'fastify' {
   }
 }
 
-/** Counts failed authentications per client address in one-minute windows. */
+/** Counts failed authentications per key (a client address, a presented credential) in one-minute windows. */
 class FailedAuthLimiter {
   private windows = new Map<string, { start: number; count: number }>();
   private readonly max: number;
   constructor(max: number) {
     this.max = max;
   }
+  /** Seconds until the key may try again, or null when it is not blocked. */
   blocked(key: string, now = Date.now()): number | null {
     const w = this.windows.get(key);
     if (!w || now - w.start >= 60_000) return null;
@@ -38,7 +39,11 @@ class FailedAuthLimiter {
 
 /**
  * Authenticates every request that carries a bearer token; routes not marked `public` require one.
- * Repeated bad tokens from one address are answered 429 for the rest of the minute.
+ * A valid token is always accepted: throttling never locks out its holder, so nobody can lock another
+ * person out by failing from their address. Failures are counted per client address and per presented
+ * credential separately; past the limit either one answers 429 for the rest of the minute, without
+ * saying whether the credential was valid. The client address is the socket's, or X-Forwarded-For's
+ * only when the request comes from a configured proxy (TRUST_PROXY).
  */
 export function registerAuth(
   app: FastifyInstance,
@@ -56,21 +61,26 @@ export function registerAuth(
       if (isPublic) return;
       throw new DomainError('unauthenticated', 'Send an API token as "Authorization: Bearer <token>"');
     }
-    const retryAfter = limiter.blocked(request.ip);
-    if (retryAfter !== null) {
-      reply.header('Retry-After', String(retryAfter));
-      throw new DomainError(
-        'rate-limited',
-        'Too many failed authentications from this address; wait a minute',
-      );
-    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const principal = match && match[1].length <= 200 ? await principals.lookup(db, match[1]) : null;
-    if (!principal) {
-      limiter.fail(request.ip);
-      throw new DomainError('unauthenticated', 'The token is not valid, has expired or was revoked');
+    const presented = match && match[1].length <= 200 ? match[1] : null;
+    const principal = presented ? await principals.lookup(db, presented) : null;
+    if (principal) {
+      request.principal = principal;
+      return;
     }
-    request.principal = principal;
+    const keys = [`client:${request.ip}`, `credential:${hashToken(presented ?? header)}`];
+    const retryAfter = Math.max(...keys.map((key) => limiter.blocked(key) ?? 0));
+    if (retryAfter > 0) {
+      reply.header('Retry-After', String(retryAfter));
+      throw new DomainError('rate-limited', 'Too many failed authentications; wait a minute');
+    }
+    for (const key of keys) limiter.fail(key);
+    throw new DomainError('unauthenticated', 'The token is not valid, has expired or was revoked');
+  });
+  // Answers that depend on who asks are never stored by browsers or shared caches.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.principal && !/no-store/.test(String(reply.getHeader('cache-control') ?? '')))
+      reply.header('cache-control', 'no-store');
   });
 }
 

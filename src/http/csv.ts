@@ -10,7 +10,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * - every row matching the filters, from `cursor` if one is given (`limit` is the batch size of a
  *   JSON page and does not cut the export);
  * - spreadsheet-safe: a UTF-8 byte-order mark (Excel reads the encoding), and a cell starting with
- *   = + - @ tab or CR is prefixed with ' so no spreadsheet runs it as a formula (OWASP CSV injection).
+ *   = + - @ tab or CR is prefixed with ' so no spreadsheet runs it as a formula (OWASP CSV injection),
+ *   and a cell holding any locale's separator (`,` `;` tab) is quoted.
  */
 
 export type Page<T> = { items: T[]; nextCursor: string | null };
@@ -88,6 +89,8 @@ export async function sendCsv<T>(
     columns: columns.map((c) => c.header),
     bom: true,
     escape_formulas: true,
+    // A separator of any locale inside a cell is quoted: spreadsheets split on `;` or tab in some locales.
+    quoted_match: /[,;\t]/,
     eof: true,
   });
   const source = Readable.from(records());

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parse } from 'csv-parse/sync';
+import { ensureFirstAdmin } from '../../src/bootstrap.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { createWorld, type World } from '../helpers/world.ts';
+
+/** Issue-10 classes that live at the door: stored text, caching, throttling, CSV cells. */
+
+let t: TestApp;
+let w: World;
+beforeAll(async () => {
+  t = await startTestApp();
+  w = await createWorld(t.app, t.database.db);
+});
+afterAll(() => t.close());
+
+describe('text that cannot be stored', () => {
+  // A lone UTF-16 surrogate survives JSON.parse but has no UTF-8 form.
+  const lone = '{"name": "Ysgol \\ud800 Gymraeg"}';
+
+  it('a lone surrogate in a JSON body answers 400 naming the field, never 500', async () => {
+    const res = await w.leadA.api.send('PATCH', `/organisations/${w.orgA}`, lone, {
+      'content-type': 'application/json',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'validation-failed' });
+    expect(res.body.errors).toEqual([{ path: 'body.name', message: 'not well-formed Unicode' }]);
+  });
+
+  it('a lone surrogate deep in an event payload answers 400', async () => {
+    const created = await w.applicantA.api.post('/applications', { organisationId: w.orgA });
+    expect(created.status).toBe(201);
+    const res = await w.applicantA.api.send(
+      'POST',
+      `/applications/${created.body.id}/events`,
+      '{"type": "WITHDRAW", "reason": "\\udc00 trailing"}',
+      { 'content-type': 'application/json' },
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('body.reason');
+    // Nothing happened to the application.
+    expect((await w.applicantA.api.get(`/applications/${created.body.id}`)).body.state).toBe('draft');
+  });
+
+  it('a surrogate pair (an emoji) is ordinary text', async () => {
+    const res = await w.leadA.api.patch(`/organisations/${w.orgA}`, { name: 'Hillfields Primary 🌍' });
+    expect(res.status).toBe(200);
+    expect(res.body.name).toBe('Hillfields Primary 🌍');
+  });
+});
+
+describe('Cache-Control on authenticated answers', () => {
+  it.each([['/me'], ['/applications'], [`/organisations`]])('GET %s answers no-store', async (url) => {
+    const res = await w.leadA.api.get(url);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('an authenticated error answers no-store too', async () => {
+    const res = await w.leadA.api.get('/applications/00000000-0000-4000-8000-000000000000');
+    expect(res.status).toBe(404);
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('public answers are not marked (the register may be cached)', async () => {
+    const res = await w.anonymous.get('/register');
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBeUndefined();
+  });
+});
+
+describe('CSV cells holding a separator of any locale', () => {
+  it('are quoted, so a spreadsheet splitting on ; or tab keeps the cell whole', async () => {
+    for (const name of ['Ysgol; Gymraeg', 'Tab\tSchool', 'Comma, School']) {
+      const res = await w.leadA.api.post('/organisations', {
+        name,
+        streamId: w.schoolsStreamId,
+        areaId: w.areaA,
+      });
+      expect(res.status).toBe(201);
+    }
+    const res = await w.leadA.api.get('/organisations', { accept: 'text/csv' });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('"Ysgol; Gymraeg"');
+    expect(res.text).toContain('"Tab\tSchool"');
+    expect(res.text).toContain('"Comma, School"');
+    const rows = parse(res.text, { bom: true, columns: true }) as { name: string }[];
+    expect(rows.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['Ysgol; Gymraeg', 'Tab\tSchool', 'Comma, School']),
+    );
+  });
+});
+
+describe('throttling of bad credentials', () => {
+  let limited: TestApp;
+  let adminToken: string;
+  beforeAll(async () => {
+    limited = await startTestApp({ AUTH_FAILURES_PER_MINUTE: '3' });
+    const first = await ensureFirstAdmin(limited.database.db, 'throttle@example.org');
+    adminToken = (first as { token: string }).token;
+  });
+  afterAll(() => limited.close());
+
+  const get = (token: string, remoteAddress: string, headers: Record<string, string> = {}) =>
+    limited.app.inject({
+      method: 'GET',
+      url: '/me',
+      remoteAddress,
+      headers: { authorization: `Bearer ${token}`, ...headers },
+    });
+
+  it('never locks out a valid token, even from an address that is throttled', async () => {
+    const shared = '203.0.113.50';
+    for (let i = 0; i < 3; i++) expect((await get(`sa_guess_${i}`, shared)).statusCode).toBe(401);
+    expect((await get('sa_guess_x', shared)).statusCode).toBe(429);
+    // Someone else behind the same address (a school's network) still gets in.
+    expect((await get(adminToken, shared)).statusCode).toBe(200);
+  });
+
+  it('counts one presented credential across addresses', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect((await get('sa_same_guess', `198.51.100.${60 + i}`)).statusCode).toBe(401);
+    }
+    const res = await get('sa_same_guess', '198.51.100.99');
+    expect(res.statusCode).toBe(429);
+    expect(res.json()).toMatchObject({ code: 'rate-limited' });
+  });
+
+  it('ignores X-Forwarded-For from a client that is not a configured proxy', async () => {
+    // Failing with a forged header must not count against the address it names.
+    const victim = '192.0.2.10';
+    for (let i = 0; i < 4; i++) {
+      await get(`sa_aimed_${i}`, '203.0.113.77', { 'x-forwarded-for': victim });
+    }
+    expect((await get('sa_victims_typo', victim)).statusCode).toBe(401);
+  });
+});
