@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig } from './config.ts';
+import { secretForPerson } from './console.ts';
 import { createDatabase, embeddedDatabaseDir } from './db/index.ts';
 
 /** The launcher: configuration, database, listen, graceful shutdown. Everything else is in app.ts. */
@@ -56,8 +57,10 @@ async function main() {
   if (firstAdmin) {
     lines.push(
       `First start: created the admin ${firstAdmin.email}. Their API token (shown only now, keep it safe):`,
-      `  ${firstAdmin.token}`,
-      `Try: curl -H "Authorization: Bearer ${firstAdmin.token}" ${url}/me`,
+      ...secretForPerson(config.dataDir, 'first-admin-token.txt', [
+        `  ${firstAdmin.token}`,
+        `Try: curl -H "Authorization: Bearer ${firstAdmin.token}" ${url}/me`,
+      ]),
     );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -64,7 +64,11 @@ export async function startServer(env: Record<string, string>, timeoutMs = 30_00
       reject(new Error(`the server exited before it was ready:\n${output}`));
     });
   });
-  const token = /\n\s+(sa_[A-Za-z0-9_-]+)\s*\n/.exec(output)?.[1];
+  // Without a terminal the first admin's token is not printed: it is written to the file named.
+  const tokenFile = /see (\S+first-admin-token\.txt)/.exec(output)?.[1];
+  const token = tokenFile
+    ? [...readFileSync(tokenFile, 'utf8').matchAll(/^\s+(sa_[A-Za-z0-9_-]+)\s*$/gm)].at(-1)?.[1]
+    : undefined;
   return { child, url, adminToken: token, output: () => output, exited };
 }
 
