@@ -233,3 +233,10 @@ export function webhookSubscriptionsInScope(p: Principal) {
       : sql<SqlBool>`false`;
   };
 }
+
+/**
+ * Whose events a caller may subscribe to: an admin, any area's or (null) every area's; a lead, one of
+ * their own areas.
+ */
+export const maySubscribeToEventsOf = (p: Principal, areaId: string | null) =>
+  areaId === null ? p.isAdmin : managesArea(p, areaId);

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
-import type { DbOrTrx } from '../db/index.ts';
+import type { DbOrTrx, Trx } from '../db/index.ts';
 
 export type CriterionRow = { code: string; process: 'learn' | 'embed' | 'share'; title: string };
 export type CriteriaSetRow = {
@@ -44,11 +44,17 @@ export function selectStreams(db: DbOrTrx) {
   ]);
 }
 
+export type StreamRow = NonNullable<Awaited<ReturnType<typeof findStream>>>;
+
 export async function findStream(db: DbOrTrx, id: string) {
   return selectStreams(db).where('streams.id', '=', id).executeTakeFirst();
 }
 
-export async function findCriteriaSet(db: DbOrTrx, id: string): Promise<CriteriaSetRow | undefined> {
+export async function listStreams(db: DbOrTrx) {
+  return selectStreams(db).orderBy('streams.name').execute();
+}
+
+function selectCriteriaSets(db: DbOrTrx) {
   return db
     .selectFrom('criteria_sets as cs')
     .select((eb) => [
@@ -63,23 +69,26 @@ export async function findCriteriaSet(db: DbOrTrx, id: string): Promise<Criteria
           .whereRef('c.criteria_set_id', '=', 'cs.id')
           .orderBy('c.position'),
       ).as('criteria'),
-    ])
-    .where('cs.id', '=', id)
-    .executeTakeFirst() as Promise<CriteriaSetRow | undefined>;
+    ]);
 }
 
-export async function listCriteriaSetIds(db: DbOrTrx, streamId: string) {
-  return db
-    .selectFrom('criteria_sets')
-    .select(['id', 'version'])
-    .where('stream_id', '=', streamId)
-    .orderBy('version', 'desc')
-    .execute();
+export async function findCriteriaSet(db: DbOrTrx, id: string): Promise<CriteriaSetRow | undefined> {
+  return selectCriteriaSets(db).where('cs.id', '=', id).executeTakeFirst() as Promise<
+    CriteriaSetRow | undefined
+  >;
+}
+
+/** Every version of a stream's criteria, newest first. */
+export async function listCriteriaSets(db: DbOrTrx, streamId: string): Promise<CriteriaSetRow[]> {
+  return selectCriteriaSets(db)
+    .where('cs.stream_id', '=', streamId)
+    .orderBy('cs.version', 'desc')
+    .execute() as Promise<CriteriaSetRow[]>;
 }
 
 /** Publishes the next version; the stream row is locked so two admins cannot publish the same number. */
 export async function insertCriteriaSet(
-  trx: DbOrTrx,
+  trx: Trx,
   streamId: string,
   publishedBy: string,
   note: string | null,

@@ -4,7 +4,7 @@ import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
-import * as repo from './repository.ts';
+import { describeCaller } from './me.ts';
 import {
   createUserBody,
   issuedTokenView,
@@ -36,27 +36,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         response: { 200: meView, ...problemResponses(401) },
       },
     },
-    async (request) => {
-      const p = caller(request);
-      const row = await repo.findUser(db, p.userId);
-      const areas = p.leadAreaIds.length
-        ? await db
-            .selectFrom('areas')
-            .select(['id', 'name'])
-            .where('id', 'in', p.leadAreaIds)
-            .orderBy('name')
-            .execute()
-        : [];
-      const organisations = p.memberOrganisationIds.length
-        ? await db
-            .selectFrom('organisations')
-            .select(['id', 'name', 'area_id as areaId', 'stream_id as streamId'])
-            .where('id', 'in', p.memberOrganisationIds)
-            .orderBy('name')
-            .execute()
-        : [];
-      return { ...service.toUserView(row as repo.UserRow, p), areas, organisations };
-    },
+    async (request) => describeCaller(db, caller(request)),
   );
 
   app.post(
