@@ -8,7 +8,7 @@ import {
   userWithinReach,
 } from '../domain/access.ts';
 import { conflict, forbidden, notFound, validationFailed } from '../domain/errors.ts';
-import { isoOrNull as iso } from '../domain/iso.ts';
+import { DAY_MS, isoOrNull as iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
 import * as repo from './repository.ts';
@@ -161,7 +161,7 @@ export async function issueToken(
   expiresInDays?: number,
 ) {
   const { token, hash } = newToken();
-  const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null;
+  const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * DAY_MS) : null;
   const row = await repo.insertToken(db, {
     user_id: userId,
     token_hash: hash,
