@@ -47,6 +47,11 @@ export async function getVisibleUser(db: DbOrTrx, p: Principal, id: string): Pro
   return row;
 }
 
+/** One user as the caller may see them (404 out of scope). */
+export async function getUser(db: Db, p: Principal, id: string): Promise<UserView> {
+  return toUserView(await getVisibleUser(db, p, id), p);
+}
+
 /**
  * Admins manage everyone, and people their own tokens. A lead manages a user only when all of that
  * user's reach lies within the lead's areas (`userWithinReach`); otherwise a token the lead issued
