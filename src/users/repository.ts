@@ -194,6 +194,13 @@ export async function revokeToken(db: DbOrTrx, id: string) {
   invalidateCachedPrincipals();
 }
 
+/** The names of these users, by id. */
+export async function namesOf(db: DbOrTrx, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
 export async function areasExist(db: DbOrTrx, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await db.selectFrom('areas').select('id').where('id', 'in', ids).execute();
