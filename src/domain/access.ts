@@ -134,6 +134,13 @@ export function userVisibility(viewer: Principal | null, userId: string) {
   };
 }
 
+/**
+ * The home area of a new appraiser when none is given: a lead's (their first area), so the lead can
+ * manage the person they created; none for an admin's (the national pool).
+ */
+export const defaultHomeAreaFor = (p: Principal): string | null =>
+  p.isAdmin ? null : (p.leadAreaIds[0] ?? null);
+
 /** Admins grant every role; a lead only the appraiser and applicant roles, never admin or lead. */
 export const mayGrantRole = (p: Principal, role: Role) =>
   p.isAdmin || role === 'appraiser' || role === 'applicant';

@@ -1,6 +1,7 @@
 import type { Db, DbOrTrx } from '../db/index.ts';
 import {
   assertLeadOrAdmin,
+  defaultHomeAreaFor,
   managesArea,
   mayGrantRole,
   usersInScope,
@@ -107,8 +108,7 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
     throw validationFailed('appraiserProfile is only for users with the appraiser role');
   }
   // A lead's new appraiser belongs to the lead's area unless they say which of theirs.
-  const homeAreaId =
-    input.appraiserProfile?.homeAreaId ?? (isAppraiser && !p.isAdmin ? (p.leadAreaIds[0] ?? null) : null);
+  const homeAreaId = input.appraiserProfile?.homeAreaId ?? (isAppraiser ? defaultHomeAreaFor(p) : null);
   await checkGrants(db, p, input.grants, homeAreaId);
   const id = await db.transaction().execute(async (trx) => {
     if (await repo.findUserIdByEmail(trx, input.email)) {
