@@ -66,14 +66,11 @@ export async function upsertPledge(
     .executeTakeFirstOrThrow();
 }
 
-export type OrganisationFields = {
-  name: string;
-  stream_id: string;
-  area_id: string;
-  phase: string | null;
-  urn: string | null;
-  website: string | null;
-};
+/** What a caller writes of an organisation. */
+export type OrganisationFields = Pick<
+  OrganisationRow,
+  'name' | 'stream_id' | 'area_id' | 'phase' | 'urn' | 'website'
+>;
 
 export async function insertOrganisation(db: DbOrTrx, values: OrganisationFields): Promise<string> {
   const { id } = await db

@@ -7,6 +7,14 @@ import type { DbOrTrx } from '../db/index.ts';
  * (partial indexes of migration 0005), so a dashboard stays fast however long the history grows.
  */
 
+/** Applications, and awards, joined to their organisation: every figure is counted by its area. */
+const applicationsWithOrganisation = (db: DbOrTrx) =>
+  db
+    .selectFrom('applications')
+    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id');
+const awardsWithOrganisation = (db: DbOrTrx) =>
+  db.selectFrom('awards').innerJoin('organisations', 'organisations.id', 'awards.organisation_id');
+
 export async function findArea(db: DbOrTrx, id: string) {
   return db
     .selectFrom('areas')
@@ -19,9 +27,7 @@ export async function findArea(db: DbOrTrx, id: string) {
 
 /** How many applications of the area are in each state and status, by stream. */
 export function applicationCounts(db: DbOrTrx, areaId: string) {
-  return db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+  return applicationsWithOrganisation(db)
     .innerJoin('streams', 'streams.id', 'applications.stream_id')
     .select([
       'applications.state',
@@ -38,9 +44,7 @@ export function applicationCounts(db: DbOrTrx, areaId: string) {
 
 /** How many awards of the area are in each state, by stream. */
 export function awardCounts(db: DbOrTrx, areaId: string) {
-  return db
-    .selectFrom('awards')
-    .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
+  return awardsWithOrganisation(db)
     .innerJoin('streams', 'streams.id', 'awards.stream_id')
     .select(['awards.state', 'streams.slug as stream', sql<number>`count(*)::int`.as('count')])
     .where('organisations.area_id', '=', areaId)
@@ -52,9 +56,7 @@ export function awardCounts(db: DbOrTrx, areaId: string) {
 
 /** Open applications of the area in these states, with when they entered that state. */
 export function openApplicationsIn(db: DbOrTrx, areaId: string, states: readonly string[]) {
-  return db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+  return applicationsWithOrganisation(db)
     .innerJoin('streams', 'streams.id', 'applications.stream_id')
     .select((eb) => [
       'applications.id',
@@ -84,9 +86,7 @@ export function openApplicationsIn(db: DbOrTrx, areaId: string, states: readonly
 
 /** Current awards of the area expiring in [from, to), soonest first, with any renewal under way. */
 export function currentAwardsExpiring(db: DbOrTrx, areaId: string, from: Date, to: Date) {
-  return db
-    .selectFrom('awards')
-    .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
+  return awardsWithOrganisation(db)
     .innerJoin('streams', 'streams.id', 'awards.stream_id')
     .select([
       'awards.id',
@@ -176,9 +176,7 @@ export function areasWithLeads(db: DbOrTrx) {
 
 /** How many applications are open, per area, status and stream. */
 export function openApplicationCountsByArea(db: DbOrTrx) {
-  return db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+  return applicationsWithOrganisation(db)
     .innerJoin('streams', 'streams.id', 'applications.stream_id')
     .select([
       'organisations.area_id',
@@ -193,9 +191,7 @@ export function openApplicationCountsByArea(db: DbOrTrx) {
 
 /** Per area: applications submitted before `submittedBefore` and still waiting to be accepted or returned. */
 export function submissionsWaitingByArea(db: DbOrTrx, submittedBefore: Date) {
-  return db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+  return applicationsWithOrganisation(db)
     .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
     .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
     .where('applications.state', '=', 'submitted')
@@ -216,9 +212,7 @@ export function submissionsWaitingByArea(db: DbOrTrx, submittedBefore: Date) {
 
 /** Per area: further evidence requested whose deadline passed before `now`. */
 export function furtherEvidencePastDueByArea(db: DbOrTrx, now: Date) {
-  return db
-    .selectFrom('applications')
-    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+  return applicationsWithOrganisation(db)
     .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
     .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
     .where('applications.state', '=', 'furtherEvidenceRequested')
@@ -229,9 +223,7 @@ export function furtherEvidencePastDueByArea(db: DbOrTrx, now: Date) {
 
 /** Per area and stream: current awards, and how many of them expire in [from, to). */
 export function currentAwardCountsByArea(db: DbOrTrx, from: Date, to: Date) {
-  return db
-    .selectFrom('awards')
-    .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
+  return awardsWithOrganisation(db)
     .innerJoin('streams', 'streams.id', 'awards.stream_id')
     .select([
       'organisations.area_id',
