@@ -156,7 +156,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   app.addHook('onClose', async () => stopOrphanSweeps());
   await app.register(applicationRoutes, { db: database.db });
   await app.register(awardRoutes, { db: database.db, config });
-  await app.register(reportRoutes, { db: database.db });
+  await app.register(reportRoutes, { db: database.db, config });
   await app.register(notificationRoutes, { db: database.db });
   await app.register(webhookRoutes, { db: database.db });
 

@@ -7,6 +7,9 @@ const flag = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined || v === '' ? fallback : ['1', 'true', 'yes'].includes(v)));
 
+/** Days a submission may wait for ACCEPT or RETURN: then its reminder goes out and the dashboards show it overdue. */
+export const DEFAULT_SUBMISSION_REMINDER_DAYS = 14;
+
 const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -91,7 +94,7 @@ const configSchema = z.object({
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   RETRY_BASE_SECONDS: z.coerce.number().int().min(1).default(60),
   REMINDER_REVIEW_DAYS: z.coerce.number().int().min(1).default(21),
-  REMINDER_SUBMISSION_DAYS: z.coerce.number().int().min(1).default(14),
+  REMINDER_SUBMISSION_DAYS: z.coerce.number().int().min(1).default(DEFAULT_SUBMISSION_REMINDER_DAYS),
   REMINDER_EVIDENCE_DAYS: z.coerce.number().int().min(1).default(14),
   REMINDER_RENEWAL_DAYS: z.coerce.number().int().min(1).default(30),
 });

@@ -1,14 +1,18 @@
-import { type Selectable, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import {
+  APPLICATION_FINAL_STATES,
   type ApplicationSnapshot,
+  CURRENT_AWARD_STATES,
   type EventRole,
   reviveApplicationSnapshot,
 } from '../../workflows/index.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
-import type { ApplicationsTable } from '../db/schema.ts';
+import type { ApplicationsTable, Database } from '../db/schema.ts';
 import { assertRelated, relationsTo } from '../domain/access.ts';
 import { notFound } from '../domain/errors.ts';
+import { likePattern } from '../domain/pagination.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
+import { streamIdsNamed } from '../streams/repository.ts';
 
 export type ApplicationRow = Selectable<ApplicationsTable> & { area_id: string; organisation_name: string };
 
@@ -25,6 +29,35 @@ export function selectApplications(db: DbOrTrx) {
     .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
     .selectAll('applications')
     .select(['organisations.area_id', 'organisations.name as organisation_name']);
+}
+
+export type ApplicationFilters = {
+  state?: string;
+  status?: string;
+  areaId?: string;
+  organisationId?: string;
+  stream?: string;
+  kind?: 'initial' | 'renewal';
+  updatedSince?: string;
+  q?: string;
+};
+
+/** Applications within `scope` (from src/domain/access.ts) matching the list's filters, unsorted. */
+export function applicationsMatching(
+  db: DbOrTrx,
+  scope: (eb: ExpressionBuilder<Database, 'applications' | 'organisations'>) => Expression<SqlBool>,
+  f: ApplicationFilters,
+) {
+  let qb = selectApplications(db).where(scope);
+  if (f.state) qb = qb.where('applications.state', '=', f.state);
+  if (f.status) qb = qb.where('applications.status', '=', f.status);
+  if (f.areaId) qb = qb.where('organisations.area_id', '=', f.areaId);
+  if (f.organisationId) qb = qb.where('applications.organisation_id', '=', f.organisationId);
+  if (f.kind) qb = qb.where('applications.kind', '=', f.kind);
+  if (f.updatedSince) qb = qb.where('applications.updated_at', '>=', new Date(f.updatedSince));
+  if (f.q) qb = qb.where('organisations.name', 'ilike', likePattern(f.q));
+  if (f.stream) qb = qb.where('applications.stream_id', 'in', streamIdsNamed(db, f.stream));
+  return qb;
 }
 
 export type PanelPerson = {
@@ -106,4 +139,203 @@ async function accessOf(
   const relations = relationsTo(p, application, snapshot.context.panel);
   assertRelated(relations, 'application');
   return { application, snapshot, relations };
+}
+
+/** The last persisted snapshot of an application at or before an instant, for `?asOf=`. */
+export async function snapshotAsOf(db: DbOrTrx, applicationId: string, at: Date) {
+  return db
+    .selectFrom('application_events')
+    .select(['snapshot', 'version'])
+    .where('application_id', '=', applicationId)
+    .where('snapshot', 'is not', null)
+    .where('at', '<=', at)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+// ——— opening an application ———
+
+/** What opening an application needs of its organisation. */
+export async function findOrganisationRef(db: DbOrTrx, id: string) {
+  return db
+    .selectFrom('organisations')
+    .select(['id', 'area_id as areaId', 'stream_id as streamId'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Locks the organisation's row: openings for one organisation then run one after another. */
+export async function lockOrganisation(trx: Trx, id: string) {
+  await trx.selectFrom('organisations').select('id').where('id', '=', id).forUpdate().execute();
+}
+
+/** The organisation's open application in a stream, if any. */
+export async function findOpenApplication(db: DbOrTrx, organisationId: string, streamId: string) {
+  return db
+    .selectFrom('applications')
+    .select('id')
+    .where('organisation_id', '=', organisationId)
+    .where('stream_id', '=', streamId)
+    .where('status', 'not in', APPLICATION_FINAL_STATES)
+    .executeTakeFirst();
+}
+
+/** The organisation's current award in a stream (the latest, should there be more). */
+export async function findCurrentAward(db: DbOrTrx, organisationId: string, streamId: string) {
+  return db
+    .selectFrom('awards')
+    .select(['id', 'application_id', 'state'])
+    .where('organisation_id', '=', organisationId)
+    .where('stream_id', '=', streamId)
+    .where('state', 'in', CURRENT_AWARD_STATES)
+    .orderBy('awarded_at', 'desc')
+    .executeTakeFirst();
+}
+
+/** Copies one application's answers to the criteria `codes` into another, written by `userId`. */
+export async function copyAnswers(
+  db: DbOrTrx,
+  from: { applicationId: string; codes: string[] },
+  to: { applicationId: string; userId: string },
+) {
+  const previous = await db
+    .selectFrom('application_answers')
+    .select(['code', 'text'])
+    .where('application_id', '=', from.applicationId)
+    .where('code', 'in', from.codes)
+    .execute();
+  if (previous.length === 0) return;
+  await db
+    .insertInto('application_answers')
+    .values(
+      previous.map((a) => ({
+        application_id: to.applicationId,
+        code: a.code,
+        text: a.text,
+        updated_by: to.userId,
+      })),
+    )
+    .execute();
+}
+
+/** Writes (or rewrites) the answer to one criterion. */
+export async function upsertAnswer(
+  db: DbOrTrx,
+  a: { applicationId: string; code: string; text: string; userId: string; at: Date },
+) {
+  await db
+    .insertInto('application_answers')
+    .values({
+      application_id: a.applicationId,
+      code: a.code,
+      text: a.text,
+      updated_by: a.userId,
+      updated_at: a.at,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['application_id', 'code'])
+        .doUpdateSet({ text: a.text, updated_by: a.userId, updated_at: a.at }),
+    )
+    .execute();
+}
+
+/** Up to `limit` history lines after line number `afterSeq` (lines are numbered from 1), with the actors' names. */
+export async function historyLines(db: DbOrTrx, applicationId: string, afterSeq: number, limit: number) {
+  const numbered = db
+    .selectFrom('application_events')
+    .leftJoin('users', 'users.id', 'application_events.actor_id')
+    .select([
+      'application_events.type',
+      'application_events.actor_id',
+      'users.name as actor_name',
+      'application_events.from_state',
+      'application_events.to_state',
+      'application_events.payload',
+      'application_events.at',
+      sql<number>`row_number() over (order by application_events.id)`.as('seq'),
+    ])
+    .where('application_events.application_id', '=', applicationId)
+    .as('h');
+  return db
+    .selectFrom(numbered)
+    .selectAll()
+    .where('h.seq', '>', afterSeq)
+    .orderBy('h.seq')
+    .limit(limit)
+    .execute();
+}
+
+// ——— what a view reads besides the row ———
+
+type CriterionRow = { code: string; process: string; title: string };
+/**
+ * A published criteria set never changes (a new version is a new set), so its criteria are read once
+ * per process rather than on every view (one round trip fewer on the hottest read, see bench/read.ts).
+ */
+const criteriaCache = new Map<string, Promise<CriterionRow[]>>();
+export function criteriaOfSet(db: DbOrTrx, criteriaSetId: string): Promise<CriterionRow[]> {
+  let cached = criteriaCache.get(criteriaSetId);
+  if (!cached) {
+    cached = db
+      .selectFrom('criteria')
+      .select(['code', 'process', 'title'])
+      .where('criteria_set_id', '=', criteriaSetId)
+      .orderBy('position')
+      .execute();
+    // A failed read (e.g. the database away) is not remembered; an empty set (not yet committed) neither.
+    cached.then(
+      (rows) => rows.length === 0 && criteriaCache.delete(criteriaSetId),
+      () => criteriaCache.delete(criteriaSetId),
+    );
+    if (criteriaCache.size > 1000) criteriaCache.clear();
+    criteriaCache.set(criteriaSetId, cached);
+  }
+  return cached;
+}
+
+type Facts = { answers: Record<string, string>; evidenceCounts: Record<string, number> };
+
+/** Answers and evidence as they stood at an instant, rebuilt from history and evidence rows. */
+export async function factsAsOf(db: DbOrTrx, applicationId: string, asOf: Date): Promise<Facts> {
+  const [answers, counts] = await Promise.all([
+    db
+      .selectFrom('application_events')
+      .select([sql<string>`payload->>'code'`.as('code'), sql<string>`payload->>'text'`.as('text')])
+      .where('application_id', '=', applicationId)
+      .where('type', '=', 'ANSWER_SAVED')
+      .where('at', '<=', asOf)
+      .orderBy('id')
+      .execute(),
+    db
+      .selectFrom('evidence')
+      .select([sql<string>`unnest(criteria)`.as('code')])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('application_id', '=', applicationId)
+      .where('created_at', '<=', asOf)
+      .where((eb) => eb.or([eb('deleted_at', 'is', null), eb('deleted_at', '>', asOf)]))
+      .groupBy(sql`1`)
+      .execute(),
+  ]);
+  return {
+    answers: Object.fromEntries(answers.map((a) => [a.code, a.text])),
+    evidenceCounts: Object.fromEntries(counts.map((c) => [c.code, Number(c.n)])),
+  };
+}
+
+export async function panelPeopleOf(db: DbOrTrx, panel: string[]): Promise<PanelPerson[]> {
+  if (panel.length === 0) return [];
+  return db
+    .selectFrom('users')
+    .leftJoin('appraiser_profiles', 'appraiser_profiles.user_id', 'users.id')
+    .select([
+      'users.id',
+      'users.name',
+      'appraiser_profiles.lived_experience as lived',
+      'appraiser_profiles.local_group as local',
+      'appraiser_profiles.cos_staff as cos',
+    ])
+    .where('users.id', 'in', panel)
+    .execute();
 }

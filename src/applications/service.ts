@@ -1,23 +1,23 @@
-import { sql } from 'kysely';
-import {
-  APPLICATION_FINAL_STATES,
-  CURRENT_AWARD_STATES,
-  canEditAnswers,
-  reviveApplicationSnapshot,
-} from '../../workflows/index.ts';
+import { canEditAnswers, reviveApplicationSnapshot } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
-import { applicationsInScope, assertOrganisationVisible, relationsTo } from '../domain/access.ts';
-import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
+import { applicationsInScope, assertOrganisationVisible, isManager, relationsTo } from '../domain/access.ts';
+import {
+  conflict,
+  DomainError,
+  forbidden,
+  guardFailed,
+  notFound,
+  validationFailed,
+} from '../domain/errors.ts';
 import { iso } from '../domain/iso.ts';
-import { keysetPage, likePattern, parseSort } from '../domain/pagination.ts';
+import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
-import { streamIdsNamed } from '../streams/repository.ts';
+import * as users from '../users/repository.ts';
 import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
 import { beginRenewal } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
 import { appendApplicationHistory } from './history.ts';
-import type { ApplicationRow } from './repository.ts';
-import { loadApplicationForView, selectApplications } from './repository.ts';
+import * as repo from './repository.ts';
 import type { ApplicationEventBody } from './schemas.ts';
 import { historyLineFor, renderApplication } from './views.ts';
 
@@ -27,7 +27,7 @@ export function loadApplication(db: Db, p: Principal, id: string): Promise<Loade
 
 /** Loads an application for a view, with its details, in one query (404 out of scope). */
 async function loadForView(db: Db, p: Principal | 'system', id: string) {
-  const { application, snapshot, relations, details } = await loadApplicationForView(db, p, id);
+  const { application, snapshot, relations, details } = await repo.loadApplicationForView(db, p, id);
   return {
     loaded: { id: application.id, row: application, snapshot, version: application.version, relations },
     details,
@@ -41,15 +41,7 @@ export async function getApplication(db: Db, p: Principal, id: string, asOf?: st
   }
   const loaded = await loadApplication(db, p, id);
   const at = new Date(asOf);
-  const past = await db
-    .selectFrom('application_events')
-    .select(['snapshot', 'version'])
-    .where('application_id', '=', id)
-    .where('snapshot', 'is not', null)
-    .where('at', '<=', at)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const past = await repo.snapshotAsOf(db, id, at);
   if (!past?.snapshot) throw notFound(`application as of ${asOf} (it did not exist yet)`);
   return renderApplication(db, loaded, p, {
     asOf: { at, snapshot: reviveApplicationSnapshot(past.snapshot), version: past.version ?? 1 },
@@ -62,52 +54,24 @@ export async function createApplication(
   p: Principal,
   input: { organisationId: string; kind: 'initial' | 'renewal' },
 ) {
-  const org = await db
-    .selectFrom('organisations')
-    .select(['id', 'area_id as areaId', 'stream_id as streamId'])
-    .where('id', '=', input.organisationId)
-    .executeTakeFirst();
+  const org = await repo.findOrganisationRef(db, input.organisationId);
   assertOrganisationVisible(p, org);
   const id = await db.transaction().execute(async (trx) => {
     // Serialise openings for one organisation so the one-open rule and the award checks see each other.
-    await trx.selectFrom('organisations').select('id').where('id', '=', org.id).forUpdate().execute();
-    const open = await trx
-      .selectFrom('applications')
-      .select('id')
-      .where('organisation_id', '=', org.id)
-      .where('stream_id', '=', org.streamId)
-      .where('status', 'not in', APPLICATION_FINAL_STATES)
-      .executeTakeFirst();
+    await repo.lockOrganisation(trx, org.id);
+    const open = await repo.findOpenApplication(trx, org.id, org.streamId);
     if (open)
-      throw new DomainError('conflict', `The organisation already has an open application (${open.id})`, {
+      throw conflict(`The organisation already has an open application (${open.id})`, {
         applicationId: open.id,
       });
-    const award = await trx
-      .selectFrom('awards')
-      .select(['id', 'application_id', 'state'])
-      .where('organisation_id', '=', org.id)
-      .where('stream_id', '=', org.streamId)
-      .where('state', 'in', CURRENT_AWARD_STATES)
-      .orderBy('awarded_at', 'desc')
-      .executeTakeFirst();
-    if (input.kind === 'initial' && award) {
-      throw new DomainError(
-        'guard-failed',
-        'The organisation holds a current award: open a renewal instead',
-        {
-          blockers: ['The organisation holds a current award: open a renewal instead'],
-        },
-      );
-    }
-    if (input.kind === 'renewal' && !award) {
-      throw new DomainError(
-        'guard-failed',
-        'There is no current award to renew: open an initial application',
-        {
-          blockers: ['There is no current award to renew: open an initial application'],
-        },
-      );
-    }
+    const award = await repo.findCurrentAward(trx, org.id, org.streamId);
+    const blocker =
+      input.kind === 'initial' && award
+        ? 'The organisation holds a current award: open a renewal instead'
+        : input.kind === 'renewal' && !award
+          ? 'There is no current award to renew: open an initial application'
+          : null;
+    if (blocker) throw guardFailed(blocker, [blocker]);
     const now = new Date();
     const created = await startApplication(trx, {
       organisationId: org.id,
@@ -119,25 +83,11 @@ export async function createApplication(
     });
     if (award) {
       // Pre-fill from the last awarded application, for the criteria that still exist.
-      const previous = await trx
-        .selectFrom('application_answers')
-        .select(['code', 'text'])
-        .where('application_id', '=', award.application_id)
-        .where('code', 'in', created.criteriaCodes)
-        .execute();
-      if (previous.length) {
-        await trx
-          .insertInto('application_answers')
-          .values(
-            previous.map((a) => ({
-              application_id: created.id,
-              code: a.code,
-              text: a.text,
-              updated_by: p.userId,
-            })),
-          )
-          .execute();
-      }
+      await repo.copyAnswers(
+        trx,
+        { applicationId: award.application_id, codes: created.criteriaCodes },
+        { applicationId: created.id, userId: p.userId },
+      );
       await beginRenewal(trx, award.id, created.id, now);
     }
     return created.id;
@@ -148,19 +98,7 @@ export async function createApplication(
 export async function listApplications(
   db: Db,
   p: Principal,
-  q: {
-    state?: string;
-    status?: string;
-    areaId?: string;
-    organisationId?: string;
-    stream?: string;
-    kind?: 'initial' | 'renewal';
-    updatedSince?: string;
-    q?: string;
-    sort?: string;
-    limit: number;
-    cursor?: string;
-  },
+  q: repo.ApplicationFilters & { sort?: string; limit: number; cursor?: string },
 ) {
   const sort = parseSort(
     q.sort,
@@ -171,23 +109,14 @@ export async function listApplications(
     },
     '-createdAt',
   );
-  let qb = selectApplications(db).where(applicationsInScope(p));
-  if (q.state) qb = qb.where('applications.state', '=', q.state);
-  if (q.status) qb = qb.where('applications.status', '=', q.status);
-  if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
-  if (q.organisationId) qb = qb.where('applications.organisation_id', '=', q.organisationId);
-  if (q.kind) qb = qb.where('applications.kind', '=', q.kind);
-  if (q.updatedSince) qb = qb.where('applications.updated_at', '>=', new Date(q.updatedSince));
-  if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
-  if (q.stream) qb = qb.where('applications.stream_id', 'in', streamIdsNamed(db, q.stream));
-  const page = await keysetPage(qb, {
+  const page = await keysetPage(repo.applicationsMatching(db, applicationsInScope(p), q), {
     idColumn: 'applications.id',
     limit: q.limit,
     cursor: q.cursor,
     sort: { column: sort.column, direction: sort.direction },
   });
   return {
-    items: (page.items as ApplicationRow[]).map((a) => ({
+    items: (page.items as repo.ApplicationRow[]).map((a) => ({
       id: a.id,
       organisationId: a.organisation_id,
       organisationName: a.organisation_name,
@@ -223,13 +152,7 @@ export async function saveAnswer(db: Db, p: Principal, id: string, code: string,
       );
     }
     const now = new Date();
-    await trx
-      .insertInto('application_answers')
-      .values({ application_id: id, code, text, updated_by: p.userId, updated_at: now })
-      .onConflict((oc) =>
-        oc.columns(['application_id', 'code']).doUpdateSet({ text, updated_by: p.userId, updated_at: now }),
-      )
-      .execute();
+    await repo.upsertAnswer(trx, { applicationId: id, code, text, userId: p.userId, at: now });
     await appendApplicationHistory(trx, {
       applicationId: id,
       type: 'ANSWER_SAVED',
@@ -273,28 +196,8 @@ export async function history(db: Db, p: Principal, id: string, limit: number, c
     ]);
   }
   const after = cursor ? Number(cursor) : 0;
-  const numbered = db
-    .selectFrom('application_events')
-    .leftJoin('users', 'users.id', 'application_events.actor_id')
-    .select([
-      'application_events.type',
-      'application_events.actor_id',
-      'users.name as actor_name',
-      'application_events.from_state',
-      'application_events.to_state',
-      'application_events.payload',
-      'application_events.at',
-      sql<number>`row_number() over (order by application_events.id)`.as('seq'),
-    ])
-    .where('application_events.application_id', '=', id)
-    .as('h');
-  const rows = await db
-    .selectFrom(numbered)
-    .selectAll()
-    .where('h.seq', '>', after)
-    .orderBy('h.seq')
-    .limit(limit + 1)
-    .execute();
+  // One line more than asked tells whether there is a next page.
+  const rows = await repo.historyLines(db, id, after, limit + 1);
   const items = rows.slice(0, limit).map((r) => {
     const line = { type: r.type, actorId: r.actor_id, payload: r.payload as Record<string, unknown> };
     const { type, payload, hideActor } = historyLineFor(line, loaded.relations, p.userId);
@@ -315,7 +218,7 @@ export async function history(db: Db, p: Principal, id: string, limit: number, c
 /** Individual reviews: leads and admins see all rounds, an appraiser their own, applicants none. */
 export async function reviews(db: Db, p: Principal, id: string) {
   const loaded = await loadApplication(db, p, id);
-  const manager = loaded.relations.has('lead') || loaded.relations.has('admin');
+  const manager = isManager(loaded.relations);
   if (!manager && !loaded.relations.has('appraiser'))
     throw forbidden('Individual reviews are for the panel, the lead and admins');
   const context = loaded.snapshot.context;
@@ -330,10 +233,7 @@ export async function reviews(db: Db, p: Principal, id: string) {
     })),
   ].filter((r) => manager || r.appraiserId === p.userId);
   const ids = [...new Set(all.map((r) => r.appraiserId))];
-  const names = ids.length
-    ? await db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute()
-    : [];
-  const nameOf = new Map(names.map((n) => [n.id, n.name]));
+  const nameOf = await users.namesOf(db, ids);
   return {
     items: all.map((r) => ({
       round: r.round,

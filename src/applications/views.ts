@@ -1,13 +1,20 @@
-import { sql } from 'kysely';
 import type { ApplicationContext, ApplicationSnapshot, EventRole } from '../../workflows/index.ts';
 import { stateString, statusOf } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import { isManager } from '../domain/access.ts';
 import { iso } from '../domain/iso.ts';
 import type { Principal } from '../domain/principal.ts';
 import { applicationWorkflow } from '../workflow/applications.ts';
 import { previewEvents } from '../workflow/runner.ts';
 import type { Loaded } from '../workflow/types.ts';
-import type { ApplicationDetails, ApplicationRow, PanelPerson } from './repository.ts';
+import {
+  type ApplicationDetails,
+  type ApplicationRow,
+  criteriaOfSet,
+  factsAsOf,
+  type PanelPerson,
+  panelPeopleOf,
+} from './repository.ts';
 import type { ApplicationView } from './schemas.ts';
 
 /**
@@ -15,79 +22,6 @@ import type { ApplicationView } from './schemas.ts';
  * see individual reviews or appraisers' profiles; appraisers see who on the panel reviewed; leads and
  * admins see everything.
  */
-
-const isManager = (relations: Set<EventRole>) => relations.has('lead') || relations.has('admin');
-
-type CriterionRow = { code: string; process: string; title: string };
-/**
- * A published criteria set never changes (a new version is a new set), so its criteria are read once
- * per process rather than on every view (one round trip fewer on the hottest read, see bench/read.ts).
- */
-const criteriaCache = new Map<string, Promise<CriterionRow[]>>();
-function criteriaOfSet(db: DbOrTrx, criteriaSetId: string): Promise<CriterionRow[]> {
-  let cached = criteriaCache.get(criteriaSetId);
-  if (!cached) {
-    cached = db
-      .selectFrom('criteria')
-      .select(['code', 'process', 'title'])
-      .where('criteria_set_id', '=', criteriaSetId)
-      .orderBy('position')
-      .execute();
-    // A failed read (e.g. the database away) is not remembered; an empty set (not yet committed) neither.
-    cached.then(
-      (rows) => rows.length === 0 && criteriaCache.delete(criteriaSetId),
-      () => criteriaCache.delete(criteriaSetId),
-    );
-    if (criteriaCache.size > 1000) criteriaCache.clear();
-    criteriaCache.set(criteriaSetId, cached);
-  }
-  return cached;
-}
-
-type Facts = { answers: Record<string, string>; evidenceCounts: Record<string, number> };
-
-/** Answers and evidence as they stood at an instant, rebuilt from history and evidence rows. */
-async function factsAsOf(db: DbOrTrx, applicationId: string, asOf: Date): Promise<Facts> {
-  const [answers, counts] = await Promise.all([
-    db
-      .selectFrom('application_events')
-      .select([sql<string>`payload->>'code'`.as('code'), sql<string>`payload->>'text'`.as('text')])
-      .where('application_id', '=', applicationId)
-      .where('type', '=', 'ANSWER_SAVED')
-      .where('at', '<=', asOf)
-      .orderBy('id')
-      .execute(),
-    db
-      .selectFrom('evidence')
-      .select([sql<string>`unnest(criteria)`.as('code')])
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('application_id', '=', applicationId)
-      .where('created_at', '<=', asOf)
-      .where((eb) => eb.or([eb('deleted_at', 'is', null), eb('deleted_at', '>', asOf)]))
-      .groupBy(sql`1`)
-      .execute(),
-  ]);
-  return {
-    answers: Object.fromEntries(answers.map((a) => [a.code, a.text])),
-    evidenceCounts: Object.fromEntries(counts.map((c) => [c.code, Number(c.n)])),
-  };
-}
-
-async function panelPeopleOf(db: DbOrTrx, panel: string[]): Promise<PanelPerson[]> {
-  if (panel.length === 0) return [];
-  return db
-    .selectFrom('users')
-    .leftJoin('appraiser_profiles', 'appraiser_profiles.user_id', 'users.id')
-    .select([
-      'users.id',
-      'users.name',
-      'appraiser_profiles.lived_experience as lived',
-      'appraiser_profiles.local_group as local',
-      'appraiser_profiles.cos_staff as cos',
-    ])
-    .where('users.id', 'in', panel)
-    .execute();
-}
 
 function panelView(people: PanelPerson[], context: ApplicationContext, relations: Set<EventRole>) {
   const byId = new Map(people.map((p) => [p.id, p]));

@@ -3,15 +3,11 @@ import { z } from 'zod';
 import { AWARD_FINAL_STATES } from '../../workflows/index.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
-import { DomainError } from '../domain/errors.ts';
 import { caller } from '../http/auth.ts';
 import { CSV_NOTE, type CsvColumn, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
 import { expectedVersionFrom, setVersionHeaders } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
-import { awardWorkflow } from '../workflow/awards.ts';
-import { runTransition } from '../workflow/runner.ts';
-import { renderCertificate } from './certificate.ts';
 import * as service from './service.ts';
 
 export const awardView = z
@@ -144,9 +140,9 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
       },
     },
     async (request, reply) => {
-      const loaded = await awardWorkflow.load(db, request.params.id, caller(request));
-      setVersionHeaders(reply, loaded.version);
-      return service.toAwardView(loaded);
+      const view = await service.getAward(db, caller(request), request.params.id);
+      setVersionHeaders(reply, view.version);
+      return view;
     },
   );
 
@@ -165,27 +161,15 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
       },
     },
     async (request, reply) => {
-      const loaded = await awardWorkflow.load(db, request.params.id, caller(request));
-      const view = service.toAwardView(loaded);
-      if (!view.current)
-        throw new DomainError(
-          'conflict',
-          `The award is ${view.state}, no longer current: no certificate is issued`,
-          { state: view.state },
-        );
-      const entry = await service.registerEntry(db, view.id);
-      const pdf = await renderCertificate({
-        awardId: view.id,
-        organisationName: view.organisationName,
-        streamName: entry.stream,
-        areaName: entry.area,
-        awardedAt: new Date(view.awardedAt),
-        expiresAt: new Date(view.expiresAt),
-        verificationUrl: `${publicBase(request)}/register/${view.id}`,
-      });
+      const { pdf, filename } = await service.certificateFor(
+        db,
+        caller(request),
+        request.params.id,
+        publicBase(request),
+      );
       return reply
         .header('content-type', 'application/pdf')
-        .header('content-disposition', `inline; filename="sanctuary-award-${view.id}.pdf"`)
+        .header('content-disposition', `inline; filename="${filename}"`)
         .header('cache-control', 'private, no-store')
         .send(pdf);
     },
@@ -203,18 +187,15 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
       },
     },
     async (request, reply) => {
-      const p = caller(request);
-      await db.transaction().execute((trx) =>
-        runTransition(awardWorkflow, trx, {
-          id: request.params.id,
-          event: request.body,
-          actor: p,
-          expectedVersion: expectedVersionFrom(request),
-        }),
+      const view = await service.revokeAward(
+        db,
+        caller(request),
+        request.params.id,
+        request.body,
+        expectedVersionFrom(request),
       );
-      const loaded = await awardWorkflow.load(db, request.params.id, p);
-      setVersionHeaders(reply, loaded.version);
-      return service.toAwardView(loaded);
+      setVersionHeaders(reply, view.version);
+      return view;
     },
   );
 

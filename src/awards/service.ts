@@ -1,14 +1,17 @@
 import type { AwardSnapshot } from '../../workflows/index.ts';
-import { CURRENT_AWARD_STATES, isCurrentAward, isCurrentAwardState } from '../../workflows/index.ts';
+import { isCurrentAward, isCurrentAwardState } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
 import { awardsInScope, eventsForCaller, relationsTo } from '../domain/access.ts';
-import { notFound } from '../domain/errors.ts';
+import { conflict, notFound } from '../domain/errors.ts';
 import { iso } from '../domain/iso.ts';
-import { keysetPage, likePattern, parseSort } from '../domain/pagination.ts';
+import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
-import { streamIdsNamed } from '../streams/repository.ts';
-import { type AwardRow, awardWorkflow, selectAwards } from '../workflow/awards.ts';
+import { type AwardRow, awardWorkflow } from '../workflow/awards.ts';
+import { runTransition } from '../workflow/runner.ts';
 import type { Loaded } from '../workflow/types.ts';
+import { renderCertificate } from './certificate.ts';
+import type { AwardFilters, RegisterFilters, RegisterRow } from './repository.ts';
+import * as repo from './repository.ts';
 
 export function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
   const a = loaded.row;
@@ -30,19 +33,7 @@ export function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
   };
 }
 
-export type AwardListQuery = {
-  state?: string;
-  organisationId?: string;
-  areaId?: string;
-  stream?: string;
-  current?: 'true' | 'false';
-  expiringBefore?: string;
-  updatedSince?: string;
-  q?: string;
-  sort?: string;
-  limit: number;
-  cursor?: string;
-};
+export type AwardListQuery = AwardFilters & { sort?: string; limit: number; cursor?: string };
 
 export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
   const sort = parseSort(
@@ -55,16 +46,7 @@ export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
     },
     '-awardedAt',
   );
-  let qb = selectAwards(db).where(awardsInScope(p));
-  if (q.state) qb = qb.where('awards.state', '=', q.state);
-  if (q.organisationId) qb = qb.where('awards.organisation_id', '=', q.organisationId);
-  if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
-  if (q.stream) qb = qb.where('awards.stream_id', 'in', streamIdsNamed(db, q.stream));
-  if (q.current) qb = qb.where('awards.state', q.current === 'true' ? 'in' : 'not in', CURRENT_AWARD_STATES);
-  if (q.expiringBefore) qb = qb.where('awards.expires_at', '<', new Date(q.expiringBefore));
-  if (q.updatedSince) qb = qb.where('awards.updated_at', '>=', new Date(q.updatedSince));
-  if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
-  const page = await keysetPage(qb, {
+  const page = await keysetPage(repo.awardsMatching(db, awardsInScope(p), q), {
     idColumn: 'awards.id',
     limit: q.limit,
     cursor: q.cursor,
@@ -82,14 +64,49 @@ export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
   return { items, nextCursor: page.nextCursor };
 }
 
-export type RegisterQuery = {
-  stream?: string;
-  areaId?: string;
-  nation?: 'england' | 'wales' | 'scotland' | 'northern_ireland';
-  name?: string;
-  limit: number;
-  cursor?: string;
-};
+/** One award the caller may see (404 out of scope). */
+export async function getAward(db: Db, p: Principal, id: string) {
+  return toAwardView(await awardWorkflow.load(db, id, p));
+}
+
+/** Revokes an award through the workflow (the only event a caller sends to an award); answers the new view. */
+export async function revokeAward(
+  db: Db,
+  p: Principal,
+  id: string,
+  event: { type: 'REVOKE'; reason: string },
+  expectedVersion?: number,
+) {
+  await db
+    .transaction()
+    .execute((trx) => runTransition(awardWorkflow, trx, { id, event, actor: p, expectedVersion }));
+  return getAward(db, p, id);
+}
+
+/**
+ * The certificate of a current award, for whoever may see the award; a certificate names its public
+ * register page under `publicBaseUrl`. An award no longer current gets none (conflict).
+ */
+export async function certificateFor(db: Db, p: Principal, id: string, publicBaseUrl: string) {
+  const view = await getAward(db, p, id);
+  if (!view.current)
+    throw conflict(`The award is ${view.state}, no longer current: no certificate is issued`, {
+      state: view.state,
+    });
+  const entry = await registerEntry(db, view.id);
+  const pdf = await renderCertificate({
+    awardId: view.id,
+    organisationName: view.organisationName,
+    streamName: entry.stream,
+    areaName: entry.area,
+    awardedAt: new Date(view.awardedAt),
+    expiresAt: new Date(view.expiresAt),
+    verificationUrl: `${publicBaseUrl}/register/${view.id}`,
+  });
+  return { pdf, filename: `sanctuary-award-${view.id}.pdf` };
+}
+
+export type RegisterQuery = RegisterFilters & { limit: number; cursor?: string };
 
 export type RegisterEntry = {
   awardId: string;
@@ -102,36 +119,6 @@ export type RegisterEntry = {
   expiresAt: string;
 };
 
-/** The register's columns: organisation, stream, area and dates; nothing about people, panels or evidence. */
-function selectRegister(db: Db) {
-  return db
-    .selectFrom('awards')
-    .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
-    .innerJoin('streams', 'streams.id', 'awards.stream_id')
-    .innerJoin('areas', 'areas.id', 'organisations.area_id')
-    .select([
-      'awards.id',
-      'awards.state',
-      'organisations.name as organisation_name',
-      'streams.name as stream_name',
-      'streams.slug as stream_slug',
-      'areas.name as area_name',
-      'areas.nation',
-      'awards.awarded_at',
-      'awards.expires_at',
-    ]);
-}
-type RegisterRow = {
-  id: string;
-  state: string;
-  organisation_name: string;
-  stream_name: string;
-  stream_slug: string;
-  area_name: string;
-  nation: string;
-  awarded_at: Date;
-  expires_at: Date;
-};
 const toRegisterEntry = (r: RegisterRow): RegisterEntry => ({
   awardId: r.id,
   organisationName: r.organisation_name,
@@ -145,12 +132,7 @@ const toRegisterEntry = (r: RegisterRow): RegisterEntry => ({
 
 /** The public register of current award holders, by organisation name. */
 export async function listRegister(db: Db, q: RegisterQuery) {
-  let qb = selectRegister(db).where('awards.state', 'in', CURRENT_AWARD_STATES);
-  if (q.stream) qb = qb.where('streams.slug', '=', q.stream);
-  if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
-  if (q.nation) qb = qb.where('areas.nation', '=', q.nation);
-  if (q.name) qb = qb.where('organisations.name', 'ilike', likePattern(q.name));
-  const page = await keysetPage(qb, {
+  const page = await keysetPage(repo.currentRegisterMatching(db, q), {
     idColumn: 'awards.id',
     limit: q.limit,
     cursor: q.cursor,
@@ -165,9 +147,7 @@ export async function listRegister(db: Db, q: RegisterQuery) {
  * of revocation or anything about people.
  */
 export async function registerEntry(db: Db, awardId: string) {
-  const row = (await selectRegister(db).where('awards.id', '=', awardId).executeTakeFirst()) as
-    | RegisterRow
-    | undefined;
+  const row = await repo.findRegisterRow(db, awardId);
   if (!row) throw notFound('award');
   const current = isCurrentAwardState(row.state);
   const status = current

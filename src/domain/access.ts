@@ -1,7 +1,7 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
 import { acceptedEventTypes, type EventRole } from '../../workflows/index.ts';
-import type { Database } from '../db/schema.ts';
+import type { Database, Role } from '../db/schema.ts';
 import type { Loaded, WorkflowDefinition } from '../workflow/types.ts';
 import { forbidden, notFound } from './errors.ts';
 import type { Principal, WorkflowActor } from './principal.ts';
@@ -22,8 +22,8 @@ export const isLeadOrAdmin = (p: Principal) => p.isAdmin || p.leadAreaIds.length
 /** Admins manage every area; a lead the areas of their grants. */
 export const managesArea = (p: Principal, areaId: string) => p.isAdmin || p.leadAreaIds.includes(areaId);
 
-export function assertAdmin(p: Principal) {
-  if (!p.isAdmin) throw forbidden('Only an admin may do this');
+export function assertAdmin(p: Principal, detail = 'Only an admin may do this') {
+  if (!p.isAdmin) throw forbidden(detail);
 }
 
 export function assertLeadOrAdmin(p: Principal, detail = 'Only a local lead or an admin may do this') {
@@ -52,6 +52,11 @@ export function assertCanManageOrganisation(p: Principal, org: OrganisationRef |
   const relation = organisationRelation(p, org);
   if (relation !== 'admin' && relation !== 'lead')
     throw forbidden('Only the area lead or an admin may do this');
+}
+
+/** Only an organisation's own applicant members act in its name (e.g. sign its pledge). */
+export function assertMemberOf(p: Principal, org: OrganisationRef, detail: string) {
+  if (!p.memberOrganisationIds.includes(org.id)) throw forbidden(detail);
 }
 
 /** SQL form of organisation visibility, for lists. */
@@ -128,6 +133,17 @@ export function userVisibility(viewer: Principal | null, userId: string) {
     },
   };
 }
+
+/**
+ * The home area of a new appraiser when none is given: a lead's (their first area), so the lead can
+ * manage the person they created; none for an admin's (the national pool).
+ */
+export const defaultHomeAreaFor = (p: Principal): string | null =>
+  p.isAdmin ? null : (p.leadAreaIds[0] ?? null);
+
+/** Admins grant every role; a lead only the appraiser and applicant roles, never admin or lead. */
+export const mayGrantRole = (p: Principal, role: Role) =>
+  p.isAdmin || role === 'appraiser' || role === 'applicant';
 
 /**
  * Whether all of a user's reach lies within a lead's areas: no admin or lead grant, every organisation

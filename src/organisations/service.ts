@@ -1,15 +1,18 @@
 import type { Db } from '../db/index.ts';
 import {
+  assertAdmin,
   assertCanManageOrganisation,
+  assertLeadOrAdmin,
+  assertMemberOf,
   assertOrganisationVisible,
+  managesArea,
   organisationsInScope,
   usersInScope,
 } from '../domain/access.ts';
-import { DomainError, forbidden, validationFailed } from '../domain/errors.ts';
+import { conflict, forbidden, validationFailed } from '../domain/errors.ts';
 import { iso } from '../domain/iso.ts';
-import { keysetPage, likePattern, parseSort } from '../domain/pagination.ts';
+import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
-import { streamIdsNamed } from '../streams/repository.ts';
 import * as users from '../users/repository.ts';
 import { toUserView } from '../users/service.ts';
 import * as repo from './repository.ts';
@@ -52,67 +55,44 @@ async function getManageableOrganisation(db: Db, p: Principal, id: string) {
   return org as repo.OrganisationRow;
 }
 
+/** The stream and the area must exist, and a lead places organisations only in their own areas. */
 async function checkStreamAndArea(db: Db, p: Principal, streamId?: string, areaId?: string) {
-  if (
-    streamId &&
-    !(await db.selectFrom('streams').select('id').where('id', '=', streamId).executeTakeFirst())
-  ) {
+  if (streamId && !(await repo.streamExists(db, streamId))) {
     throw validationFailed(`No such stream: ${streamId}`);
   }
   if (areaId) {
-    if (!(await db.selectFrom('areas').select('id').where('id', '=', areaId).executeTakeFirst())) {
-      throw validationFailed(`No such area: ${areaId}`);
-    }
-    if (!p.isAdmin && !p.leadAreaIds.includes(areaId)) {
-      throw forbidden('You can only place organisations in your own areas');
-    }
+    if (!(await repo.areaExists(db, areaId))) throw validationFailed(`No such area: ${areaId}`);
+    if (!managesArea(p, areaId)) throw forbidden('You can only place organisations in your own areas');
   }
 }
 
-export async function createOrganisation(
-  db: Db,
-  p: Principal,
-  b: {
-    name: string;
-    streamId: string;
-    areaId: string;
-    phase?: string | null;
-    urn?: string | null;
-    website?: string | null;
-  },
-) {
-  if (!p.isAdmin && p.leadAreaIds.length === 0)
-    throw forbidden('Only an admin or a local lead may register organisations');
+export type OrganisationInput = {
+  name: string;
+  streamId: string;
+  areaId: string;
+  phase?: string | null;
+  urn?: string | null;
+  website?: string | null;
+};
+
+export async function createOrganisation(db: Db, p: Principal, b: OrganisationInput) {
+  assertLeadOrAdmin(p, 'Only an admin or a local lead may register organisations');
   await checkStreamAndArea(db, p, b.streamId, b.areaId);
-  const { id } = await db
-    .insertInto('organisations')
-    .values({
-      name: b.name,
-      stream_id: b.streamId,
-      area_id: b.areaId,
-      phase: b.phase ?? null,
-      urn: b.urn ?? null,
-      website: b.website ?? null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const id = await repo.insertOrganisation(db, {
+    name: b.name,
+    stream_id: b.streamId,
+    area_id: b.areaId,
+    phase: b.phase ?? null,
+    urn: b.urn ?? null,
+    website: b.website ?? null,
+  });
   return toOrganisationView((await repo.findOrganisation(db, id)) as repo.OrganisationRow);
 }
 
 export async function listOrganisations(
   db: Db,
   p: Principal,
-  q: {
-    areaId?: string;
-    streamId?: string;
-    stream?: string;
-    q?: string;
-    pledged?: 'true' | 'false';
-    updatedSince?: string;
-    sort?: string;
-    limit: number;
-    cursor?: string;
-  },
+  q: repo.OrganisationFilters & { sort?: string; limit: number; cursor?: string },
 ) {
   const sort = parseSort(
     q.sort,
@@ -123,24 +103,7 @@ export async function listOrganisations(
     },
     'name',
   );
-  let qb = repo.selectOrganisations(db).where(organisationsInScope(p));
-  if (q.areaId) qb = qb.where('organisations.area_id', '=', q.areaId);
-  if (q.streamId) qb = qb.where('organisations.stream_id', '=', q.streamId);
-  if (q.stream) qb = qb.where('organisations.stream_id', 'in', streamIdsNamed(db, q.stream));
-  if (q.updatedSince) qb = qb.where('organisations.updated_at', '>=', new Date(q.updatedSince));
-  if (q.q) qb = qb.where('organisations.name', 'ilike', likePattern(q.q));
-  if (q.pledged) {
-    qb = qb.where((eb) => {
-      const pledged = eb.exists(
-        eb
-          .selectFrom('pledges')
-          .select('pledges.organisation_id')
-          .whereRef('pledges.organisation_id', '=', 'organisations.id'),
-      );
-      return q.pledged === 'true' ? pledged : eb.not(pledged);
-    });
-  }
-  const page = await keysetPage(qb, {
+  const page = await keysetPage(repo.organisationsMatching(db, organisationsInScope(p), q), {
     idColumn: 'organisations.id',
     limit: q.limit,
     cursor: q.cursor,
@@ -156,56 +119,27 @@ export async function getOrganisation(db: Db, p: Principal, id: string) {
   return toOrganisationView(await getVisibleOrganisation(db, p, id));
 }
 
-export async function updateOrganisation(
-  db: Db,
-  p: Principal,
-  id: string,
-  b: {
-    name?: string;
-    streamId?: string;
-    areaId?: string;
-    phase?: string | null;
-    urn?: string | null;
-    website?: string | null;
-  },
-) {
+export async function updateOrganisation(db: Db, p: Principal, id: string, b: Partial<OrganisationInput>) {
   const org = await getManageableOrganisation(db, p, id);
-  if (b.streamId && b.streamId !== org.stream_id && !p.isAdmin)
-    throw forbidden('Only an admin may move an organisation to another stream');
+  if (b.streamId && b.streamId !== org.stream_id)
+    assertAdmin(p, 'Only an admin may move an organisation to another stream');
   await checkStreamAndArea(db, p, b.streamId, b.areaId);
-  await db
-    .updateTable('organisations')
-    .set({
-      ...(b.name !== undefined ? { name: b.name } : {}),
-      ...(b.streamId !== undefined ? { stream_id: b.streamId } : {}),
-      ...(b.areaId !== undefined ? { area_id: b.areaId } : {}),
-      ...(b.phase !== undefined ? { phase: b.phase } : {}),
-      ...(b.urn !== undefined ? { urn: b.urn } : {}),
-      ...(b.website !== undefined ? { website: b.website } : {}),
-      updated_at: new Date(),
-    })
-    .where('id', '=', org.id)
-    .execute();
+  await repo.updateOrganisation(db, org.id, {
+    ...(b.name !== undefined ? { name: b.name } : {}),
+    ...(b.streamId !== undefined ? { stream_id: b.streamId } : {}),
+    ...(b.areaId !== undefined ? { area_id: b.areaId } : {}),
+    ...(b.phase !== undefined ? { phase: b.phase } : {}),
+    ...(b.urn !== undefined ? { urn: b.urn } : {}),
+    ...(b.website !== undefined ? { website: b.website } : {}),
+  });
   return toOrganisationView((await repo.findOrganisation(db, org.id)) as repo.OrganisationRow);
 }
 
+/** The organisation's applicant members (the first 500, by name), as the caller may see each. */
 export async function listMembers(db: Db, p: Principal, id: string) {
   const org = await getVisibleOrganisation(db, p, id);
-  const rows = await users
-    .selectUsers(db)
-    .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('grants')
-          .select('grants.id')
-          .whereRef('grants.user_id', '=', 'users.id')
-          .where('grants.organisation_id', '=', org.id),
-      ),
-    )
-    .orderBy('users.name')
-    .limit(500)
-    .execute();
-  return (rows as users.UserRow[]).map((r) => toUserView(r, p));
+  const rows = await users.membersOf(db, org.id, 500);
+  return rows.map((r) => toUserView(r, p));
 }
 
 export async function addMember(
@@ -219,15 +153,14 @@ export async function addMember(
     let id: string | undefined;
     // A lead may only add people already in their scope (or new ones): adding someone else's user
     // would let the lead manage (and issue tokens for) a person outside their area.
-    const scope = p.isAdmin ? undefined : usersInScope(p);
+    const scope = usersInScope(p);
     if ('userId' in b) {
       id = (await users.findUser(trx, b.userId, scope))?.id;
       if (!id) throw validationFailed(`No such user: ${b.userId}`);
     } else {
       const existing = await users.findUserIdByEmail(trx, b.email);
-      if (existing && scope && !(await users.findUser(trx, existing, scope))) {
-        throw new DomainError(
-          'conflict',
+      if (existing && !(await users.findUser(trx, existing, scope))) {
+        throw conflict(
           `A user with email ${b.email} already exists outside your area; ask an admin to add them`,
         );
       }
@@ -246,9 +179,7 @@ export async function signPledge(
   b: { signatoryName: string; signatoryRole: string },
 ) {
   const org = await getVisibleOrganisation(db, p, orgId);
-  if (!p.memberOrganisationIds.includes(org.id)) {
-    throw forbidden('Only a member of the organisation may sign its pledge');
-  }
+  assertMemberOf(p, ref(org), 'Only a member of the organisation may sign its pledge');
   const row = await repo.upsertPledge(db, {
     organisation_id: org.id,
     signatory_name: b.signatoryName,

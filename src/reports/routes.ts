@@ -1,13 +1,23 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type Config, DEFAULT_SUBMISSION_REMINDER_DAYS } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { areaDashboard, nationalSummary } from './service.ts';
+import {
+  areaDashboard,
+  EXPIRING_WITHIN_DAYS,
+  LIST_CAP,
+  nationalSummary,
+  SCHEDULE_MEETING_WITHIN_DAYS,
+} from './service.ts';
 
 const count = z.number().int();
 const listOf = <T extends z.ZodType>(item: T) =>
-  z.object({ count: count.describe('How many there are; items shows the first 100'), items: z.array(item) });
+  z.object({
+    count: count.describe(`How many there are; items shows the first ${LIST_CAP}`),
+    items: z.array(item),
+  });
 const applicationRef = {
   applicationId: z.uuid(),
   organisationId: z.uuid(),
@@ -32,9 +42,11 @@ export const areaDashboardView = z
       byStateAndStream: z.array(z.object({ state: z.string(), stream: z.string(), count })),
     }),
     overdue: z.object({
-      submissionsNotAccepted: listOf(
-        z.object({ ...applicationRef, since: z.string(), days: count }),
-      ).describe('Submitted and neither accepted nor returned for 14 days or more, oldest first'),
+      submissionsNotAccepted: listOf(z.object({ ...applicationRef, since: z.string(), days: count }))
+        // The documented default; `thresholds.acceptWithinDays` gives the setting in force.
+        .describe(
+          `Submitted and neither accepted nor returned for ${DEFAULT_SUBMISSION_REMINDER_DAYS} days or more, oldest first`,
+        ),
       reviewsOutstanding: listOf(
         z.object({ ...applicationRef, since: z.string(), days: count, panelSize: count, outstanding: count }),
       ).describe('Under review with panel members yet to review, longest waiting first'),
@@ -44,7 +56,7 @@ export const areaDashboardView = z
       meetingsNotRecorded: listOf(
         z.object({ ...applicationRef, meetingAt: z.string().nullable(), since: z.string(), days: count }),
       ).describe(
-        'A scheduled meeting whose time has passed and is not recorded, or none scheduled 14 days after the answers',
+        `A scheduled meeting whose time has passed and is not recorded, or none scheduled ${SCHEDULE_MEETING_WITHIN_DAYS} days after the answers`,
       ),
     }),
     expiringAwards: listOf(
@@ -58,7 +70,7 @@ export const areaDashboardView = z
         daysLeft: count,
         renewalApplicationId: z.string().nullable(),
       }),
-    ).describe('Current awards expiring in the next 90 days, soonest first'),
+    ).describe(`Current awards expiring in the next ${EXPIRING_WITHIN_DAYS} days, soonest first`),
     pledgedWithoutApplication: listOf(
       z.object({
         organisationId: z.uuid(),
@@ -107,7 +119,10 @@ export const nationalSummaryView = z
   })
   .meta({ id: 'NationalSummary' });
 
-export const reportRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const reportRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config, 'reminders'> }> = async (
+  app,
+  { db, config },
+) => {
   app.get(
     '/areas/:id/dashboard',
     {
@@ -115,13 +130,13 @@ export const reportRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
         tags: ['reports'],
         summary: 'What needs attention in one area today (the area’s lead, admins)',
         description:
-          'Counts by state and stream; overdue work; awards expiring in the next 90 days; pledged organisations ' +
+          `Counts by state and stream; overdue work; awards expiring in the next ${EXPIRING_WITHIN_DAYS} days; pledged organisations ` +
           'with no application; recent decisions. 404 for a lead of another area, 403 for appraisers and applicants.',
         params: z.strictObject({ id: z.uuid() }),
         response: { 200: areaDashboardView, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request) => areaDashboard(db, caller(request), request.params.id),
+    async (request) => areaDashboard(db, caller(request), request.params.id, config),
   );
 
   app.get(
@@ -133,6 +148,6 @@ export const reportRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
         response: { 200: nationalSummaryView, ...problemResponses(401, 403) },
       },
     },
-    async (request) => nationalSummary(db, caller(request)),
+    async (request) => nationalSummary(db, caller(request), config),
   );
 };

@@ -21,6 +21,7 @@ import {
   stateString,
 } from '../../workflows/index.ts';
 import type { Db, DbOrTrx } from '../db/index.ts';
+import { DAY_MS } from '../domain/iso.ts';
 
 /**
  * `npm run cli -- seed-demo --organisations N --applications M`: a realistic national network for
@@ -55,7 +56,6 @@ export type SeedStats = {
   seconds: number;
 };
 
-const DAY = 86_400_000;
 const FINAL = new Set<string>(APPLICATION_FINAL_STATES);
 
 /** mulberry32: a small deterministic PRNG, so a seed gives the same network every time. */
@@ -460,7 +460,7 @@ function playApplication(app: ApplicationSim, rng: Rng, outcome: Outcome, stop: 
   const org = app.org;
   const manager = org.area.leadId ?? adminId;
   const codes = org.stream.codes;
-  const days = (lo: number, hi: number) => rng.int(lo, hi) * DAY + rng.int(0, 8 * 3600) * 1000;
+  const days = (lo: number, hi: number) => rng.int(lo, hi) * DAY_MS + rng.int(0, 8 * 3600) * 1000;
   const withdrawAt: Stop | null =
     outcome === 'withdrawn'
       ? rng.pick([
@@ -622,11 +622,14 @@ function playOrganisation(batch: Batch, org: OrgInfo, count: number, rng: Rng, n
     i === count - 1 && rng.chance(0.35) ? ('open' as const) : pickOutcome(rng),
   );
   // Estimate the span to start far enough back: ~120 days per application, 2.8 years per award.
-  const span = plan.reduce((s, o) => s + (o.startsWith('award') ? 1100 : o === 'open' ? 100 : 160) * DAY, 0);
-  let t = now - span * 1.2 - rng.int(10, 400) * DAY;
+  const span = plan.reduce(
+    (s, o) => s + (o.startsWith('award') ? 1100 : o === 'open' ? 100 : 160) * DAY_MS,
+    0,
+  );
+  let t = now - span * 1.2 - rng.int(10, 400) * DAY_MS;
   let award: AwardSim | null = null;
   for (const planned of plan) {
-    if (t > now - 5 * DAY) break; // caught up with today
+    if (t > now - 5 * DAY_MS) break; // caught up with today
     award?.advance(t);
     const renewal = award?.current ? award : null;
     // Play the planned course; one that would run past today is played again, stopping earlier
@@ -655,10 +658,10 @@ function playOrganisation(batch: Batch, org: OrgInfo, count: number, rng: Rng, n
       if (renewal && stillRenewing) renewal.send('RENEWED', app.t, { newAwardId: next.id });
       award = next;
       // The next application is the renewal, opened in the renewal window.
-      t = Date.parse(next.snapshot.context.expiresAt) - rng.int(20, 90) * DAY;
+      t = Date.parse(next.snapshot.context.expiresAt) - rng.int(20, 90) * DAY_MS;
     } else {
       if (renewal && stillRenewing && FINAL.has(status)) renewal.send('RENEWAL_FAILED', app.t);
-      t = app.t + rng.int(20, 150) * DAY;
+      t = app.t + rng.int(20, 150) * DAY_MS;
     }
     batch.applications.push(app.row());
     if (!FINAL.has(status)) break;
@@ -913,7 +916,7 @@ export async function seedDemo(db: Db, options: SeedOptions): Promise<SeedStats>
       pledged: rng.chance(0.9),
     };
     orgs.push(org);
-    const createdAt = new Date(now - rng.int(400, 5000) * DAY).toISOString();
+    const createdAt = new Date(now - rng.int(400, 5000) * DAY_MS).toISOString();
     orgRows.push({
       id,
       name,

@@ -1,158 +1,70 @@
-import { sql } from 'kysely';
-import {
-  APPLICATION_FINAL_STATES,
-  CURRENT_AWARD_STATES,
-  isCurrentAwardState,
-} from '../../workflows/index.ts';
+import { APPLICATION_FINAL_STATES, isCurrentAwardState } from '../../workflows/index.ts';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
-import { assertAdmin } from '../domain/access.ts';
-import { forbidden, notFound } from '../domain/errors.ts';
-import { iso } from '../domain/iso.ts';
+import { assertAdmin, assertLeadOrAdmin, managesArea } from '../domain/access.ts';
+import { notFound } from '../domain/errors.ts';
+import { DAY_MS, iso } from '../domain/iso.ts';
 import type { Principal } from '../domain/principal.ts';
+import * as repo from './repository.ts';
 
 /**
  * What a local lead (or an admin) needs to act on today, for one area, and the national summary
  * across areas for admins. Every figure is computed from the workflow's own columns and snapshot, so
- * it is exactly what the applications say; every query reads one area's rows or the small set of open
- * applications (partial indexes of migration 0005), so a dashboard stays fast however long the
- * history grows.
+ * it is exactly what the applications say.
  */
 
-/** A submission waiting longer than this for ACCEPT or RETURN is overdue. */
-export const ACCEPT_WITHIN_DAYS = 14;
 /** Awards expiring within this many days are listed. */
 export const EXPIRING_WITHIN_DAYS = 90;
+/** A meeting not scheduled this many days after the organisation answered is overdue. */
+export const SCHEDULE_MEETING_WITHIN_DAYS = 14;
 /** Lists on the dashboard show this many entries at most; `count` says how many there are. */
-const LIST_CAP = 100;
+export const LIST_CAP = 100;
 const RECENT_DECISIONS = 20;
 
-const DAY_MS = 86_400_000;
 const ATTENTION_STATES = ['submitted', 'appraisal.reviewing', 'furtherEvidenceRequested', 'meeting'];
+
+/** The settings the dashboards share with the reminders (src/jobs/reminders.ts). */
+export type ReportSettings = { reminders: Pick<Config['reminders'], 'submissionDays'> };
+
+/**
+ * The dashboards' thresholds. A submission is overdue when its reminder is due: both read
+ * REMINDER_SUBMISSION_DAYS, so the dashboard and the reminder never disagree.
+ */
+const thresholdsOf = (settings: ReportSettings) => ({
+  acceptWithinDays: settings.reminders.submissionDays,
+  expiringWithinDays: EXPIRING_WITHIN_DAYS,
+});
 
 const daysBetween = (from: Date | string, to: Date) =>
   Math.floor((to.getTime() - new Date(from).getTime()) / DAY_MS);
 const capped = <T>(items: T[]) => ({ count: items.length, items: items.slice(0, LIST_CAP) });
 
 /** The dashboard of one area: 404 for a lead of another area (SPEC §3), 403 for roles that have none. */
-export async function areaDashboard(db: Db, p: Principal, areaId: string, now = new Date()) {
-  if (!p.isAdmin && p.leadAreaIds.length === 0) throw forbidden('Dashboards are for local leads and admins');
-  const area = await db
-    .selectFrom('areas')
-    .select(['id', 'name', 'nation', 'active'])
-    .where('id', '=', areaId)
-    .executeTakeFirst();
-  if (!area || !(p.isAdmin || p.leadAreaIds.includes(area.id))) throw notFound('area');
+export async function areaDashboard(
+  db: Db,
+  p: Principal,
+  areaId: string,
+  settings: ReportSettings,
+  now = new Date(),
+) {
+  assertLeadOrAdmin(p, 'Dashboards are for local leads and admins');
+  const area = await repo.findArea(db, areaId);
+  if (!area || !managesArea(p, area.id)) throw notFound('area');
+  const thresholds = thresholdsOf(settings);
 
   const [applicationCounts, awardCounts, open, expiring, pledged, decisions] = await Promise.all([
-    db
-      .selectFrom('applications')
-      .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
-      .innerJoin('streams', 'streams.id', 'applications.stream_id')
-      .select([
-        'applications.state',
-        'applications.status',
-        'streams.slug as stream',
-        sql<number>`count(*)::int`.as('count'),
-      ])
-      .where('organisations.area_id', '=', area.id)
-      .groupBy(['applications.state', 'applications.status', 'streams.slug'])
-      .orderBy('applications.state')
-      .orderBy('streams.slug')
-      .execute(),
-    db
-      .selectFrom('awards')
-      .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
-      .innerJoin('streams', 'streams.id', 'awards.stream_id')
-      .select(['awards.state', 'streams.slug as stream', sql<number>`count(*)::int`.as('count')])
-      .where('organisations.area_id', '=', area.id)
-      .groupBy(['awards.state', 'streams.slug'])
-      .orderBy('awards.state')
-      .orderBy('streams.slug')
-      .execute(),
-    // Open applications in the states that can fall behind, with when they entered that state.
-    db
-      .selectFrom('applications')
-      .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
-      .innerJoin('streams', 'streams.id', 'applications.stream_id')
-      .select((eb) => [
-        'applications.id',
-        'applications.state',
-        'applications.organisation_id',
-        'organisations.name as organisation_name',
-        'streams.slug as stream',
-        sql<string[]>`applications.snapshot -> 'context' -> 'panel'`.as('panel'),
-        sql<string[]>`applications.snapshot -> 'context' -> 'reviewedBy'`.as('reviewed_by'),
-        sql<string | null>`applications.snapshot -> 'context' -> 'decision' ->> 'dueBy'`.as('due_by'),
-        sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'at'`.as('meeting_at'),
-        sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'heldAt'`.as(
-          'meeting_held_at',
-        ),
-        eb
-          .selectFrom('application_events as e')
-          .select(sql<Date>`max(e.at)`.as('at'))
-          .whereRef('e.application_id', '=', 'applications.id')
-          .whereRef('e.to_state', '=', 'applications.state')
-          .where(sql<boolean>`e.from_state is distinct from e.to_state`)
-          .as('entered_at'),
-        'applications.updated_at',
-      ])
-      .where('organisations.area_id', '=', area.id)
-      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
-      .where('applications.state', 'in', ATTENTION_STATES)
-      .execute(),
-    db
-      .selectFrom('awards')
-      .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
-      .innerJoin('streams', 'streams.id', 'awards.stream_id')
-      .select([
-        'awards.id',
-        'awards.state',
-        'awards.organisation_id',
-        'organisations.name as organisation_name',
-        'streams.slug as stream',
-        'awards.expires_at',
-        sql<string | null>`awards.snapshot -> 'context' -> 'renewal' ->> 'applicationId'`.as(
-          'renewal_application_id',
-        ),
-      ])
-      .where('organisations.area_id', '=', area.id)
-      .where('awards.state', 'in', CURRENT_AWARD_STATES)
-      .where('awards.expires_at', '>=', now)
-      .where('awards.expires_at', '<', new Date(now.getTime() + EXPIRING_WITHIN_DAYS * DAY_MS))
-      .orderBy('awards.expires_at')
-      .orderBy('awards.id')
-      .execute(),
-    db
-      .selectFrom('organisations')
-      .innerJoin('pledges', 'pledges.organisation_id', 'organisations.id')
-      .innerJoin('streams', 'streams.id', 'organisations.stream_id')
-      .select(['organisations.id', 'organisations.name', 'streams.slug as stream', 'pledges.signed_at'])
-      .where('organisations.area_id', '=', area.id)
-      // Kept by a trigger on applications (migration 0006): never applied.
-      .where('organisations.first_applied_at', 'is', null)
-      .orderBy('pledges.signed_at')
-      .orderBy('organisations.id')
-      .execute(),
-    db
-      .selectFrom('application_events as e')
-      .innerJoin('applications', 'applications.id', 'e.application_id')
-      .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
-      .innerJoin('streams', 'streams.id', 'applications.stream_id')
-      .select([
-        'e.application_id',
-        'e.at',
-        sql<string>`e.payload ->> 'outcome'`.as('outcome'),
-        'applications.organisation_id',
-        'organisations.name as organisation_name',
-        'streams.slug as stream',
-        'applications.round',
-      ])
-      .where('e.type', '=', 'DECIDE')
-      .where('organisations.area_id', '=', area.id)
-      .orderBy('e.at', 'desc')
-      .orderBy('e.id', 'desc')
-      .limit(RECENT_DECISIONS)
-      .execute(),
+    repo.applicationCounts(db, area.id),
+    repo.awardCounts(db, area.id),
+    // Open applications in the states that can fall behind.
+    repo.openApplicationsIn(db, area.id, ATTENTION_STATES),
+    repo.currentAwardsExpiring(
+      db,
+      area.id,
+      now,
+      new Date(now.getTime() + thresholds.expiringWithinDays * DAY_MS),
+    ),
+    repo.pledgedWithoutApplication(db, area.id),
+    repo.recentDecisions(db, area.id, RECENT_DECISIONS),
   ]);
 
   const ref = (r: { id: string; organisation_id: string; organisation_name: string; stream: string }) => ({
@@ -168,7 +80,7 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
 
   const submissionsNotAccepted = oldestFirst(
     open
-      .filter((r) => r.state === 'submitted' && daysBetween(since(r), now) >= ACCEPT_WITHIN_DAYS)
+      .filter((r) => r.state === 'submitted' && daysBetween(since(r), now) >= thresholds.acceptWithinDays)
       .map((r) => ({ ...ref(r), since: iso(since(r)), days: daysBetween(since(r), now) })),
   );
   const reviewsOutstanding = oldestFirst(
@@ -201,7 +113,9 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
       (r) =>
         r.state === 'meeting' &&
         !r.meeting_held_at &&
-        (r.meeting_at ? new Date(r.meeting_at) < now : daysBetween(since(r), now) >= ACCEPT_WITHIN_DAYS),
+        (r.meeting_at
+          ? new Date(r.meeting_at) < now
+          : daysBetween(since(r), now) >= SCHEDULE_MEETING_WITHIN_DAYS),
     )
     .map((r) => ({
       ...ref(r),
@@ -217,7 +131,7 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
   return {
     area: { id: area.id, name: area.name, nation: area.nation, active: area.active },
     generatedAt: now.toISOString(),
-    thresholds: { acceptWithinDays: ACCEPT_WITHIN_DAYS, expiringWithinDays: EXPIRING_WITHIN_DAYS },
+    thresholds,
     applications: {
       total: applicationCounts.reduce((n, c) => n + Number(c.count), 0),
       open: applicationCounts
@@ -278,96 +192,18 @@ export async function areaDashboard(db: Db, p: Principal, areaId: string, now = 
 }
 
 /** Admins: one line per area (open work, overdue counts, current and expiring awards) and totals by stream. */
-export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
+export async function nationalSummary(db: Db, p: Principal, settings: ReportSettings, now = new Date()) {
   assertAdmin(p);
-  const acceptBy = new Date(now.getTime() - ACCEPT_WITHIN_DAYS * DAY_MS);
-  const expiringBy = new Date(now.getTime() + EXPIRING_WITHIN_DAYS * DAY_MS);
+  const thresholds = thresholdsOf(settings);
+  const acceptBy = new Date(now.getTime() - thresholds.acceptWithinDays * DAY_MS);
+  const expiringBy = new Date(now.getTime() + thresholds.expiringWithinDays * DAY_MS);
   const [areas, open, submittedLate, pastDue, awards, pledged] = await Promise.all([
-    db
-      .selectFrom('areas')
-      .select((eb) => [
-        'areas.id',
-        'areas.name',
-        'areas.nation',
-        'areas.active',
-        eb
-          .exists(
-            eb
-              .selectFrom('grants')
-              .select('grants.id')
-              .where('grants.role', '=', 'lead')
-              .whereRef('grants.area_id', '=', 'areas.id'),
-          )
-          .as('has_lead'),
-      ])
-      .orderBy('areas.name')
-      .execute(),
-    db
-      .selectFrom('applications')
-      .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
-      .innerJoin('streams', 'streams.id', 'applications.stream_id')
-      .select([
-        'organisations.area_id',
-        'applications.status',
-        'streams.slug as stream',
-        sql<number>`count(*)::int`.as('count'),
-      ])
-      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
-      .groupBy(['organisations.area_id', 'applications.status', 'streams.slug'])
-      .execute(),
-    db
-      .selectFrom('applications')
-      .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
-      .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
-      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
-      .where('applications.state', '=', 'submitted')
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('application_events as e')
-              .select('e.id')
-              .whereRef('e.application_id', '=', 'applications.id')
-              .where('e.to_state', '=', 'submitted')
-              .where('e.at', '>', acceptBy),
-          ),
-        ),
-      )
-      .groupBy('organisations.area_id')
-      .execute(),
-    db
-      .selectFrom('applications')
-      .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
-      .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
-      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
-      .where('applications.state', '=', 'furtherEvidenceRequested')
-      .where(
-        sql<boolean>`(applications.snapshot -> 'context' -> 'decision' ->> 'dueBy')::timestamptz < ${now}`,
-      )
-      .groupBy('organisations.area_id')
-      .execute(),
-    db
-      .selectFrom('awards')
-      .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
-      .innerJoin('streams', 'streams.id', 'awards.stream_id')
-      .select([
-        'organisations.area_id',
-        'streams.slug as stream',
-        sql<number>`count(*)::int`.as('current'),
-        sql<number>`(count(*) filter (where awards.expires_at >= ${now} and awards.expires_at < ${expiringBy}))::int`.as(
-          'expiring',
-        ),
-      ])
-      .where('awards.state', 'in', CURRENT_AWARD_STATES)
-      .groupBy(['organisations.area_id', 'streams.slug'])
-      .execute(),
-    db
-      .selectFrom('organisations')
-      .innerJoin('pledges', 'pledges.organisation_id', 'organisations.id')
-      .select(['organisations.area_id', sql<number>`count(*)::int`.as('count')])
-      // Kept by a trigger on applications (migration 0006): never applied.
-      .where('organisations.first_applied_at', 'is', null)
-      .groupBy('organisations.area_id')
-      .execute(),
+    repo.areasWithLeads(db),
+    repo.openApplicationCountsByArea(db),
+    repo.submissionsWaitingByArea(db, acceptBy),
+    repo.furtherEvidencePastDueByArea(db, now),
+    repo.currentAwardCountsByArea(db, now, expiringBy),
+    repo.pledgedWithoutApplicationByArea(db),
   ]);
 
   const countBy = (rows: { area_id: string; count: number }[]) =>
@@ -421,7 +257,7 @@ export async function nationalSummary(db: Db, p: Principal, now = new Date()) {
   ) => rows.reduce((n, r) => n + r[key], 0);
   return {
     generatedAt: now.toISOString(),
-    thresholds: { acceptWithinDays: ACCEPT_WITHIN_DAYS, expiringWithinDays: EXPIRING_WITHIN_DAYS },
+    thresholds,
     totals: {
       areas: rows.length,
       areasWithoutLead: rows.filter((r) => !r.hasLead).length,

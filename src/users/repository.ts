@@ -57,6 +57,51 @@ export function selectUsers(db: DbOrTrx) {
     ]);
 }
 
+export type UserFilters = { role?: Role; organisationId?: string; areaId?: string; email?: string };
+
+/** The grants of the user on the row being filtered. */
+const grantsOfUser = (eb: ExpressionBuilder<Database, 'users'>) =>
+  eb.selectFrom('grants').select('grants.id').whereRef('grants.user_id', '=', 'users.id');
+
+/** Users within `scope` (from src/domain/access.ts) matching the list's filters, unsorted. */
+export function usersMatching(
+  db: DbOrTrx,
+  scope: (eb: ExpressionBuilder<Database, 'users'>) => Expression<SqlBool>,
+  f: UserFilters,
+) {
+  let qb = selectUsers(db).where(scope);
+  const { role, organisationId, areaId, email } = f;
+  if (role) qb = qb.where((eb) => eb.exists(grantsOfUser(eb).where('grants.role', '=', role)));
+  if (organisationId)
+    qb = qb.where((eb) => eb.exists(grantsOfUser(eb).where('grants.organisation_id', '=', organisationId)));
+  if (areaId) {
+    // Leads of the area, and appraisers whose home area it is.
+    qb = qb.where((eb) =>
+      eb.or([
+        eb.exists(grantsOfUser(eb).where('grants.area_id', '=', areaId)),
+        eb.exists(
+          eb
+            .selectFrom('appraiser_profiles')
+            .select('appraiser_profiles.user_id')
+            .whereRef('appraiser_profiles.user_id', '=', 'users.id')
+            .where('appraiser_profiles.home_area_id', '=', areaId),
+        ),
+      ]),
+    );
+  }
+  if (email) qb = qb.where((eb) => eb(eb.fn('lower', ['users.email']), '=', email.toLowerCase()));
+  return qb;
+}
+
+/** The applicant members of an organisation, by name. */
+export async function membersOf(db: DbOrTrx, organisationId: string, limit: number): Promise<UserRow[]> {
+  return (await selectUsers(db)
+    .where((eb) => eb.exists(grantsOfUser(eb).where('grants.organisation_id', '=', organisationId)))
+    .orderBy('users.name')
+    .limit(limit)
+    .execute()) as UserRow[];
+}
+
 export async function findUser(
   db: DbOrTrx,
   id: string,
@@ -147,6 +192,13 @@ export async function revokeToken(db: DbOrTrx, id: string) {
     .where('revoked_at', 'is', null)
     .execute();
   invalidateCachedPrincipals();
+}
+
+/** The names of these users, by id. */
+export async function namesOf(db: DbOrTrx, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'name']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
 }
 
 export async function areasExist(db: DbOrTrx, ids: string[]): Promise<Set<string>> {

@@ -78,10 +78,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         response: { 200: userView, ...problemResponses(401, 404) },
       },
     },
-    async (request) => {
-      const p = caller(request);
-      return service.toUserView(await service.getVisibleUser(db, p, request.params.id), p);
-    },
+    async (request) => service.getUser(db, caller(request), request.params.id),
   );
 
   app.post(

@@ -1,44 +1,36 @@
 import type { Db, DbOrTrx } from '../db/index.ts';
-import { usersInScope } from '../domain/access.ts';
-import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
-import { isoOrNull as iso } from '../domain/iso.ts';
+import {
+  assertLeadOrAdmin,
+  defaultHomeAreaFor,
+  managesArea,
+  mayGrantRole,
+  usersInScope,
+  userVisibility,
+  userWithinReach,
+} from '../domain/access.ts';
+import { conflict, forbidden, notFound, validationFailed } from '../domain/errors.ts';
+import { DAY_MS, isoOrNull as iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
 import * as repo from './repository.ts';
 import type { CreateUserInput, GrantInput, UserView } from './schemas.ts';
 import { newToken } from './tokens.ts';
 
-/**
- * What a viewer may see of a user. Admins and the person see everything. A lead sees the grants that
- * fall within their areas and the appraiser profile (lived experience included: SPEC §3). Anyone else
- * (e.g. a fellow member of an organisation) sees the person and the grants they share, nothing more.
- */
+/** A user as `viewer` may see them (src/domain/access.ts decides what: `userVisibility`); null: everything. */
 export function toUserView(row: repo.UserRow, viewer: Principal | null): UserView {
-  const full = viewer === null || viewer.isAdmin || viewer.userId === row.id;
-  const lead = !full && viewer !== null && viewer.leadAreaIds.length > 0;
-  const inViewersScope = (g: repo.UserRow['grants'][number]) => {
-    if (full || viewer === null) return true;
-    if (g.role === 'applicant') {
-      return (
-        viewer.memberOrganisationIds.includes(g.organisation_id as string) ||
-        viewer.leadAreaIds.includes(g.organisation_area_id as string)
-      );
-    }
-    if (g.role === 'lead') return viewer.leadAreaIds.includes(g.area_id as string);
-    return lead && g.role === 'appraiser';
-  };
+  const visible = userVisibility(viewer, row.id);
   return {
     id: row.id,
     email: row.email,
     name: row.name,
     createdAt: iso(row.created_at) as string,
-    grants: row.grants.filter(inViewersScope).map((g) => ({
+    grants: row.grants.filter(visible.grant).map((g) => ({
       role: g.role,
       ...(g.area_id ? { areaId: g.area_id } : {}),
       ...(g.organisation_id ? { organisationId: g.organisation_id } : {}),
     })),
     appraiserProfile:
-      row.profile && (full || lead)
+      row.profile && visible.profile
         ? {
             livedExperience: row.profile.lived_experience,
             localGroup: row.profile.local_group,
@@ -56,26 +48,29 @@ export async function getVisibleUser(db: DbOrTrx, p: Principal, id: string): Pro
   return row;
 }
 
+/** One user as the caller may see them (404 out of scope). */
+export async function getUser(db: Db, p: Principal, id: string): Promise<UserView> {
+  return toUserView(await getVisibleUser(db, p, id), p);
+}
+
 /**
  * Admins manage everyone, and people their own tokens. A lead manages a user only when all of that
- * user's reach lies within the lead's areas: no admin or lead grant, every organisation in the lead's
- * areas, an appraiser's home area theirs and no panel seat elsewhere. Otherwise a token the lead
- * issued would open another area's applications.
+ * user's reach lies within the lead's areas (`userWithinReach`); otherwise a token the lead issued
+ * would open another area's applications.
  */
 async function assertCanManage(db: DbOrTrx, p: Principal, target: repo.UserRow) {
-  if (p.isAdmin || p.userId === target.id) return;
-  const areas = p.leadAreaIds;
-  const outside =
-    areas.length === 0 ||
-    target.grants.some(
-      (g) =>
-        g.role === 'admin' ||
-        g.role === 'lead' ||
-        (g.role === 'applicant' && !areas.includes(g.organisation_area_id as string)) ||
-        (g.role === 'appraiser' && !areas.includes(target.profile?.home_area_id as string)),
-    ) ||
-    (target.grants.some((g) => g.role === 'appraiser') && (await repo.onPanelOutside(db, target.id, areas)));
-  if (outside) throw forbidden('You may not manage this user: their grants reach beyond your areas');
+  const reach = {
+    id: target.id,
+    grants: target.grants,
+    homeAreaId: target.profile?.home_area_id ?? null,
+    onPanelOutside: false,
+  };
+  let within = userWithinReach(p, reach);
+  // A panel seat outside the lead's areas is read only when it decides the answer (an appraiser the
+  // lead would otherwise manage): then the caller is a lead, so their areas are not empty.
+  if (within && !userWithinReach(p, { ...reach, onPanelOutside: true }))
+    within = !(await repo.onPanelOutside(db, target.id, p.leadAreaIds));
+  if (!within) throw forbidden('You may not manage this user: their grants reach beyond your areas');
 }
 
 /** Checks that the caller may hand out these grants, and that what they point at exists. */
@@ -85,11 +80,9 @@ async function checkGrants(
   grants: GrantInput[],
   homeAreaId: string | null | undefined,
 ) {
-  if (!p.isAdmin) {
-    if (p.leadAreaIds.length === 0) throw forbidden('Only an admin or a local lead may create users');
-    const privileged = grants.find((g) => g.role === 'admin' || g.role === 'lead');
-    if (privileged) throw forbidden(`A local lead may not grant the ${privileged.role} role`);
-  }
+  assertLeadOrAdmin(p, 'Only an admin or a local lead may create users');
+  const withheld = grants.find((g) => !mayGrantRole(p, g.role));
+  if (withheld) throw forbidden(`A local lead may not grant the ${withheld.role} role`);
   const areaIds = [
     ...grants.flatMap((g) => (g.role === 'lead' ? [g.areaId] : [])),
     ...(homeAreaId ? [homeAreaId] : []),
@@ -97,7 +90,7 @@ async function checkGrants(
   const foundAreas = await repo.areasExist(db, areaIds);
   const missingArea = areaIds.find((id) => !foundAreas.has(id));
   if (missingArea) throw validationFailed(`No such area: ${missingArea}`);
-  if (!p.isAdmin && homeAreaId && !p.leadAreaIds.includes(homeAreaId)) {
+  if (homeAreaId && !managesArea(p, homeAreaId)) {
     throw forbidden("An appraiser's home area must be one of your areas");
   }
   const orgIds = grants.flatMap((g) => (g.role === 'applicant' ? [g.organisationId] : []));
@@ -105,8 +98,7 @@ async function checkGrants(
   for (const id of orgIds) {
     const area = orgAreas.get(id);
     // Out of a lead's scope reads exactly like missing: existence is not revealed.
-    if (!area || (!p.isAdmin && !p.leadAreaIds.includes(area)))
-      throw validationFailed(`No such organisation: ${id}`);
+    if (!area || !managesArea(p, area)) throw validationFailed(`No such organisation: ${id}`);
   }
 }
 
@@ -116,12 +108,11 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
     throw validationFailed('appraiserProfile is only for users with the appraiser role');
   }
   // A lead's new appraiser belongs to the lead's area unless they say which of theirs.
-  const homeAreaId =
-    input.appraiserProfile?.homeAreaId ?? (isAppraiser && !p.isAdmin ? (p.leadAreaIds[0] ?? null) : null);
+  const homeAreaId = input.appraiserProfile?.homeAreaId ?? (isAppraiser ? defaultHomeAreaFor(p) : null);
   await checkGrants(db, p, input.grants, homeAreaId);
   const id = await db.transaction().execute(async (trx) => {
     if (await repo.findUserIdByEmail(trx, input.email)) {
-      throw new DomainError('conflict', `A user with email ${input.email} already exists`);
+      throw conflict(`A user with email ${input.email} already exists`);
     }
     const userId = await repo.insertUser(trx, { email: input.email, name: input.name });
     for (const g of input.grants) {
@@ -151,69 +142,14 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
 export async function listUsers(
   db: Db,
   p: Principal,
-  q: {
-    role?: string;
-    organisationId?: string;
-    areaId?: string;
-    email?: string;
-    sort?: string;
-    limit: number;
-    cursor?: string;
-  },
+  q: repo.UserFilters & { sort?: string; limit: number; cursor?: string },
 ) {
   const sort = parseSort(
     q.sort,
     { createdAt: 'users.created_at', email: 'users.email', name: 'users.name' },
     'createdAt',
   );
-  let qb = repo.selectUsers(db).where(usersInScope(p));
-  if (q.role) {
-    const role = q.role as 'admin';
-    qb = qb.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('grants')
-          .select('grants.id')
-          .whereRef('grants.user_id', '=', 'users.id')
-          .where('grants.role', '=', role),
-      ),
-    );
-  }
-  if (q.organisationId) {
-    const orgId = q.organisationId;
-    qb = qb.where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('grants')
-          .select('grants.id')
-          .whereRef('grants.user_id', '=', 'users.id')
-          .where('grants.organisation_id', '=', orgId),
-      ),
-    );
-  }
-  if (q.areaId) {
-    const areaId = q.areaId;
-    qb = qb.where((eb) =>
-      eb.or([
-        eb.exists(
-          eb
-            .selectFrom('grants')
-            .select('grants.id')
-            .whereRef('grants.user_id', '=', 'users.id')
-            .where('grants.area_id', '=', areaId),
-        ),
-        eb.exists(
-          eb
-            .selectFrom('appraiser_profiles')
-            .select('appraiser_profiles.user_id')
-            .whereRef('appraiser_profiles.user_id', '=', 'users.id')
-            .where('appraiser_profiles.home_area_id', '=', areaId),
-        ),
-      ]),
-    );
-  }
-  if (q.email) qb = qb.where((eb) => eb(eb.fn('lower', ['users.email']), '=', q.email!.toLowerCase()));
-  const page = await keysetPage(qb, {
+  const page = await keysetPage(repo.usersMatching(db, usersInScope(p), q), {
     idColumn: 'users.id',
     limit: q.limit,
     cursor: q.cursor,
@@ -230,7 +166,7 @@ export async function issueToken(
   expiresInDays?: number,
 ) {
   const { token, hash } = newToken();
-  const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000) : null;
+  const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * DAY_MS) : null;
   const row = await repo.insertToken(db, {
     user_id: userId,
     token_hash: hash,
