@@ -59,7 +59,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
         : logger,
     // One line per request is written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    trustProxy: config.trustProxy.length ? config.trustProxy : false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,

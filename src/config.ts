@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Reads "true"/"1"/"yes" style flags; anything else unset is the default. */
@@ -6,6 +7,34 @@ const flag = (fallback: boolean) =>
     .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
     .optional()
     .transform((v) => (v === undefined || v === '' ? fallback : ['1', 'true', 'yes'].includes(v)));
+
+/**
+ * The reverse proxies whose X-Forwarded-For is believed: a comma-separated list of addresses or CIDR
+ * ranges. `true` is refused: trusting every sender would let anyone choose the address that throttling
+ * counts (and aim it at someone else's).
+ */
+const proxyList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e && e !== 'false' && e !== '0');
+    for (const entry of entries) {
+      const [address, bits, ...rest] = entry.split('/');
+      const family = isIP(address);
+      const maxBits = family === 6 ? 128 : 32;
+      const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+      if (!family || !validBits || rest.length) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not an address or CIDR range; list the proxies, e.g. 10.0.0.5,10.1.0.0/16`,
+        });
+      }
+    }
+    return entries;
+  });
 
 /** Days a submission may wait for ACCEPT or RETURN: then its reminder goes out and the dashboards show it overdue. */
 export const DEFAULT_SUBMISSION_REMINDER_DAYS = 14;
@@ -26,7 +55,7 @@ const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
-  TRUST_PROXY: flag(false),
+  TRUST_PROXY: proxyList,
   MAX_FILE_BYTES: z.coerce
     .number()
     .int()
@@ -112,7 +141,8 @@ export type Config = {
   authFailuresPerMinute: number;
   /** How long a token's principal is remembered (0: looked up on every request). */
   authCacheTtlMs: number;
-  trustProxy: boolean;
+  /** Proxy addresses or CIDR ranges whose X-Forwarded-For is believed; empty: none. */
+  trustProxy: string[];
   limits: { maxFileBytes: number; maxApplicationBytes: number; maxFilesPerRequest: number };
   evidenceRetentionDays: number;
   storage: StorageConfig;
@@ -240,4 +270,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       renewalDays: c.REMINDER_RENEWAL_DAYS,
     },
   };
+}
+
+/**
+ * The base of every link the service writes (certificates, e-mails): PUBLIC_URL, else the address it
+ * listens on. Never the request's Host header, which the client chooses.
+ */
+export function publicBaseUrl(config: Pick<Config, 'publicUrl' | 'host' | 'port'>): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return (config.publicUrl ?? `http://${host}:${config.port}`).replace(/\/+$/, '');
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AWARD_FINAL_STATES } from '../../workflows/index.ts';
-import type { Config } from '../config.ts';
+import { type Config, publicBaseUrl } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { CSV_NOTE, type CsvColumn, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
@@ -42,13 +41,20 @@ const registerEntry = z
   })
   .meta({ id: 'RegisterEntry' });
 
-const registerVerification = registerEntry
-  .extend({
-    current: z.boolean(),
-    status: z.enum(['current', ...AWARD_FINAL_STATES]),
-    message: z.string(),
-  })
-  .meta({ id: 'RegisterVerification' });
+const registerVerification = z
+  .union([
+    registerEntry.extend({ current: z.literal(true), status: z.literal('current'), message: z.string() }),
+    z.object({
+      awardId: z.uuid(),
+      current: z.literal(false),
+      status: z.literal('not-current'),
+      message: z.string(),
+    }),
+  ])
+  .meta({
+    id: 'RegisterVerification',
+    description: 'A current award with its holder and dates; of any other, only that it is not current',
+  });
 
 const nation = z.enum(['england', 'wales', 'scotland', 'northern_ireland']);
 const instant = z.iso.datetime({ offset: true });
@@ -77,14 +83,10 @@ const REGISTER_CSV_COLUMNS = columnsOf<service.RegisterEntry>(
   'expiresAt',
 );
 
-export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 'publicUrl'> }> = async (
-  app,
-  { db, config },
-) => {
-  /** Where the public register lives: PUBLIC_URL, else the host the request came to. */
-  const publicBase = (request: { protocol: string; host: string }) =>
-    (config?.publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '');
-
+export const awardRoutes: FastifyPluginAsyncZod<{
+  db: Db;
+  config: Pick<Config, 'publicUrl' | 'host' | 'port'>;
+}> = async (app, { db, config }) => {
   app.get(
     '/awards',
     {
@@ -155,7 +157,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
           'The award certificate as PDF (a current award; the organisation’s members, its lead, admins)',
         description:
           'A one-page PDF: organisation, stream, area, award and expiry dates, and a verification URL — the ' +
-          'public `GET /register/{awardId}` page, under PUBLIC_URL when set, else the host of the request.',
+          "public `GET /register/{awardId}` page, under PUBLIC_URL when set, else the address the service listens on (never the request's Host header).",
         params: z.strictObject({ id: z.uuid() }),
         response: { 200: z.any().describe('application/pdf'), ...problemResponses(401, 404, 409) },
       },
@@ -165,7 +167,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{ db: Db; config?: Pick<Config, 
         db,
         caller(request),
         request.params.id,
-        publicBase(request),
+        publicBaseUrl(config),
       );
       return reply
         .header('content-type', 'application/pdf')

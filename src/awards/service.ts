@@ -93,7 +93,9 @@ export async function certificateFor(db: Db, p: Principal, id: string, publicBas
     throw conflict(`The award is ${view.state}, no longer current: no certificate is issued`, {
       state: view.state,
     });
-  const entry = await registerEntry(db, view.id);
+  const row = await repo.findRegisterRow(db, view.id);
+  if (!row) throw notFound('award');
+  const entry = toRegisterEntry(row);
   const pdf = await renderCertificate({
     awardId: view.id,
     organisationName: view.organisationName,
@@ -149,22 +151,19 @@ export async function listRegister(db: Db, q: RegisterQuery) {
 export async function registerEntry(db: Db, awardId: string) {
   const row = await repo.findRegisterRow(db, awardId);
   if (!row) throw notFound('award');
-  const current = isCurrentAwardState(row.state);
-  const status = current
-    ? 'current'
-    : row.state === 'renewed'
-      ? 'renewed'
-      : row.state === 'revoked'
-        ? 'revoked'
-        : 'expired';
+  if (!isCurrentAwardState(row.state)) {
+    // Nothing more: not the holder, the dates, nor why (revoked, expired, renewed).
+    return {
+      awardId: row.id,
+      current: false as const,
+      status: 'not-current' as const,
+      message: 'This award is not current.',
+    };
+  }
   return {
     ...toRegisterEntry(row),
-    current,
-    status: status as 'current' | 'renewed' | 'revoked' | 'expired',
-    message: current
-      ? `${row.organisation_name} holds a current Sanctuary Award (${row.stream_name}), valid until ${iso(row.expires_at).slice(0, 10)}.`
-      : status === 'renewed'
-        ? 'This award is no longer current: it was replaced by a renewed award, listed on the register.'
-        : 'This award is no longer current.',
+    current: true as const,
+    status: 'current' as const,
+    message: `${row.organisation_name} holds a current Sanctuary Award (${row.stream_name}), valid until ${iso(row.expires_at).slice(0, 10)}.`,
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode, ERROR_TITLES as TITLES } from '../domain/errors.ts';
+import { trackAllowedMethods } from './methods.ts';
 
 /** The HTTP status of each domain error code (SPEC §5). */
 export const PROBLEM_STATUS: Record<ErrorCode, number> = {
@@ -8,6 +9,7 @@ export const PROBLEM_STATUS: Record<ErrorCode, number> = {
   unauthenticated: 401,
   forbidden: 403,
   'not-found': 404,
+  'method-not-allowed': 405,
   'illegal-transition': 409,
   conflict: 409,
   'version-mismatch': 412,
@@ -148,7 +150,18 @@ export function registerProblemHandlers(app: FastifyInstance) {
     if (code === 'internal') request.log.error({ err }, 'unhandled error');
     return sendProblem(reply, code, detail, extra);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, 'not-found', `No route for ${request.method} ${request.url.split('?')[0]}`),
-  );
+  const allowedMethods = trackAllowedMethods(app);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = allowedMethods(request.url);
+    if (allowed.length) {
+      reply.header('Allow', allowed.join(', '));
+      return sendProblem(
+        reply,
+        'method-not-allowed',
+        `${path} supports ${allowed.join(', ')}, not ${request.method}`,
+      );
+    }
+    return sendProblem(reply, 'not-found', `No route for ${request.method} ${path}`);
+  });
 }

@@ -897,9 +897,13 @@ describe('headers and methods', () => {
     expectProblem(res, 400, 'validation-failed');
   });
 
-  it('a method the route does not have → 404 problem', async () => {
-    expectProblem(await send('PUT', '/areas', { name: 'x' }), 404, 'not-found');
-    expectProblem(await send('DELETE', `/organisations/${w.orgA}`), 404, 'not-found');
+  it('a method the route does not have → 405 problem with Allow', async () => {
+    const put = await send('PUT', '/areas', { name: 'x' });
+    expectProblem(put, 405, 'method-not-allowed');
+    expect(put.headers.allow).toBe('GET, HEAD, POST');
+    const del = await send('DELETE', `/organisations/${w.orgA}`);
+    expectProblem(del, 405, 'method-not-allowed');
+    expect(del.headers.allow).toBe('GET, HEAD, PATCH');
   });
 
   it('a body on a GET is ignored, not parsed', async () => {

@@ -173,7 +173,12 @@ describe('unknown routes', () => {
   it('answer a 404 problem with a valid token, whatever the method', async () => {
     expectProblem(await w.admin.api.get('/nothing/here'), 404, 'not-found');
     expectProblem(await w.admin.api.post('/areas/x/y/z', {}), 404, 'not-found');
-    expectProblem(await w.admin.api.delete('/areas'), 404, 'not-found');
+  });
+
+  it('a known path with a method it does not support answers 405 with Allow', async () => {
+    const res = await w.admin.api.delete('/areas');
+    expectProblem(res, 405, 'method-not-allowed');
+    expect(res.headers.allow).toBe('GET, HEAD, POST');
   });
 });
 

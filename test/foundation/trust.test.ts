@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
 import { ensureFirstAdmin } from '../../src/bootstrap.ts';
+import { loadConfig, publicBaseUrl } from '../../src/config.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createWorld, type World } from '../helpers/world.ts';
 
@@ -133,5 +134,64 @@ describe('throttling of bad credentials', () => {
       await get(`sa_aimed_${i}`, '203.0.113.77', { 'x-forwarded-for': victim });
     }
     expect((await get('sa_victims_typo', victim)).statusCode).toBe(401);
+  });
+});
+
+describe('a method a path does not support', () => {
+  it.each([
+    ['DELETE', '/applications', 'GET, HEAD, POST'],
+    ['PUT', '/register', 'GET, HEAD'],
+    ['POST', '/applications/00000000-0000-4000-8000-000000000000', 'GET, HEAD'],
+  ])('%s %s answers 405 with Allow: %s, as a problem document', async (method, url, allow) => {
+    const res = await w.admin.api.send(method as 'DELETE', url);
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe(allow);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 405, code: 'method-not-allowed' });
+  });
+
+  it('an unknown path is still 404', async () => {
+    const res = await w.admin.api.get('/no-such-thing');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ code: 'not-found' });
+  });
+});
+
+describe('proxies and links', () => {
+  it('TRUST_PROXY is a list of addresses: true (trust anyone) is refused', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,::1' }).trustProxy).toEqual([
+      '10.0.0.5',
+      '10.1.0.0/16',
+      '::1',
+    ]);
+    expect(loadConfig({}).trustProxy).toEqual([]);
+  });
+
+  it('X-Forwarded-For is believed from a configured proxy, so throttling counts the real client', async () => {
+    const proxied = await startTestApp({ AUTH_FAILURES_PER_MINUTE: '2', TRUST_PROXY: '203.0.113.1' });
+    try {
+      const viaProxy = (token: string, client: string) =>
+        proxied.app.inject({
+          method: 'GET',
+          url: '/me',
+          remoteAddress: '203.0.113.1',
+          headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': client },
+        });
+      for (let i = 0; i < 2; i++) expect((await viaProxy(`sa_bad_${i}`, '192.0.2.50')).statusCode).toBe(401);
+      expect((await viaProxy('sa_bad_x', '192.0.2.50')).statusCode).toBe(429);
+      // Another client behind the same proxy is not throttled.
+      expect((await viaProxy('sa_bad_y', '192.0.2.51')).statusCode).toBe(401);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('links are built from PUBLIC_URL, else the listen address, never from a request header', () => {
+    expect(publicBaseUrl({ publicUrl: 'https://awards.example.org/', host: '0.0.0.0', port: 3000 })).toBe(
+      'https://awards.example.org',
+    );
+    expect(publicBaseUrl({ host: '127.0.0.1', port: 3000 })).toBe('http://127.0.0.1:3000');
+    expect(publicBaseUrl({ host: '::1', port: 8080 })).toBe('http://[::1]:8080');
   });
 });

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import FindMyWay from 'find-my-way';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Which methods a path supports, for the 405 answer (SPEC §5): a known path asked with another method
+ * answers 405 with `Allow`, not 404. Fastify's own router only says "no route", so the routes are
+ * mirrored, as they are added, into a router that answers this one question.
+ */
+export function trackAllowedMethods(app: FastifyInstance): (url: string) => string[] {
+  const router = FindMyWay({ ignoreTrailingSlash: false });
+  const added = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      const key = `${method} ${route.url}`;
+      if (added.has(key) || !(METHODS as readonly string[]).includes(method)) continue;
+      added.add(key);
+      router.on(method as (typeof METHODS)[number], route.url, () => {});
+    }
+  });
+  return (url) => {
+    const path = url.split('?')[0];
+    return METHODS.filter((method) => router.find(method, path) !== null);
+  };
+}
