@@ -44,7 +44,9 @@ async function main() {
   });
 
   const address = await app.listen({ host: config.host, port: config.port });
-  const url = config.publicUrl ?? address;
+  // Without PUBLIC_URL, links name the address actually bound (PORT=0 picks one at listen time).
+  config.publicUrl ??= address;
+  const url = config.publicUrl;
   const readyMs = Math.round(performance.now() - startedAt);
   app.log.info({ url, database: database.kind, readyMs }, 'ready');
 
