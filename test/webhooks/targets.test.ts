@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config.ts';
+import { deliverWebhooks } from '../../src/webhooks/delivery.ts';
+import { enqueueWebhookEvent } from '../../src/webhooks/outbox.ts';
+import { insertSubscription } from '../../src/webhooks/repository.ts';
 import { checkWebhookUrl } from '../../src/webhooks/targets.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { ok } from '../helpers/applications.ts';
 import { createWorld, type World } from '../helpers/world.ts';
+import { type Receiver, startReceiver } from './receiver.ts';
 
 /**
  * Webhooks go to public addresses only, with the default configuration: every spelling of a refused
@@ -13,12 +17,15 @@ import { createWorld, type World } from '../helpers/world.ts';
 
 let t: TestApp;
 let w: World;
+let receiver: Receiver;
 beforeAll(async () => {
+  receiver = await startReceiver({ status: 204 });
   t = await startTestApp();
   w = await createWorld(t.app, t.database.db);
 });
 afterAll(async () => {
   await t.close();
+  await receiver.close();
 });
 
 const LOOPBACK = /127\.0\.0\.1 is a loopback address/;
@@ -197,5 +204,54 @@ describe('a name is judged by every address it resolves to', () => {
     ).toEqual({
       refused: 'metadata.google.internal names a cloud metadata service',
     });
+  });
+});
+
+describe('delivery', () => {
+  it('never connects to a refused address, however the URL got stored (the answer of DNS may change)', async () => {
+    // Rows written straight through the repository, as if each URL had passed the check when it was
+    // registered and its name resolved elsewhere now.
+    const urls = [
+      receiver.url,
+      `http://localhost:${receiver.port}/hooks`,
+      `http://[::ffff:127.0.0.1]:${receiver.port}/hooks`,
+      `http://2130706433:${receiver.port}/hooks`,
+    ];
+    const subscriptions = [];
+    for (const url of urls) {
+      subscriptions.push(
+        await insertSubscription(t.database.db, {
+          url,
+          event_types: ['application.SUBMIT'],
+          area_id: w.areaA,
+          secret: 'whsec_test',
+          description: null,
+          created_by: w.admin.id,
+        }),
+      );
+    }
+    const now = new Date();
+    expect(
+      await enqueueWebhookEvent(t.database.db, {
+        type: 'application.SUBMIT',
+        areaId: w.areaA,
+        at: now,
+        data: { entity: 'application' },
+      }),
+    ).toBe(urls.length);
+
+    const summary = await deliverWebhooks(t.database.db, t.config, now);
+    expect(summary).toEqual({ delivered: 0, retried: urls.length, failed: 0 });
+    expect(receiver.received).toEqual([]);
+
+    for (const subscription of subscriptions) {
+      const [delivery] = ok(await w.admin.api.get(`/webhooks/${subscription.id}/deliveries`)).items;
+      expect(delivery).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        lastStatusCode: null,
+        lastError: expect.stringMatching(/^Refused: .*loopback address/),
+      });
+    }
   });
 });
