@@ -158,7 +158,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   await app.register(awardRoutes, { db: database.db, config });
   await app.register(reportRoutes, { db: database.db, config });
   await app.register(notificationRoutes, { db: database.db });
-  await app.register(webhookRoutes, { db: database.db });
+  await app.register(webhookRoutes, { db: database.db, config });
 
   return app;
 }

@@ -121,6 +121,7 @@ const configSchema = z.object({
   EMAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: flag(false),
   RETRY_BASE_SECONDS: z.coerce.number().int().min(1).default(60),
   REMINDER_REVIEW_DAYS: z.coerce.number().int().min(1).default(21),
   REMINDER_SUBMISSION_DAYS: z.coerce.number().int().min(1).default(DEFAULT_SUBMISSION_REMINDER_DAYS),
@@ -168,7 +169,11 @@ export type Config = {
     from: string;
     maxAttempts: number;
   };
-  webhooks: { maxAttempts: number; timeoutMs: number };
+  /**
+   * `allowPrivateTargets`: webhooks may also go to loopback, private, shared and unique-local addresses
+   * (tests and closed networks only); link-local, metadata and the rest stay refused.
+   */
+  webhooks: { maxAttempts: number; timeoutMs: number; allowPrivateTargets: boolean };
   /** Days: reviews outstanding after START_REVIEW; submissions not accepted; before a further-evidence due date; before expiry while renewal is due. */
   reminders: { reviewDays: number; submissionDays: number; evidenceDays: number; renewalDays: number };
 };
@@ -262,7 +267,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       from: c.MAIL_FROM,
       maxAttempts: c.EMAIL_MAX_ATTEMPTS,
     },
-    webhooks: { maxAttempts: c.WEBHOOK_MAX_ATTEMPTS, timeoutMs: c.WEBHOOK_TIMEOUT_MS },
+    webhooks: {
+      maxAttempts: c.WEBHOOK_MAX_ATTEMPTS,
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      allowPrivateTargets: c.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    },
     reminders: {
       reviewDays: c.REMINDER_REVIEW_DAYS,
       submissionDays: c.REMINDER_SUBMISSION_DAYS,

@@ -1,13 +1,15 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { CLAIM_LEASE_MS, retryDelayMs } from '../jobs/backoff.ts';
+import { postWebhook } from './send.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 
 export type WebhookSummary = { delivered: number; retried: number; failed: number };
 
 /**
  * Posts the pending webhook deliveries due by `now`, signed with their subscription's secret. A 2xx
- * answer is delivered; anything else (or no answer in time) is retried with backoff, then failed.
+ * answer is delivered; anything else (a redirect, a refused address, no answer in time) is retried
+ * with backoff, then failed. Only the status and a short error are kept, never the answer's body.
  * Claimed like e-mails: SKIP LOCKED and a lease, sent outside any transaction.
  */
 export async function deliverWebhooks(
@@ -55,29 +57,19 @@ export async function deliverWebhooks(
         summary.failed++;
         continue;
       }
-      let status: number | null = null;
-      let error: string | null = null;
-      try {
-        const response = await fetch(row.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'SanctuaryAwards-Webhooks/1',
-            'x-sanctuary-event': row.event_type,
-            'x-sanctuary-delivery': row.id,
-            // Signed at sending time: a retry carries a fresh timestamp.
-            [SIGNATURE_HEADER]: signatureHeader(row.secret, row.body, new Date()),
-          },
-          body: row.body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(config.webhooks.timeoutMs),
-        });
-        status = response.status;
-        await response.body?.cancel();
-        if (status < 200 || status >= 300) error = `HTTP ${status}`;
-      } catch (err) {
-        error = String((err as Error)?.message ?? err).slice(0, 500);
-      }
+      const { status, error } = await postWebhook(
+        row.url,
+        {
+          'content-type': 'application/json',
+          'user-agent': 'SanctuaryAwards-Webhooks/1',
+          'x-sanctuary-event': row.event_type,
+          'x-sanctuary-delivery': row.id,
+          // Signed at sending time: a retry carries a fresh timestamp.
+          [SIGNATURE_HEADER]: signatureHeader(row.secret, row.body, new Date()),
+        },
+        row.body,
+        config.webhooks,
+      );
       if (!error) {
         await db
           .updateTable('webhook_deliveries')

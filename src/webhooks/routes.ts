@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
@@ -7,7 +8,10 @@ import { pageOf, pageQuery } from '../http/pagination.ts';
 import { createdWebhookView, createWebhookBody, deliveryView, webhookView } from './schemas.ts';
 import * as service from './service.ts';
 
-export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config, 'webhooks'> }> = async (
+  app,
+  { db, config },
+) => {
   app.post(
     '/webhooks',
     {
@@ -19,13 +23,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db
         description:
           'Each delivery is a POST of `{id, type, occurredAt, data}` with `X-Sanctuary-Signature: t=<unix>,v1=<hex>`, ' +
           'the HMAC-SHA256 of `"<t>.<raw body>"` with the subscription secret (shown once, here). Refuse old timestamps ' +
-          'against replay. A non-2xx answer is retried with exponential backoff.',
+          'against replay. A non-2xx answer is retried with exponential backoff; redirects are not followed. ' +
+          'The URL must lead to a public address: one that is, or whose name resolves to, a loopback, private, ' +
+          'link-local, unique-local, multicast or cloud metadata address is refused (400), and the address is ' +
+          'checked again when each delivery connects.',
         body: createWebhookBody,
         response: { 201: createdWebhookView, ...problemResponses(400, 401, 403) },
       },
     },
     async (request, reply) => {
-      const created = await service.createSubscription(db, caller(request), request.body);
+      const created = await service.createSubscription(db, caller(request), request.body, config.webhooks);
       reply.code(201);
       return created;
     },

@@ -7,6 +7,7 @@ import type { Principal } from '../domain/principal.ts';
 import * as repo from './repository.ts';
 import type { CreatedWebhookView, CreateWebhookInput, DeliveryView, WebhookView } from './schemas.ts';
 import { newWebhookSecret } from './signature.ts';
+import { checkWebhookUrl, type TargetPolicy } from './targets.ts';
 
 const toView = (s: repo.SubscriptionRow): WebhookView => ({
   id: s.id,
@@ -41,11 +42,15 @@ async function findSubscriptionInScope(db: Db, p: Principal, id: string) {
   return row;
 }
 
-/** Subscribes a URL to events; the answer holds the signing secret, shown this once. */
+/**
+ * Subscribes a URL to events; the answer holds the signing secret, shown this once. The URL must lead
+ * to a public address (targets.ts); it is stored in its normalised form, the one that was checked.
+ */
 export async function createSubscription(
   db: Db,
   p: Principal,
   input: CreateWebhookInput,
+  targets: TargetPolicy,
 ): Promise<CreatedWebhookView> {
   assertLeadOrAdmin(p);
   const areaId = input.areaId ?? null;
@@ -58,9 +63,12 @@ export async function createSubscription(
   }
   if (areaId && !(await findArea(db, areaId)))
     throw validationFailed('areaId: no such area', [{ path: 'body.areaId', message: 'no such area' }]);
+  const checked = await checkWebhookUrl(input.url, targets);
+  if ('refused' in checked)
+    throw validationFailed(`url: ${checked.refused}`, [{ path: 'body.url', message: checked.refused }]);
   const secret = newWebhookSecret();
   const row = await repo.insertSubscription(db, {
-    url: input.url,
+    url: checked.url,
     event_types: [...new Set(input.eventTypes)],
     area_id: areaId,
     secret,

@@ -10,7 +10,12 @@ let w: World;
 let receiver: Awaited<ReturnType<typeof startHookReceiver>>;
 beforeAll(async () => {
   receiver = await startHookReceiver();
-  t = await startTestApp({ ALLOW_CLOCK_OVERRIDE: '1', RETRY_BASE_SECONDS: '60' });
+  t = await startTestApp({
+    ALLOW_CLOCK_OVERRIDE: '1',
+    RETRY_BASE_SECONDS: '60',
+    // The receiver listens on loopback.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: '1',
+  });
   w = await createWorld(t.app, t.database.db);
 });
 afterAll(async () => {
