@@ -4,7 +4,6 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Multipart } from '@fastify/multipart';
 import { fileTypeFromBuffer } from 'file-type';
-import { sql } from 'kysely';
 import yazl from 'yazl';
 import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
@@ -26,6 +25,18 @@ import {
   type PendingObject,
 } from '../storage/store.ts';
 import { HEAD_BYTES, inspectMediaType } from './media-types.ts';
+import {
+  criteriaOfSet,
+  type EvidenceRow,
+  findEvidence,
+  insertEvidence,
+  listEvidenceRows,
+  markEvidenceDeleted,
+  setEvidenceCriteria,
+  storedBytes,
+  storedEvidenceRows,
+  storedEvidenceWithHashes,
+} from './repository.ts';
 import type { EvidenceView } from './schemas.ts';
 import { folderMapper, type OpenedArchive, openFolderArchive, type SkippedEntry } from './zip.ts';
 
@@ -39,36 +50,6 @@ export type EvidenceDeps = {
   /** Where failures that must not fail the request (a leftover file) are reported. */
   log?: { warn: (details: object, message: string) => void };
 };
-
-type EvidenceRow = {
-  id: string;
-  filename: string;
-  media_type: string;
-  size: number | string;
-  sha256: string;
-  storage_key: string;
-  criteria: string[];
-  round: number;
-  uploaded_by: string | null;
-  created_at: Date | string;
-  file_removed_at: Date | string | null;
-  file_removed_reason: string | null;
-};
-
-const EVIDENCE_COLUMNS = [
-  'id',
-  'filename',
-  'media_type',
-  'size',
-  'sha256',
-  'storage_key',
-  'criteria',
-  'round',
-  'uploaded_by',
-  'created_at',
-  'file_removed_at',
-  'file_removed_reason',
-] as const;
 
 export function evidenceView(row: EvidenceRow): EvidenceView {
   return {
@@ -89,56 +70,6 @@ export function evidenceView(row: EvidenceRow): EvidenceView {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Queries the workflow runner uses for SUBMIT and RESUBMIT facts
-
-/** Non-deleted evidence files per criterion code; codes with none are absent. */
-export async function evidenceCountsByCriterion(
-  db: DbOrTrx,
-  applicationId: string,
-): Promise<Record<string, number>> {
-  const rows = await sql<{ code: string; n: number | string }>`
-    select c.code, count(*) as n
-    from evidence e cross join lateral unnest(e.criteria) as c(code)
-    where e.application_id = ${applicationId} and e.deleted_at is null
-    group by c.code`.execute(db);
-  return Object.fromEntries(rows.rows.map((r) => [r.code, Number(r.n)]));
-}
-
-/**
- * Criterion codes that received evidence after `sinceIso` and still have it: a new file, or an existing
- * file newly filed under the criterion (the same bytes uploaded again for another criterion count for
- * that criterion). Read from the upload history lines, which record what each upload added.
- */
-export async function criteriaWithEvidenceSince(
-  db: DbOrTrx,
-  applicationId: string,
-  sinceIso: string,
-): Promise<string[]> {
-  const rows = await sql<{ code: string }>`
-    select distinct c.code
-    from application_events h
-    join evidence e on e.id::text = h.payload->>'evidenceId' and e.deleted_at is null
-    cross join lateral jsonb_array_elements_text(coalesce(h.payload->'addedCriteria', h.payload->'criteria')) as c(code)
-    where h.application_id = ${applicationId}
-      and h.type = 'EVIDENCE_UPLOADED'
-      and h.at > ${new Date(sinceIso)}
-      and c.code = any(e.criteria)
-    order by c.code`.execute(db);
-  return rows.rows.map((r) => r.code);
-}
-
-async function storedBytes(db: DbOrTrx, applicationId: string): Promise<number> {
-  const row = await db
-    .selectFrom('evidence')
-    .select(sql<string | number>`coalesce(sum(size), 0)`.as('total'))
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null)
-    .where('file_removed_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.total);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Reads
 
 export async function listEvidence(
@@ -148,31 +79,24 @@ export async function listEvidence(
   filter: { criterion?: string } = {},
 ): Promise<EvidenceView[]> {
   await loadApplicationAccess(db, p, applicationId);
-  let q = db
-    .selectFrom('evidence')
-    .select(EVIDENCE_COLUMNS)
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null);
-  if (filter.criterion) q = q.where(sql<boolean>`${filter.criterion} = any(criteria)`);
-  const rows = await q.orderBy('created_at').orderBy('id').execute();
+  const rows = await listEvidenceRows(db, applicationId, filter.criterion);
   return rows.map(evidenceView);
 }
 
-async function findEvidence(db: DbOrTrx, applicationId: string, evidenceId: string): Promise<EvidenceRow> {
-  const row = await db
-    .selectFrom('evidence')
-    .select(EVIDENCE_COLUMNS)
-    .where('application_id', '=', applicationId)
-    .where('id', '=', evidenceId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+/** A live evidence row of the application, or not-found. */
+async function evidenceOrNotFound(
+  db: DbOrTrx,
+  applicationId: string,
+  evidenceId: string,
+): Promise<EvidenceRow> {
+  const row = await findEvidence(db, applicationId, evidenceId);
   if (!row) throw notFound('evidence');
   return row;
 }
 
 export async function getEvidence(db: DbOrTrx, p: Principal, applicationId: string, evidenceId: string) {
   await loadApplicationAccess(db, p, applicationId);
-  return evidenceView(await findEvidence(db, applicationId, evidenceId));
+  return evidenceView(await evidenceOrNotFound(db, applicationId, evidenceId));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -220,7 +144,7 @@ export async function downloadEvidence(
 ): Promise<Download> {
   const { db, store } = deps;
   await loadApplicationAccess(db, p, applicationId);
-  const row = await findEvidence(db, applicationId, evidenceId);
+  const row = await evidenceOrNotFound(db, applicationId, evidenceId);
   const item = evidenceView(row);
   if (item.fileRemoved) {
     throw new DomainError(
@@ -498,11 +422,7 @@ export async function uploadEvidence(
         throw err;
       }
       if (part.file.truncated) throw zipTooLarge(deps.zipLimits.maxZipBytes);
-      const criteriaRows = await db
-        .selectFrom('criteria')
-        .select(['code', 'process'])
-        .where('criteria_set_id', '=', access.application.criteria_set_id)
-        .execute();
+      const criteriaRows = await criteriaOfSet(db, access.application.criteria_set_id);
       const mapper = folderMapper(criteriaRows.filter((c) => allowedCodes.includes(c.code)));
       archive = await openFolderArchive(
         spooled.path,
@@ -611,14 +531,7 @@ export async function uploadEvidence(
         if (!first) unique.set(file.sha256, { ...file });
         else first.criteria = [...new Set([...first.criteria, ...file.criteria])];
       }
-      const existing = await trx
-        .selectFrom('evidence')
-        .select(EVIDENCE_COLUMNS)
-        .where('application_id', '=', applicationId)
-        .where('deleted_at', 'is', null)
-        .where('file_removed_at', 'is', null)
-        .where('sha256', 'in', [...unique.keys()])
-        .execute();
+      const existing = await storedEvidenceWithHashes(trx, applicationId, [...unique.keys()]);
       const existingBySha = new Map(existing.map((row) => [row.sha256, row]));
       const newBytes = [...unique.values()]
         .filter((f) => !existingBySha.has(f.sha256))
@@ -642,34 +555,25 @@ export async function uploadEvidence(
           addedCriteria = file.criteria.filter((c) => !duplicate.criteria.includes(c));
           row = duplicate;
           if (addedCriteria.length > 0) {
-            row = await trx
-              .updateTable('evidence')
-              .set({ criteria: [...duplicate.criteria, ...addedCriteria] })
-              .where('id', '=', duplicate.id)
-              .returning(EVIDENCE_COLUMNS)
-              .executeTakeFirstOrThrow();
+            row = await setEvidenceCriteria(trx, duplicate.id, [...duplicate.criteria, ...addedCriteria]);
           }
         } else {
           const key = randomUUID();
           await file.object.commit(key);
           committedKeys.push(key);
           addedCriteria = file.criteria;
-          row = await trx
-            .insertInto('evidence')
-            .values({
-              id: key,
-              application_id: applicationId,
-              filename: file.filename,
-              media_type: file.mediaType,
-              size: file.size,
-              sha256: file.sha256,
-              storage_key: key,
-              criteria: file.criteria,
-              round,
-              uploaded_by: p.userId,
-            })
-            .returning(EVIDENCE_COLUMNS)
-            .executeTakeFirstOrThrow();
+          row = await insertEvidence(trx, {
+            id: key,
+            applicationId,
+            filename: file.filename,
+            mediaType: file.mediaType,
+            size: file.size,
+            sha256: file.sha256,
+            storageKey: key,
+            criteria: file.criteria,
+            round,
+            uploadedBy: p.userId,
+          });
         }
         await appendApplicationHistory(trx, {
           applicationId,
@@ -734,18 +638,14 @@ export async function deleteEvidence(
     if (!access.relations.has('applicant') && !access.relations.has('admin')) {
       throw forbidden('Only members of the applying organisation (or an admin) delete evidence');
     }
-    const row = await findEvidence(trx, applicationId, evidenceId);
+    const row = await evidenceOrNotFound(trx, applicationId, evidenceId);
     if (!canDeleteEvidence(access.snapshot)) {
       throw new DomainError(
         'illegal-transition',
         `Evidence can be deleted only in a draft that was never submitted; the application is ${applicationStateString(access.snapshot)}`,
       );
     }
-    await trx
-      .updateTable('evidence')
-      .set({ deleted_at: sql<Date>`now()` })
-      .where('id', '=', row.id)
-      .execute();
+    await markEvidenceDeleted(trx, row.id);
     await appendApplicationHistory(trx, {
       applicationId,
       type: 'EVIDENCE_DELETED',
@@ -784,15 +684,7 @@ export async function downloadEvidenceArchive(
 ): Promise<{ filename: string; stream: Readable; files: number }> {
   const { db, store } = deps;
   await loadApplicationAccess(db, p, applicationId);
-  const rows = await db
-    .selectFrom('evidence')
-    .select(EVIDENCE_COLUMNS)
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null)
-    .where('file_removed_at', 'is', null)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+  const rows = await storedEvidenceRows(db, applicationId);
   await appendApplicationHistory(db, {
     applicationId,
     type: 'EVIDENCE_ARCHIVE_DOWNLOADED',
