@@ -10,6 +10,7 @@ import { problemResponses } from '../http/openapi.ts';
 import { sendProblem } from '../http/problem.ts';
 import type { EvidenceStore } from '../storage/store.ts';
 import { PLAIN_TEXT } from './media-types.ts';
+import { multipartUpload } from './multipart.ts';
 import {
   applicationParams,
   evidenceList,
@@ -115,7 +116,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         deps(request),
         caller(request),
         request.params.id,
-        request.parts(),
+        multipartUpload(request.parts(), limits),
       );
       return reply.code(201).send(result);
     },

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Multipart } from '@fastify/multipart';
 import { fileTypeFromBuffer } from 'file-type';
 import yazl from 'yazl';
 import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
@@ -24,6 +23,8 @@ import {
   ObjectTooLargeError,
   type PendingObject,
 } from '../storage/store.ts';
+import type { IncomingFile, OpenUpload } from './intake/incoming.ts';
+import { applicationFull, fileTooLarge, tooManyFiles, zipTooLarge } from './intake/limits.ts';
 import { HEAD_BYTES, inspectMediaType } from './media-types.ts';
 import {
   criteriaOfSet,
@@ -240,42 +241,6 @@ function assertMayAddEvidence(access: ApplicationAccess) {
   }
 }
 
-const tooLarge = (detail: string, limit: string, value: number) =>
-  new DomainError('payload-too-large', detail, { limit, limitValue: value });
-
-/** Errors from parsing the multipart stream, as problems; anything else (disk, database) is left as it is. */
-function multipartProblem(err: unknown, limits: Config['limits']): unknown {
-  if (err instanceof DomainError) return err;
-  const e = err as { code?: string; statusCode?: number; message?: string };
-  switch (e.code) {
-    case 'FST_FILES_LIMIT':
-      return tooLarge(
-        `At most ${limits.maxFilesPerRequest} files can be uploaded in one request`,
-        'maxFilesPerRequest',
-        limits.maxFilesPerRequest,
-      );
-    case 'FST_REQ_FILE_TOO_LARGE':
-      return tooLarge(
-        `A file is larger than ${limits.maxFileBytes} bytes`,
-        'maxFileBytes',
-        limits.maxFileBytes,
-      );
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FIELDS_LIMIT':
-      return new DomainError('payload-too-large', 'The form has too many fields or parts');
-    case 'FST_MP_PREMATURE_CLOSE':
-    case 'ERR_STREAM_PREMATURE_CLOSE':
-    case 'ECONNRESET':
-      return validationFailed('The upload was cut short before the end of the multipart body');
-  }
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return err;
-  // busboy reports a malformed body with plain errors; system and database errors carry a code.
-  if (err instanceof Error && e.code === undefined) {
-    return validationFailed(`The multipart body is malformed: ${err.message}`);
-  }
-  return err;
-}
-
 type ReceivedFile = {
   object: PendingObject;
   filename: string;
@@ -360,7 +325,7 @@ export async function uploadEvidence(
   deps: EvidenceDeps,
   p: Principal,
   applicationId: string,
-  parts: AsyncIterable<Multipart>,
+  openUpload: OpenUpload,
 ): Promise<UploadResult> {
   const { db, store, limits } = deps;
   // Refuse before reading a byte of the body when the caller may not upload at all.
@@ -378,12 +343,6 @@ export async function uploadEvidence(
   const committedKeys: string[] = [];
   let transactionBodyDone = false;
 
-  const applicationLimit = () =>
-    tooLarge(
-      `The application's evidence would exceed ${limits.maxApplicationBytes} bytes (it holds ${bytesBefore})`,
-      'maxApplicationBytes',
-      limits.maxApplicationBytes,
-    );
   /** Streams one file to a pending object under both the per-file and the per-application limit. */
   const receive = async (source: AsyncIterable<Uint8Array>, filename: string, shownName: string) => {
     const object = await store.begin();
@@ -397,21 +356,14 @@ export async function uploadEvidence(
       return { object, filename, mediaType: written.size > 0 ? inspection.result() : '', ...written };
     } catch (err) {
       if (err instanceof ObjectTooLargeError) {
-        if (allowance < limits.maxFileBytes) throw applicationLimit();
-        throw tooLarge(
-          `"${shownName}" is larger than the limit of ${limits.maxFileBytes} bytes a file`,
-          'maxFileBytes',
-          limits.maxFileBytes,
-        );
+        if (allowance < limits.maxFileBytes) throw applicationFull(limits, bytesBefore);
+        throw fileTooLarge(shownName, limits);
       }
       throw err;
     }
   };
 
-  const receiveArchive = async (
-    source: AsyncIterable<Uint8Array>,
-    part: { file: { truncated: boolean } },
-  ) => {
+  const receiveArchive = async (source: AsyncIterable<Uint8Array>, incoming: IncomingFile) => {
     const spooled = await reserveTempFile(deps.scratchDir);
     let archive: OpenedArchive | null = null;
     try {
@@ -421,7 +373,7 @@ export async function uploadEvidence(
         if (err instanceof ObjectTooLargeError) throw zipTooLarge(deps.zipLimits.maxZipBytes);
         throw err;
       }
-      if (part.file.truncated) throw zipTooLarge(deps.zipLimits.maxZipBytes);
+      if (incoming.truncated()) throw zipTooLarge(deps.zipLimits.maxZipBytes);
       const criteriaRows = await criteriaOfSet(db, access.application.criteria_set_id);
       const mapper = folderMapper(criteriaRows.filter((c) => allowedCodes.includes(c.code)));
       archive = await openFolderArchive(
@@ -467,49 +419,30 @@ export async function uploadEvidence(
   };
 
   try {
-    try {
-      for await (const part of parts) {
-        if (part.type === 'field') {
-          if (part.fieldname !== 'criteria') {
-            throw validationFailed(`Unknown form field "${part.fieldname}": send "criteria", then the files`);
-          }
-          if (criteria !== null || fileParts > 0) {
-            throw validationFailed('Send the criteria field once, before the files');
-          }
-          criteria = parseCriteria(part.value, allowedCodes);
-          continue;
-        }
-        const filename = sanitiseFilename(part.filename);
-        if (++fileParts > limits.maxFilesPerRequest)
-          throw multipartProblem({ code: 'FST_FILES_LIMIT' }, limits);
-        const { head, stream } = await peek(part.file, HEAD_BYTES);
-        if (await isFolderArchive(head)) {
-          await receiveArchive(stream, part);
-          continue;
-        }
-        if (criteria === null) {
-          throw validationFailed('Send the criteria field before the files', [
-            {
-              path: 'body.criteria',
-              message: 'missing before the first file (only a zip of criterion folders needs none)',
-            },
-          ]);
-        }
-        const file = await receive(stream, filename, filename);
-        // busboy stops a file at its `fileSize` and flags it: known only once the stream was read.
-        if (part.file.truncated) {
-          throw tooLarge(
-            `"${filename}" is larger than the limit of ${limits.maxFileBytes} bytes a file`,
-            'maxFileBytes',
-            limits.maxFileBytes,
-          );
-        }
-        if (file.size === 0) throw validationFailed(`"${filename}" is empty`);
-        bytesSoFar += file.size;
-        received.push({ ...file, criteria });
+    const upload = await openUpload();
+    if (upload.criteria !== undefined) criteria = parseCriteria(upload.criteria, allowedCodes);
+    for await (const incoming of upload.files) {
+      const filename = sanitiseFilename(incoming.filename);
+      if (++fileParts > limits.maxFilesPerRequest) throw tooManyFiles(limits);
+      const { head, stream } = await peek(incoming.stream, HEAD_BYTES);
+      if (await isFolderArchive(head)) {
+        await receiveArchive(stream, incoming);
+        continue;
       }
-    } catch (err) {
-      throw multipartProblem(err, limits);
+      if (criteria === null) {
+        throw validationFailed('Send the criteria field before the files', [
+          {
+            path: 'body.criteria',
+            message: 'missing before the first file (only a zip of criterion folders needs none)',
+          },
+        ]);
+      }
+      const file = await receive(stream, filename, filename);
+      // A door may stop a file at its own size limit and flag it: known only once the stream was read.
+      if (incoming.truncated()) throw fileTooLarge(filename, limits);
+      if (file.size === 0) throw validationFailed(`"${filename}" is empty`);
+      bytesSoFar += file.size;
+      received.push({ ...file, criteria });
     }
     if (fileParts === 0) {
       if (criteria === null) {
@@ -538,11 +471,7 @@ export async function uploadEvidence(
         .reduce((n, f) => n + f.size, 0);
       const before = await storedBytes(trx, applicationId);
       if (before + newBytes > limits.maxApplicationBytes) {
-        throw tooLarge(
-          `The application's evidence would exceed ${limits.maxApplicationBytes} bytes (it holds ${before})`,
-          'maxApplicationBytes',
-          limits.maxApplicationBytes,
-        );
+        throw applicationFull(limits, before);
       }
       const round = locked.snapshot.context.round;
       const out: EvidenceRow[] = [];
@@ -619,9 +548,6 @@ export async function uploadEvidence(
     );
   }
 }
-
-const zipTooLarge = (maxBytes: number) =>
-  tooLarge(`A zip archive is larger than the limit of ${maxBytes} bytes`, 'zipMaxBytes', maxBytes);
 
 // ---------------------------------------------------------------------------------------------------
 // Delete
