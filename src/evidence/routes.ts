@@ -9,6 +9,7 @@ import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { sendProblem } from '../http/problem.ts';
 import type { EvidenceStore } from '../storage/store.ts';
+import type { EvidenceDeps } from './deps.ts';
 import { PLAIN_TEXT } from './media-types.ts';
 import { multipartUpload } from './multipart.ts';
 import {
@@ -61,7 +62,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     },
   });
 
-  const deps = (request: FastifyRequest): service.EvidenceDeps => ({
+  const deps = (request: FastifyRequest): EvidenceDeps => ({
     db,
     store,
     limits,

@@ -1,56 +1,29 @@
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { fileTypeFromBuffer } from 'file-type';
 import yazl from 'yazl';
-import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
+import { applicationStateString, canDeleteEvidence } from '../../workflows/index.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
-import {
-  type ApplicationAccess,
-  loadApplicationAccess,
-  lockApplicationAccess,
-} from '../applications/repository.ts';
-import type { Config } from '../config.ts';
-import type { Db, DbOrTrx } from '../db/index.ts';
+import { loadApplicationAccess, lockApplicationAccess } from '../applications/repository.ts';
+import type { DbOrTrx } from '../db/index.ts';
 import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
-import { reserveTempFile } from '../storage/local.ts';
+import { type ByteRange, ObjectNotFoundError } from '../storage/store.ts';
+import type { EvidenceDeps } from './deps.ts';
+import { expandArchive, sniffFolderArchive } from './intake/archive.ts';
+import { discardLeftovers, type Intake, startIntake } from './intake/context.ts';
+import { parseCriteria } from './intake/criteria.ts';
+import type { IncomingUpload, OpenUpload } from './intake/incoming.ts';
+import { tooManyFiles } from './intake/limits.ts';
+import { type ReceivedFile, receiveFile } from './intake/receive.ts';
+import { recordEvidence } from './intake/record.ts';
 import {
-  type ByteRange,
-  type EvidenceStore,
-  ObjectNotFoundError,
-  ObjectTooLargeError,
-  type PendingObject,
-} from '../storage/store.ts';
-import type { IncomingFile, OpenUpload } from './intake/incoming.ts';
-import { applicationFull, fileTooLarge, tooManyFiles, zipTooLarge } from './intake/limits.ts';
-import { HEAD_BYTES, inspectMediaType } from './media-types.ts';
-import {
-  criteriaOfSet,
   type EvidenceRow,
   findEvidence,
-  insertEvidence,
   listEvidenceRows,
   markEvidenceDeleted,
-  setEvidenceCriteria,
-  storedBytes,
   storedEvidenceRows,
-  storedEvidenceWithHashes,
 } from './repository.ts';
 import type { EvidenceView } from './schemas.ts';
-import { folderMapper, type OpenedArchive, openFolderArchive, type SkippedEntry } from './zip.ts';
-
-export type EvidenceDeps = {
-  db: Db;
-  store: EvidenceStore;
-  limits: Config['limits'];
-  zipLimits: Config['zipLimits'];
-  /** A local directory for scratch files (a zip archive is spooled there while it is unpacked). */
-  scratchDir: string;
-  /** Where failures that must not fail the request (a leftover file) are reported. */
-  log?: { warn: (details: object, message: string) => void };
-};
+import type { SkippedEntry } from './zip.ts';
 
 export function evidenceView(row: EvidenceRow): EvidenceView {
   return {
@@ -185,141 +158,15 @@ export async function downloadEvidence(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Upload
-
-/** A file name safe to store and show: no path, no control or bidi-override characters, ≤ 255 characters. */
-export function sanitiseFilename(raw: string | undefined): string {
-  const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
-  const cleaned = base
-    .normalize('NFC')
-    // Control characters, and the bidi overrides that make "cod.exe" display as "exe.doc".
-    .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '')
-    .trim()
-    .replace(/^\.+/, '')
-    .trim();
-  const chars = Array.from(cleaned || 'file');
-  if (chars.length <= 255) return chars.join('');
-  // Keep the extension when shortening.
-  const dot = cleaned.lastIndexOf('.');
-  const extension = dot > 0 ? Array.from(cleaned.slice(dot)) : [];
-  if (extension.length > 0 && extension.length <= 16) {
-    return chars.slice(0, 255 - extension.length).join('') + extension.join('');
-  }
-  return chars.slice(0, 255).join('');
-}
-
-function parseCriteria(value: unknown, allowed: readonly string[]): string[] {
-  const codes = [
-    ...new Set(
-      String(value ?? '')
-        .split(',')
-        .map((c) => c.trim())
-        .filter((c) => c !== ''),
-    ),
-  ];
-  const error = (message: string) => validationFailed(message, [{ path: 'body.criteria', message }]);
-  if (codes.length === 0)
-    throw error(`criteria must name at least one criterion code of: ${allowed.join(', ')}`);
-  const unknown = codes.filter((c) => !allowed.includes(c));
-  if (unknown.length > 0) {
-    throw error(
-      `unknown criterion code ${unknown.join(', ')}; this application's criteria are ${allowed.join(', ')}`,
-    );
-  }
-  return codes;
-}
-
-function assertMayAddEvidence(access: ApplicationAccess) {
-  if (!access.relations.has('applicant')) {
-    throw forbidden('Only members of the applying organisation upload evidence');
-  }
-  if (!canAddEvidence(access.snapshot)) {
-    throw new DomainError(
-      'illegal-transition',
-      `Evidence cannot be added while the application is ${applicationStateString(access.snapshot)}`,
-    );
-  }
-}
-
-type ReceivedFile = {
-  object: PendingObject;
-  filename: string;
-  mediaType: string;
-  size: number;
-  sha256: string;
-  criteria: string[];
-  /** Where it was inside an uploaded zip archive. */
-  archivePath?: string;
-};
+// Upload (the steps are in ./intake/; every door calls this)
 
 export type UploadResult = { items: EvidenceView[]; skipped: SkippedEntry[] };
-
-const ZIP_SIGNATURE = Buffer.from('PK\x03\x04', 'latin1');
-
-/**
- * The first bytes of a stream, and the whole stream again from its start: enough to tell a zip (up to
- * `bytes`, so DOCX, ODT … can be told from a plain zip) or, for anything else, the first chunk.
- */
-async function peek(source: AsyncIterable<Uint8Array>, bytes: number) {
-  const iterator = source[Symbol.asyncIterator]();
-  const head: Uint8Array[] = [];
-  let length = 0;
-  let ended = false;
-  const mayBeZip = () => {
-    const start = Buffer.concat(head).subarray(0, 4);
-    return start.length < 4
-      ? ZIP_SIGNATURE.subarray(0, start.length).equals(start)
-      : start.equals(ZIP_SIGNATURE);
-  };
-  while (length < bytes && mayBeZip()) {
-    const next = await iterator.next();
-    if (next.done) {
-      ended = true;
-      break;
-    }
-    head.push(next.value);
-    length += next.value.length;
-  }
-  async function* whole(): AsyncGenerator<Uint8Array> {
-    yield* head;
-    while (!ended) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return { head: Buffer.concat(head), stream: whole() };
-}
-
-/** A plain zip (not a DOCX, ODT … which are zips too) is a folder of evidence. */
-async function isFolderArchive(head: Buffer): Promise<boolean> {
-  if (!head.subarray(0, 4).equals(ZIP_SIGNATURE)) return false;
-  return (await fileTypeFromBuffer(head))?.mime === 'application/zip';
-}
-
-/** Streams `source` to a local file, failing past `maxBytes`. */
-async function spool(source: AsyncIterable<Uint8Array>, path: string, maxBytes: number): Promise<number> {
-  let size = 0;
-  await pipeline(
-    source,
-    async function* (chunks: AsyncIterable<Uint8Array>) {
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (size > maxBytes) throw new ObjectTooLargeError(maxBytes);
-        yield chunk;
-      }
-    },
-    createWriteStream(path, { flags: 'wx' }),
-  );
-  return size;
-}
 
 /**
  * Receives `criteria` then one or more files, or zip archives whose top folders name criteria (SPEC
  * §5, §6). Each file (or zip entry) streams to a temporary object while it is hashed and its type is
- * checked; only when everything is in does one transaction file them: new bytes become rows (their
- * objects committed into place first), bytes the application already has only gain the new criteria.
- * Any failure keeps nothing of the request.
+ * checked; only when everything is in does one transaction file them. Any failure keeps nothing of
+ * the request.
  */
 export async function uploadEvidence(
   deps: EvidenceDeps,
@@ -327,226 +174,61 @@ export async function uploadEvidence(
   applicationId: string,
   openUpload: OpenUpload,
 ): Promise<UploadResult> {
-  const { db, store, limits } = deps;
   // Refuse before reading a byte of the body when the caller may not upload at all.
-  const access = await loadApplicationAccess(db, p, applicationId);
-  assertMayAddEvidence(access);
-  const allowedCodes = access.snapshot.context.criteriaCodes;
-  const bytesBefore = await storedBytes(db, applicationId);
-  let bytesSoFar = bytesBefore;
+  const intake = await startIntake(deps, p, applicationId);
+  try {
+    const { received, skipped } = await receiveUpload(intake, await openUpload());
+    const rows = await recordEvidence(intake, received);
+    return { items: rows.map(evidenceView), skipped };
+  } finally {
+    await discardLeftovers(intake);
+  }
+}
 
-  const pending: PendingObject[] = [];
+/**
+ * Receives every file of an upload, in order: a folder archive is expanded into its entries (filed by
+ * their folders), any other file is received whole and filed under the upload's criteria.
+ */
+async function receiveUpload(
+  intake: Intake,
+  upload: IncomingUpload,
+): Promise<{ received: ReceivedFile[]; skipped: SkippedEntry[] }> {
+  const { limits } = intake.deps;
+  const criteria =
+    upload.criteria === undefined ? null : parseCriteria(upload.criteria, intake.criteriaCodes);
   const received: ReceivedFile[] = [];
   const skipped: SkippedEntry[] = [];
-  let criteria: string[] | null = null;
-  let fileParts = 0;
-  const committedKeys: string[] = [];
-  let transactionBodyDone = false;
-
-  /** Streams one file to a pending object under both the per-file and the per-application limit. */
-  const receive = async (source: AsyncIterable<Uint8Array>, filename: string, shownName: string) => {
-    const object = await store.begin();
-    pending.push(object);
-    const inspection = inspectMediaType(source, shownName);
-    const allowance = limits.maxApplicationBytes - bytesSoFar;
-    try {
-      const written = await object.write(inspection.stream, {
-        maxBytes: Math.min(limits.maxFileBytes, allowance),
-      });
-      return { object, filename, mediaType: written.size > 0 ? inspection.result() : '', ...written };
-    } catch (err) {
-      if (err instanceof ObjectTooLargeError) {
-        if (allowance < limits.maxFileBytes) throw applicationFull(limits, bytesBefore);
-        throw fileTooLarge(shownName, limits);
-      }
-      throw err;
+  let files = 0;
+  for await (const incoming of upload.files) {
+    if (++files > limits.maxFilesPerRequest) throw tooManyFiles(limits);
+    const { folderArchive, file } = await sniffFolderArchive(incoming);
+    if (folderArchive) {
+      const expanded = await expandArchive(intake, file);
+      received.push(...expanded.received);
+      skipped.push(...expanded.skipped);
+      continue;
     }
-  };
-
-  const receiveArchive = async (source: AsyncIterable<Uint8Array>, incoming: IncomingFile) => {
-    const spooled = await reserveTempFile(deps.scratchDir);
-    let archive: OpenedArchive | null = null;
-    try {
-      try {
-        await spool(source, spooled.path, deps.zipLimits.maxZipBytes);
-      } catch (err) {
-        if (err instanceof ObjectTooLargeError) throw zipTooLarge(deps.zipLimits.maxZipBytes);
-        throw err;
-      }
-      if (incoming.truncated()) throw zipTooLarge(deps.zipLimits.maxZipBytes);
-      const criteriaRows = await criteriaOfSet(db, access.application.criteria_set_id);
-      const mapper = folderMapper(criteriaRows.filter((c) => allowedCodes.includes(c.code)));
-      archive = await openFolderArchive(
-        spooled.path,
-        { ...deps.zipLimits, maxFileBytes: limits.maxFileBytes },
-        mapper,
-      );
-      skipped.push(...archive.skipped);
-      for (const entry of archive.entries) {
-        let file: Awaited<ReturnType<typeof receive>>;
-        try {
-          file = await receive(await archive.openEntry(entry), sanitiseFilename(entry.filename), entry.path);
-        } catch (err) {
-          // The problem names the entry, so the school knows which file to fix.
-          if (err instanceof DomainError)
-            throw new DomainError(err.code, err.message, { ...err.extra, entry: entry.path });
-          throw new DomainError(
-            'validation-failed',
-            `The zip entry "${entry.path}" cannot be read: ${(err as Error).message}`,
-            {
-              entry: entry.path,
-              reason: 'corrupt',
-            },
-          );
-        }
-        if (file.size === 0) {
-          skipped.push({ path: entry.path, reason: 'the file is empty' });
-          continue;
-        }
-        bytesSoFar += file.size;
-        received.push({ ...file, criteria: entry.criteria, archivePath: entry.path });
-      }
-      if (archive.entries.length === 0) {
-        throw validationFailed(
-          `The zip archive has no files inside criterion folders (${allowedCodes.join(', ')}) or process folders (Learn, Embed, Share)`,
-          skipped.map((s) => ({ path: s.path, message: s.reason })),
-        );
-      }
-    } finally {
-      archive?.close();
-      await spooled.release();
+    if (criteria === null) {
+      throw validationFailed('Send the criteria field before the files', [
+        {
+          path: 'body.criteria',
+          message: 'missing before the first file (only a zip of criterion folders needs none)',
+        },
+      ]);
     }
-  };
-
-  try {
-    const upload = await openUpload();
-    if (upload.criteria !== undefined) criteria = parseCriteria(upload.criteria, allowedCodes);
-    for await (const incoming of upload.files) {
-      const filename = sanitiseFilename(incoming.filename);
-      if (++fileParts > limits.maxFilesPerRequest) throw tooManyFiles(limits);
-      const { head, stream } = await peek(incoming.stream, HEAD_BYTES);
-      if (await isFolderArchive(head)) {
-        await receiveArchive(stream, incoming);
-        continue;
-      }
-      if (criteria === null) {
-        throw validationFailed('Send the criteria field before the files', [
-          {
-            path: 'body.criteria',
-            message: 'missing before the first file (only a zip of criterion folders needs none)',
-          },
-        ]);
-      }
-      const file = await receive(stream, filename, filename);
-      // A door may stop a file at its own size limit and flag it: known only once the stream was read.
-      if (incoming.truncated()) throw fileTooLarge(filename, limits);
-      if (file.size === 0) throw validationFailed(`"${filename}" is empty`);
-      bytesSoFar += file.size;
-      received.push({ ...file, criteria });
-    }
-    if (fileParts === 0) {
-      if (criteria === null) {
-        throw validationFailed('The criteria field is missing', [
-          { path: 'body.criteria', message: 'required' },
-        ]);
-      }
-      throw validationFailed('Send at least one file after the criteria field');
-    }
-
-    const rows = await db.transaction().execute(async (trx) => {
-      // The row lock serialises uploads to one application: totals and duplicates are exact.
-      const locked = await lockApplicationAccess(trx, p, applicationId);
-      assertMayAddEvidence(locked);
-      // The same bytes twice in one request are one file, filed under every criterion they came with.
-      const unique = new Map<string, ReceivedFile>();
-      for (const file of received) {
-        const first = unique.get(file.sha256);
-        if (!first) unique.set(file.sha256, { ...file });
-        else first.criteria = [...new Set([...first.criteria, ...file.criteria])];
-      }
-      const existing = await storedEvidenceWithHashes(trx, applicationId, [...unique.keys()]);
-      const existingBySha = new Map(existing.map((row) => [row.sha256, row]));
-      const newBytes = [...unique.values()]
-        .filter((f) => !existingBySha.has(f.sha256))
-        .reduce((n, f) => n + f.size, 0);
-      const before = await storedBytes(trx, applicationId);
-      if (before + newBytes > limits.maxApplicationBytes) {
-        throw applicationFull(limits, before);
-      }
-      const round = locked.snapshot.context.round;
-      const out: EvidenceRow[] = [];
-      for (const file of unique.values()) {
-        const duplicate = existingBySha.get(file.sha256);
-        let row: EvidenceRow;
-        let addedCriteria: string[];
-        if (duplicate) {
-          // The same bytes are stored once: the existing file is also filed under the new criteria.
-          addedCriteria = file.criteria.filter((c) => !duplicate.criteria.includes(c));
-          row = duplicate;
-          if (addedCriteria.length > 0) {
-            row = await setEvidenceCriteria(trx, duplicate.id, [...duplicate.criteria, ...addedCriteria]);
-          }
-        } else {
-          const key = randomUUID();
-          await file.object.commit(key);
-          committedKeys.push(key);
-          addedCriteria = file.criteria;
-          row = await insertEvidence(trx, {
-            id: key,
-            applicationId,
-            filename: file.filename,
-            mediaType: file.mediaType,
-            size: file.size,
-            sha256: file.sha256,
-            storageKey: key,
-            criteria: file.criteria,
-            round,
-            uploadedBy: p.userId,
-          });
-        }
-        await appendApplicationHistory(trx, {
-          applicationId,
-          type: 'EVIDENCE_UPLOADED',
-          actorId: p.userId,
-          from: null,
-          to: null,
-          payload: {
-            evidenceId: row.id,
-            filename: file.filename,
-            criteria: row.criteria,
-            addedCriteria,
-            size: file.size,
-            sha256: file.sha256,
-            ...(file.archivePath ? { archivePath: file.archivePath } : {}),
-            ...(duplicate ? { duplicate: true } : {}),
-          },
-        });
-        out.push(row);
-      }
-      transactionBodyDone = true;
-      return out;
-    });
-    return { items: rows.map(evidenceView), skipped };
-  } catch (err) {
-    // Failed before COMMIT was sent: no row can point at the committed objects. A failure of COMMIT
-    // itself is ambiguous, so those objects stay for the orphan sweep rather than risk a row without bytes.
-    if (!transactionBodyDone) {
-      await Promise.all(
-        committedKeys.map((key) =>
-          store
-            .remove(key)
-            .catch((e) => deps.log?.warn({ err: e, key }, 'could not remove an evidence object')),
-        ),
-      );
-    }
-    throw err;
-  } finally {
-    await Promise.all(
-      pending.map((o) =>
-        o.discard().catch((e) => deps.log?.warn({ err: e }, 'could not remove a temporary evidence object')),
-      ),
-    );
+    const bytes = await receiveFile(intake, file);
+    if (bytes.size === 0) throw validationFailed(`"${bytes.filename}" is empty`);
+    received.push({ ...bytes, criteria });
   }
+  if (files === 0) {
+    if (criteria === null) {
+      throw validationFailed('The criteria field is missing', [
+        { path: 'body.criteria', message: 'required' },
+      ]);
+    }
+    throw validationFailed('Send at least one file after the criteria field');
+  }
+  return { received, skipped };
 }
 
 // ---------------------------------------------------------------------------------------------------
