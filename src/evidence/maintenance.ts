@@ -1,8 +1,13 @@
-import { sql } from 'kysely';
 import { APPLICATION_FINAL_STATES } from '../../workflows/index.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
 import type { Db } from '../db/index.ts';
 import type { EvidenceStore } from '../storage/store.ts';
+import {
+  heldStorageKeys,
+  lockApplicationRow,
+  markFilesRemovedByRetention,
+  retentionCandidates,
+} from './repository.ts';
 
 /** The final application states (workflows/application.ts): nothing more can be added or decided. */
 
@@ -43,25 +48,8 @@ export async function runEvidenceRetention(
   const { db, store, log } = deps;
   const now = options.now ?? new Date();
   const closedBefore = new Date(now.getTime() - options.retentionDays * 24 * 60 * 60 * 1000);
-  const rows = await sql<{
-    application_id: string;
-    state: string;
-    closed_at: Date | string;
-    evidence_id: string;
-    filename: string;
-    size: number | string;
-  }>`
-    select a.id as application_id, a.status as state, c.closed_at, e.id as evidence_id, e.filename, e.size
-    from applications a
-    cross join lateral (
-      select max(h.at) as closed_at from application_events h
-      where h.application_id = a.id and h.to_state = a.status
-    ) c
-    join evidence e on e.application_id = a.id and e.deleted_at is null and e.file_removed_at is null
-    where a.status in (${sql.join(APPLICATION_FINAL_STATES)})
-      and c.closed_at <= ${closedBefore}
-    order by c.closed_at, a.id, e.created_at, e.id`.execute(db);
-  const files = rows.rows.map((r) => ({
+  const rows = await retentionCandidates(db, APPLICATION_FINAL_STATES, closedBefore);
+  const files = rows.map((r) => ({
     applicationId: r.application_id,
     state: r.state,
     closedAt: new Date(r.closed_at).toISOString(),
@@ -83,20 +71,12 @@ export async function runEvidenceRetention(
     byApplication.set(f.applicationId, [...(byApplication.get(f.applicationId) ?? []), f]);
   for (const [applicationId, candidates] of byApplication) {
     const keys = await db.transaction().execute(async (trx) => {
-      await trx.selectFrom('applications').select('id').where('id', '=', applicationId).forUpdate().execute();
-      const marked = await trx
-        .updateTable('evidence')
-        .set({ file_removed_at: sql<Date>`now()`, file_removed_reason: 'retention' })
-        .where('application_id', '=', applicationId)
-        .where(
-          'id',
-          'in',
-          candidates.map((c) => c.evidenceId),
-        )
-        .where('file_removed_at', 'is', null)
-        .where('deleted_at', 'is', null)
-        .returning(['id', 'filename', 'storage_key'])
-        .execute();
+      await lockApplicationRow(trx, applicationId);
+      const marked = await markFilesRemovedByRetention(
+        trx,
+        applicationId,
+        candidates.map((c) => c.evidenceId),
+      );
       if (marked.length === 0) return [];
       await appendApplicationHistory(trx, {
         applicationId,
@@ -131,17 +111,7 @@ export async function sweepEvidenceOrphans(
   options: { olderThanMs?: number } = {},
 ): Promise<number> {
   const { db, store } = deps;
-  return store.sweepOrphans(async (keys) => {
-    if (keys.length === 0) return new Set();
-    const rows = await db
-      .selectFrom('evidence')
-      .select('storage_key')
-      .where('storage_key', 'in', keys)
-      .where('deleted_at', 'is', null)
-      .where('file_removed_at', 'is', null)
-      .execute();
-    return new Set(rows.map((r) => r.storage_key));
-  }, options);
+  return store.sweepOrphans((keys) => heldStorageKeys(db, keys), options);
 }
 
 /**

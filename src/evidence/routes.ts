@@ -9,7 +9,9 @@ import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { sendProblem } from '../http/problem.ts';
 import type { EvidenceStore } from '../storage/store.ts';
+import type { EvidenceDeps } from './deps.ts';
 import { PLAIN_TEXT } from './media-types.ts';
+import { multipartUpload } from './multipart.ts';
 import {
   applicationParams,
   evidenceList,
@@ -60,7 +62,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     },
   });
 
-  const deps = (request: FastifyRequest): service.EvidenceDeps => ({
+  const deps = (request: FastifyRequest): EvidenceDeps => ({
     db,
     store,
     limits,
@@ -115,7 +117,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         deps(request),
         caller(request),
         request.params.id,
-        request.parts(),
+        multipartUpload(request.parts(), limits),
       );
       return reply.code(201).send(result);
     },

@@ -1,74 +1,29 @@
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { Multipart } from '@fastify/multipart';
-import { fileTypeFromBuffer } from 'file-type';
-import { sql } from 'kysely';
 import yazl from 'yazl';
-import { applicationStateString, canAddEvidence, canDeleteEvidence } from '../../workflows/index.ts';
+import { applicationStateString, canDeleteEvidence } from '../../workflows/index.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
-import {
-  type ApplicationAccess,
-  loadApplicationAccess,
-  lockApplicationAccess,
-} from '../applications/repository.ts';
-import type { Config } from '../config.ts';
-import type { Db, DbOrTrx } from '../db/index.ts';
+import { loadApplicationAccess, lockApplicationAccess } from '../applications/repository.ts';
+import type { DbOrTrx } from '../db/index.ts';
 import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
-import { reserveTempFile } from '../storage/local.ts';
+import { type ByteRange, ObjectNotFoundError } from '../storage/store.ts';
+import type { EvidenceDeps } from './deps.ts';
+import { expandArchive, sniffFolderArchive } from './intake/archive.ts';
+import { discardLeftovers, type Intake, startIntake } from './intake/context.ts';
+import { parseCriteria } from './intake/criteria.ts';
+import type { IncomingUpload, OpenUpload } from './intake/incoming.ts';
+import { tooManyFiles } from './intake/limits.ts';
+import { type ReceivedFile, receiveFile } from './intake/receive.ts';
+import { recordEvidence } from './intake/record.ts';
 import {
-  type ByteRange,
-  type EvidenceStore,
-  ObjectNotFoundError,
-  ObjectTooLargeError,
-  type PendingObject,
-} from '../storage/store.ts';
-import { HEAD_BYTES, inspectMediaType } from './media-types.ts';
+  type EvidenceRow,
+  findEvidence,
+  listEvidenceRows,
+  markEvidenceDeleted,
+  storedEvidenceRows,
+} from './repository.ts';
 import type { EvidenceView } from './schemas.ts';
-import { folderMapper, type OpenedArchive, openFolderArchive, type SkippedEntry } from './zip.ts';
-
-export type EvidenceDeps = {
-  db: Db;
-  store: EvidenceStore;
-  limits: Config['limits'];
-  zipLimits: Config['zipLimits'];
-  /** A local directory for scratch files (a zip archive is spooled there while it is unpacked). */
-  scratchDir: string;
-  /** Where failures that must not fail the request (a leftover file) are reported. */
-  log?: { warn: (details: object, message: string) => void };
-};
-
-type EvidenceRow = {
-  id: string;
-  filename: string;
-  media_type: string;
-  size: number | string;
-  sha256: string;
-  storage_key: string;
-  criteria: string[];
-  round: number;
-  uploaded_by: string | null;
-  created_at: Date | string;
-  file_removed_at: Date | string | null;
-  file_removed_reason: string | null;
-};
-
-const EVIDENCE_COLUMNS = [
-  'id',
-  'filename',
-  'media_type',
-  'size',
-  'sha256',
-  'storage_key',
-  'criteria',
-  'round',
-  'uploaded_by',
-  'created_at',
-  'file_removed_at',
-  'file_removed_reason',
-] as const;
+import type { SkippedEntry } from './zip.ts';
 
 export function evidenceView(row: EvidenceRow): EvidenceView {
   return {
@@ -89,56 +44,6 @@ export function evidenceView(row: EvidenceRow): EvidenceView {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Queries the workflow runner uses for SUBMIT and RESUBMIT facts
-
-/** Non-deleted evidence files per criterion code; codes with none are absent. */
-export async function evidenceCountsByCriterion(
-  db: DbOrTrx,
-  applicationId: string,
-): Promise<Record<string, number>> {
-  const rows = await sql<{ code: string; n: number | string }>`
-    select c.code, count(*) as n
-    from evidence e cross join lateral unnest(e.criteria) as c(code)
-    where e.application_id = ${applicationId} and e.deleted_at is null
-    group by c.code`.execute(db);
-  return Object.fromEntries(rows.rows.map((r) => [r.code, Number(r.n)]));
-}
-
-/**
- * Criterion codes that received evidence after `sinceIso` and still have it: a new file, or an existing
- * file newly filed under the criterion (the same bytes uploaded again for another criterion count for
- * that criterion). Read from the upload history lines, which record what each upload added.
- */
-export async function criteriaWithEvidenceSince(
-  db: DbOrTrx,
-  applicationId: string,
-  sinceIso: string,
-): Promise<string[]> {
-  const rows = await sql<{ code: string }>`
-    select distinct c.code
-    from application_events h
-    join evidence e on e.id::text = h.payload->>'evidenceId' and e.deleted_at is null
-    cross join lateral jsonb_array_elements_text(coalesce(h.payload->'addedCriteria', h.payload->'criteria')) as c(code)
-    where h.application_id = ${applicationId}
-      and h.type = 'EVIDENCE_UPLOADED'
-      and h.at > ${new Date(sinceIso)}
-      and c.code = any(e.criteria)
-    order by c.code`.execute(db);
-  return rows.rows.map((r) => r.code);
-}
-
-async function storedBytes(db: DbOrTrx, applicationId: string): Promise<number> {
-  const row = await db
-    .selectFrom('evidence')
-    .select(sql<string | number>`coalesce(sum(size), 0)`.as('total'))
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null)
-    .where('file_removed_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.total);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Reads
 
 export async function listEvidence(
@@ -148,31 +53,24 @@ export async function listEvidence(
   filter: { criterion?: string } = {},
 ): Promise<EvidenceView[]> {
   await loadApplicationAccess(db, p, applicationId);
-  let q = db
-    .selectFrom('evidence')
-    .select(EVIDENCE_COLUMNS)
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null);
-  if (filter.criterion) q = q.where(sql<boolean>`${filter.criterion} = any(criteria)`);
-  const rows = await q.orderBy('created_at').orderBy('id').execute();
+  const rows = await listEvidenceRows(db, applicationId, filter.criterion);
   return rows.map(evidenceView);
 }
 
-async function findEvidence(db: DbOrTrx, applicationId: string, evidenceId: string): Promise<EvidenceRow> {
-  const row = await db
-    .selectFrom('evidence')
-    .select(EVIDENCE_COLUMNS)
-    .where('application_id', '=', applicationId)
-    .where('id', '=', evidenceId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+/** A live evidence row of the application, or not-found. */
+async function evidenceOrNotFound(
+  db: DbOrTrx,
+  applicationId: string,
+  evidenceId: string,
+): Promise<EvidenceRow> {
+  const row = await findEvidence(db, applicationId, evidenceId);
   if (!row) throw notFound('evidence');
   return row;
 }
 
 export async function getEvidence(db: DbOrTrx, p: Principal, applicationId: string, evidenceId: string) {
   await loadApplicationAccess(db, p, applicationId);
-  return evidenceView(await findEvidence(db, applicationId, evidenceId));
+  return evidenceView(await evidenceOrNotFound(db, applicationId, evidenceId));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -220,7 +118,7 @@ export async function downloadEvidence(
 ): Promise<Download> {
   const { db, store } = deps;
   await loadApplicationAccess(db, p, applicationId);
-  const row = await findEvidence(db, applicationId, evidenceId);
+  const row = await evidenceOrNotFound(db, applicationId, evidenceId);
   const item = evidenceView(row);
   if (item.fileRemoved) {
     throw new DomainError(
@@ -260,464 +158,78 @@ export async function downloadEvidence(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Upload
-
-/** A file name safe to store and show: no path, no control or bidi-override characters, ≤ 255 characters. */
-export function sanitiseFilename(raw: string | undefined): string {
-  const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
-  const cleaned = base
-    .normalize('NFC')
-    // Control characters, and the bidi overrides that make "cod.exe" display as "exe.doc".
-    .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '')
-    .trim()
-    .replace(/^\.+/, '')
-    .trim();
-  const chars = Array.from(cleaned || 'file');
-  if (chars.length <= 255) return chars.join('');
-  // Keep the extension when shortening.
-  const dot = cleaned.lastIndexOf('.');
-  const extension = dot > 0 ? Array.from(cleaned.slice(dot)) : [];
-  if (extension.length > 0 && extension.length <= 16) {
-    return chars.slice(0, 255 - extension.length).join('') + extension.join('');
-  }
-  return chars.slice(0, 255).join('');
-}
-
-function parseCriteria(value: unknown, allowed: readonly string[]): string[] {
-  const codes = [
-    ...new Set(
-      String(value ?? '')
-        .split(',')
-        .map((c) => c.trim())
-        .filter((c) => c !== ''),
-    ),
-  ];
-  const error = (message: string) => validationFailed(message, [{ path: 'body.criteria', message }]);
-  if (codes.length === 0)
-    throw error(`criteria must name at least one criterion code of: ${allowed.join(', ')}`);
-  const unknown = codes.filter((c) => !allowed.includes(c));
-  if (unknown.length > 0) {
-    throw error(
-      `unknown criterion code ${unknown.join(', ')}; this application's criteria are ${allowed.join(', ')}`,
-    );
-  }
-  return codes;
-}
-
-function assertMayAddEvidence(access: ApplicationAccess) {
-  if (!access.relations.has('applicant')) {
-    throw forbidden('Only members of the applying organisation upload evidence');
-  }
-  if (!canAddEvidence(access.snapshot)) {
-    throw new DomainError(
-      'illegal-transition',
-      `Evidence cannot be added while the application is ${applicationStateString(access.snapshot)}`,
-    );
-  }
-}
-
-const tooLarge = (detail: string, limit: string, value: number) =>
-  new DomainError('payload-too-large', detail, { limit, limitValue: value });
-
-/** Errors from parsing the multipart stream, as problems; anything else (disk, database) is left as it is. */
-function multipartProblem(err: unknown, limits: Config['limits']): unknown {
-  if (err instanceof DomainError) return err;
-  const e = err as { code?: string; statusCode?: number; message?: string };
-  switch (e.code) {
-    case 'FST_FILES_LIMIT':
-      return tooLarge(
-        `At most ${limits.maxFilesPerRequest} files can be uploaded in one request`,
-        'maxFilesPerRequest',
-        limits.maxFilesPerRequest,
-      );
-    case 'FST_REQ_FILE_TOO_LARGE':
-      return tooLarge(
-        `A file is larger than ${limits.maxFileBytes} bytes`,
-        'maxFileBytes',
-        limits.maxFileBytes,
-      );
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FIELDS_LIMIT':
-      return new DomainError('payload-too-large', 'The form has too many fields or parts');
-    case 'FST_MP_PREMATURE_CLOSE':
-    case 'ERR_STREAM_PREMATURE_CLOSE':
-    case 'ECONNRESET':
-      return validationFailed('The upload was cut short before the end of the multipart body');
-  }
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return err;
-  // busboy reports a malformed body with plain errors; system and database errors carry a code.
-  if (err instanceof Error && e.code === undefined) {
-    return validationFailed(`The multipart body is malformed: ${err.message}`);
-  }
-  return err;
-}
-
-type ReceivedFile = {
-  object: PendingObject;
-  filename: string;
-  mediaType: string;
-  size: number;
-  sha256: string;
-  criteria: string[];
-  /** Where it was inside an uploaded zip archive. */
-  archivePath?: string;
-};
+// Upload (the steps are in ./intake/; every door calls this)
 
 export type UploadResult = { items: EvidenceView[]; skipped: SkippedEntry[] };
-
-const ZIP_SIGNATURE = Buffer.from('PK\x03\x04', 'latin1');
-
-/**
- * The first bytes of a stream, and the whole stream again from its start: enough to tell a zip (up to
- * `bytes`, so DOCX, ODT … can be told from a plain zip) or, for anything else, the first chunk.
- */
-async function peek(source: AsyncIterable<Uint8Array>, bytes: number) {
-  const iterator = source[Symbol.asyncIterator]();
-  const head: Uint8Array[] = [];
-  let length = 0;
-  let ended = false;
-  const mayBeZip = () => {
-    const start = Buffer.concat(head).subarray(0, 4);
-    return start.length < 4
-      ? ZIP_SIGNATURE.subarray(0, start.length).equals(start)
-      : start.equals(ZIP_SIGNATURE);
-  };
-  while (length < bytes && mayBeZip()) {
-    const next = await iterator.next();
-    if (next.done) {
-      ended = true;
-      break;
-    }
-    head.push(next.value);
-    length += next.value.length;
-  }
-  async function* whole(): AsyncGenerator<Uint8Array> {
-    yield* head;
-    while (!ended) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return { head: Buffer.concat(head), stream: whole() };
-}
-
-/** A plain zip (not a DOCX, ODT … which are zips too) is a folder of evidence. */
-async function isFolderArchive(head: Buffer): Promise<boolean> {
-  if (!head.subarray(0, 4).equals(ZIP_SIGNATURE)) return false;
-  return (await fileTypeFromBuffer(head))?.mime === 'application/zip';
-}
-
-/** Streams `source` to a local file, failing past `maxBytes`. */
-async function spool(source: AsyncIterable<Uint8Array>, path: string, maxBytes: number): Promise<number> {
-  let size = 0;
-  await pipeline(
-    source,
-    async function* (chunks: AsyncIterable<Uint8Array>) {
-      for await (const chunk of chunks) {
-        size += chunk.length;
-        if (size > maxBytes) throw new ObjectTooLargeError(maxBytes);
-        yield chunk;
-      }
-    },
-    createWriteStream(path, { flags: 'wx' }),
-  );
-  return size;
-}
 
 /**
  * Receives `criteria` then one or more files, or zip archives whose top folders name criteria (SPEC
  * §5, §6). Each file (or zip entry) streams to a temporary object while it is hashed and its type is
- * checked; only when everything is in does one transaction file them: new bytes become rows (their
- * objects committed into place first), bytes the application already has only gain the new criteria.
- * Any failure keeps nothing of the request.
+ * checked; only when everything is in does one transaction file them. Any failure keeps nothing of
+ * the request.
  */
 export async function uploadEvidence(
   deps: EvidenceDeps,
   p: Principal,
   applicationId: string,
-  parts: AsyncIterable<Multipart>,
+  openUpload: OpenUpload,
 ): Promise<UploadResult> {
-  const { db, store, limits } = deps;
   // Refuse before reading a byte of the body when the caller may not upload at all.
-  const access = await loadApplicationAccess(db, p, applicationId);
-  assertMayAddEvidence(access);
-  const allowedCodes = access.snapshot.context.criteriaCodes;
-  const bytesBefore = await storedBytes(db, applicationId);
-  let bytesSoFar = bytesBefore;
-
-  const pending: PendingObject[] = [];
-  const received: ReceivedFile[] = [];
-  const skipped: SkippedEntry[] = [];
-  let criteria: string[] | null = null;
-  let fileParts = 0;
-  const committedKeys: string[] = [];
-  let transactionBodyDone = false;
-
-  const applicationLimit = () =>
-    tooLarge(
-      `The application's evidence would exceed ${limits.maxApplicationBytes} bytes (it holds ${bytesBefore})`,
-      'maxApplicationBytes',
-      limits.maxApplicationBytes,
-    );
-  /** Streams one file to a pending object under both the per-file and the per-application limit. */
-  const receive = async (source: AsyncIterable<Uint8Array>, filename: string, shownName: string) => {
-    const object = await store.begin();
-    pending.push(object);
-    const inspection = inspectMediaType(source, shownName);
-    const allowance = limits.maxApplicationBytes - bytesSoFar;
-    try {
-      const written = await object.write(inspection.stream, {
-        maxBytes: Math.min(limits.maxFileBytes, allowance),
-      });
-      return { object, filename, mediaType: written.size > 0 ? inspection.result() : '', ...written };
-    } catch (err) {
-      if (err instanceof ObjectTooLargeError) {
-        if (allowance < limits.maxFileBytes) throw applicationLimit();
-        throw tooLarge(
-          `"${shownName}" is larger than the limit of ${limits.maxFileBytes} bytes a file`,
-          'maxFileBytes',
-          limits.maxFileBytes,
-        );
-      }
-      throw err;
-    }
-  };
-
-  const receiveArchive = async (
-    source: AsyncIterable<Uint8Array>,
-    part: { file: { truncated: boolean } },
-  ) => {
-    const spooled = await reserveTempFile(deps.scratchDir);
-    let archive: OpenedArchive | null = null;
-    try {
-      try {
-        await spool(source, spooled.path, deps.zipLimits.maxZipBytes);
-      } catch (err) {
-        if (err instanceof ObjectTooLargeError) throw zipTooLarge(deps.zipLimits.maxZipBytes);
-        throw err;
-      }
-      if (part.file.truncated) throw zipTooLarge(deps.zipLimits.maxZipBytes);
-      const criteriaRows = await db
-        .selectFrom('criteria')
-        .select(['code', 'process'])
-        .where('criteria_set_id', '=', access.application.criteria_set_id)
-        .execute();
-      const mapper = folderMapper(criteriaRows.filter((c) => allowedCodes.includes(c.code)));
-      archive = await openFolderArchive(
-        spooled.path,
-        { ...deps.zipLimits, maxFileBytes: limits.maxFileBytes },
-        mapper,
-      );
-      skipped.push(...archive.skipped);
-      for (const entry of archive.entries) {
-        let file: Awaited<ReturnType<typeof receive>>;
-        try {
-          file = await receive(await archive.openEntry(entry), sanitiseFilename(entry.filename), entry.path);
-        } catch (err) {
-          // The problem names the entry, so the school knows which file to fix.
-          if (err instanceof DomainError)
-            throw new DomainError(err.code, err.message, { ...err.extra, entry: entry.path });
-          throw new DomainError(
-            'validation-failed',
-            `The zip entry "${entry.path}" cannot be read: ${(err as Error).message}`,
-            {
-              entry: entry.path,
-              reason: 'corrupt',
-            },
-          );
-        }
-        if (file.size === 0) {
-          skipped.push({ path: entry.path, reason: 'the file is empty' });
-          continue;
-        }
-        bytesSoFar += file.size;
-        received.push({ ...file, criteria: entry.criteria, archivePath: entry.path });
-      }
-      if (archive.entries.length === 0) {
-        throw validationFailed(
-          `The zip archive has no files inside criterion folders (${allowedCodes.join(', ')}) or process folders (Learn, Embed, Share)`,
-          skipped.map((s) => ({ path: s.path, message: s.reason })),
-        );
-      }
-    } finally {
-      archive?.close();
-      await spooled.release();
-    }
-  };
-
+  const intake = await startIntake(deps, p, applicationId);
   try {
-    try {
-      for await (const part of parts) {
-        if (part.type === 'field') {
-          if (part.fieldname !== 'criteria') {
-            throw validationFailed(`Unknown form field "${part.fieldname}": send "criteria", then the files`);
-          }
-          if (criteria !== null || fileParts > 0) {
-            throw validationFailed('Send the criteria field once, before the files');
-          }
-          criteria = parseCriteria(part.value, allowedCodes);
-          continue;
-        }
-        const filename = sanitiseFilename(part.filename);
-        if (++fileParts > limits.maxFilesPerRequest)
-          throw multipartProblem({ code: 'FST_FILES_LIMIT' }, limits);
-        const { head, stream } = await peek(part.file, HEAD_BYTES);
-        if (await isFolderArchive(head)) {
-          await receiveArchive(stream, part);
-          continue;
-        }
-        if (criteria === null) {
-          throw validationFailed('Send the criteria field before the files', [
-            {
-              path: 'body.criteria',
-              message: 'missing before the first file (only a zip of criterion folders needs none)',
-            },
-          ]);
-        }
-        const file = await receive(stream, filename, filename);
-        // busboy stops a file at its `fileSize` and flags it: known only once the stream was read.
-        if (part.file.truncated) {
-          throw tooLarge(
-            `"${filename}" is larger than the limit of ${limits.maxFileBytes} bytes a file`,
-            'maxFileBytes',
-            limits.maxFileBytes,
-          );
-        }
-        if (file.size === 0) throw validationFailed(`"${filename}" is empty`);
-        bytesSoFar += file.size;
-        received.push({ ...file, criteria });
-      }
-    } catch (err) {
-      throw multipartProblem(err, limits);
-    }
-    if (fileParts === 0) {
-      if (criteria === null) {
-        throw validationFailed('The criteria field is missing', [
-          { path: 'body.criteria', message: 'required' },
-        ]);
-      }
-      throw validationFailed('Send at least one file after the criteria field');
-    }
-
-    const rows = await db.transaction().execute(async (trx) => {
-      // The row lock serialises uploads to one application: totals and duplicates are exact.
-      const locked = await lockApplicationAccess(trx, p, applicationId);
-      assertMayAddEvidence(locked);
-      // The same bytes twice in one request are one file, filed under every criterion they came with.
-      const unique = new Map<string, ReceivedFile>();
-      for (const file of received) {
-        const first = unique.get(file.sha256);
-        if (!first) unique.set(file.sha256, { ...file });
-        else first.criteria = [...new Set([...first.criteria, ...file.criteria])];
-      }
-      const existing = await trx
-        .selectFrom('evidence')
-        .select(EVIDENCE_COLUMNS)
-        .where('application_id', '=', applicationId)
-        .where('deleted_at', 'is', null)
-        .where('file_removed_at', 'is', null)
-        .where('sha256', 'in', [...unique.keys()])
-        .execute();
-      const existingBySha = new Map(existing.map((row) => [row.sha256, row]));
-      const newBytes = [...unique.values()]
-        .filter((f) => !existingBySha.has(f.sha256))
-        .reduce((n, f) => n + f.size, 0);
-      const before = await storedBytes(trx, applicationId);
-      if (before + newBytes > limits.maxApplicationBytes) {
-        throw tooLarge(
-          `The application's evidence would exceed ${limits.maxApplicationBytes} bytes (it holds ${before})`,
-          'maxApplicationBytes',
-          limits.maxApplicationBytes,
-        );
-      }
-      const round = locked.snapshot.context.round;
-      const out: EvidenceRow[] = [];
-      for (const file of unique.values()) {
-        const duplicate = existingBySha.get(file.sha256);
-        let row: EvidenceRow;
-        let addedCriteria: string[];
-        if (duplicate) {
-          // The same bytes are stored once: the existing file is also filed under the new criteria.
-          addedCriteria = file.criteria.filter((c) => !duplicate.criteria.includes(c));
-          row = duplicate;
-          if (addedCriteria.length > 0) {
-            row = await trx
-              .updateTable('evidence')
-              .set({ criteria: [...duplicate.criteria, ...addedCriteria] })
-              .where('id', '=', duplicate.id)
-              .returning(EVIDENCE_COLUMNS)
-              .executeTakeFirstOrThrow();
-          }
-        } else {
-          const key = randomUUID();
-          await file.object.commit(key);
-          committedKeys.push(key);
-          addedCriteria = file.criteria;
-          row = await trx
-            .insertInto('evidence')
-            .values({
-              id: key,
-              application_id: applicationId,
-              filename: file.filename,
-              media_type: file.mediaType,
-              size: file.size,
-              sha256: file.sha256,
-              storage_key: key,
-              criteria: file.criteria,
-              round,
-              uploaded_by: p.userId,
-            })
-            .returning(EVIDENCE_COLUMNS)
-            .executeTakeFirstOrThrow();
-        }
-        await appendApplicationHistory(trx, {
-          applicationId,
-          type: 'EVIDENCE_UPLOADED',
-          actorId: p.userId,
-          from: null,
-          to: null,
-          payload: {
-            evidenceId: row.id,
-            filename: file.filename,
-            criteria: row.criteria,
-            addedCriteria,
-            size: file.size,
-            sha256: file.sha256,
-            ...(file.archivePath ? { archivePath: file.archivePath } : {}),
-            ...(duplicate ? { duplicate: true } : {}),
-          },
-        });
-        out.push(row);
-      }
-      transactionBodyDone = true;
-      return out;
-    });
+    const { received, skipped } = await receiveUpload(intake, await openUpload());
+    const rows = await recordEvidence(intake, received);
     return { items: rows.map(evidenceView), skipped };
-  } catch (err) {
-    // Failed before COMMIT was sent: no row can point at the committed objects. A failure of COMMIT
-    // itself is ambiguous, so those objects stay for the orphan sweep rather than risk a row without bytes.
-    if (!transactionBodyDone) {
-      await Promise.all(
-        committedKeys.map((key) =>
-          store
-            .remove(key)
-            .catch((e) => deps.log?.warn({ err: e, key }, 'could not remove an evidence object')),
-        ),
-      );
-    }
-    throw err;
   } finally {
-    await Promise.all(
-      pending.map((o) =>
-        o.discard().catch((e) => deps.log?.warn({ err: e }, 'could not remove a temporary evidence object')),
-      ),
-    );
+    await discardLeftovers(intake);
   }
 }
 
-const zipTooLarge = (maxBytes: number) =>
-  tooLarge(`A zip archive is larger than the limit of ${maxBytes} bytes`, 'zipMaxBytes', maxBytes);
+/**
+ * Receives every file of an upload, in order: a folder archive is expanded into its entries (filed by
+ * their folders), any other file is received whole and filed under the upload's criteria.
+ */
+async function receiveUpload(
+  intake: Intake,
+  upload: IncomingUpload,
+): Promise<{ received: ReceivedFile[]; skipped: SkippedEntry[] }> {
+  const { limits } = intake.deps;
+  const criteria =
+    upload.criteria === undefined ? null : parseCriteria(upload.criteria, intake.criteriaCodes);
+  const received: ReceivedFile[] = [];
+  const skipped: SkippedEntry[] = [];
+  let files = 0;
+  for await (const incoming of upload.files) {
+    if (++files > limits.maxFilesPerRequest) throw tooManyFiles(limits);
+    const { folderArchive, file } = await sniffFolderArchive(incoming);
+    if (folderArchive) {
+      const expanded = await expandArchive(intake, file);
+      received.push(...expanded.received);
+      skipped.push(...expanded.skipped);
+      continue;
+    }
+    if (criteria === null) {
+      throw validationFailed('Send the criteria field before the files', [
+        {
+          path: 'body.criteria',
+          message: 'missing before the first file (only a zip of criterion folders needs none)',
+        },
+      ]);
+    }
+    const bytes = await receiveFile(intake, file);
+    if (bytes.size === 0) throw validationFailed(`"${bytes.filename}" is empty`);
+    received.push({ ...bytes, criteria });
+  }
+  if (files === 0) {
+    if (criteria === null) {
+      throw validationFailed('The criteria field is missing', [
+        { path: 'body.criteria', message: 'required' },
+      ]);
+    }
+    throw validationFailed('Send at least one file after the criteria field');
+  }
+  return { received, skipped };
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Delete
@@ -734,18 +246,14 @@ export async function deleteEvidence(
     if (!access.relations.has('applicant') && !access.relations.has('admin')) {
       throw forbidden('Only members of the applying organisation (or an admin) delete evidence');
     }
-    const row = await findEvidence(trx, applicationId, evidenceId);
+    const row = await evidenceOrNotFound(trx, applicationId, evidenceId);
     if (!canDeleteEvidence(access.snapshot)) {
       throw new DomainError(
         'illegal-transition',
         `Evidence can be deleted only in a draft that was never submitted; the application is ${applicationStateString(access.snapshot)}`,
       );
     }
-    await trx
-      .updateTable('evidence')
-      .set({ deleted_at: sql<Date>`now()` })
-      .where('id', '=', row.id)
-      .execute();
+    await markEvidenceDeleted(trx, row.id);
     await appendApplicationHistory(trx, {
       applicationId,
       type: 'EVIDENCE_DELETED',
@@ -784,15 +292,7 @@ export async function downloadEvidenceArchive(
 ): Promise<{ filename: string; stream: Readable; files: number }> {
   const { db, store } = deps;
   await loadApplicationAccess(db, p, applicationId);
-  const rows = await db
-    .selectFrom('evidence')
-    .select(EVIDENCE_COLUMNS)
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null)
-    .where('file_removed_at', 'is', null)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+  const rows = await storedEvidenceRows(db, applicationId);
   await appendApplicationHistory(db, {
     applicationId,
     type: 'EVIDENCE_ARCHIVE_DOWNLOADED',

@@ -21,7 +21,7 @@ import {
   lockApplicationAccess,
 } from '../applications/repository.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import { criteriaWithEvidenceSince, evidenceCountsByCriterion } from '../evidence/service.ts';
+import { criteriaWithEvidenceSince, evidenceCountsByCriterion } from '../evidence/repository.ts';
 import { finishRenewal, startAward } from './awards.ts';
 import type { Loaded, WorkflowDefinition } from './types.ts';
 

@@ -114,3 +114,24 @@ export async function createDraftApplication(
     return { id, criteriaCodes };
   });
 }
+
+let schools = 0;
+/** A draft of a new school in area A with applicant A as a member (a school has one open application at a time). */
+export async function draftOfNewSchool(db: Db, w: World, label = 'School'): Promise<string> {
+  const org = ok(
+    await w.leadA.api.post('/organisations', {
+      name: `${label} ${++schools}`,
+      streamId: w.schoolsStreamId,
+      areaId: w.areaA,
+    }),
+    201,
+  );
+  const member = await w.leadA.api.post(`/organisations/${org.id}/members`, { userId: w.applicantA.id });
+  if (member.status >= 300) throw new Error(`setup: ${JSON.stringify(member.body)}`);
+  const { id } = await createDraftApplication(db, {
+    organisationId: org.id,
+    streamId: w.schoolsStreamId,
+    createdBy: w.applicantA.id,
+  });
+  return id;
+}

@@ -1,0 +1,15 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+import type { EvidenceStore } from '../storage/store.ts';
+
+/** What the evidence services work with, whichever door calls them. */
+export type EvidenceDeps = {
+  db: Db;
+  store: EvidenceStore;
+  limits: Config['limits'];
+  zipLimits: Config['zipLimits'];
+  /** A local directory for scratch files (a zip archive is spooled there while it is unpacked). */
+  scratchDir: string;
+  /** Where failures that must not fail the request (a leftover file) are reported. */
+  log?: { warn: (details: object, message: string) => void };
+};

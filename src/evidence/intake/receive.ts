@@ -1,0 +1,59 @@
+import { ObjectTooLargeError, type PendingObject } from '../../storage/store.ts';
+import { inspectMediaType } from '../media-types.ts';
+import type { Intake } from './context.ts';
+import { sanitiseFilename } from './filenames.ts';
+import type { IncomingFile } from './incoming.ts';
+import { applicationFull, fileTooLarge } from './limits.ts';
+
+/** A file whose bytes are in a pending object, measured, hashed and typed; not yet filed. */
+export type ReceivedBytes = {
+  object: PendingObject;
+  /** The safe name it is stored under. */
+  filename: string;
+  /** Detected from the bytes; empty for an empty file. */
+  mediaType: string;
+  size: number;
+  sha256: string;
+};
+
+/** A received file and the criteria it is filed under. */
+export type ReceivedFile = ReceivedBytes & {
+  criteria: string[];
+  /** Where it was inside an uploaded zip archive. */
+  archivePath?: string;
+};
+
+/**
+ * Receives one file into a pending object of the store, under the per-file limit and what is left
+ * of the application's: its type is decided from its first bytes on the way (a refused type stops
+ * the stream then and there) and it is hashed as it is written. `shownName` names the file in
+ * problems (a zip entry's path); by default its safe name. An empty file is received too: what it
+ * means is the caller's decision.
+ */
+export async function receiveFile(
+  intake: Intake,
+  incoming: IncomingFile,
+  shownName?: string,
+): Promise<ReceivedBytes> {
+  const { store, limits } = intake.deps;
+  const filename = sanitiseFilename(incoming.filename);
+  const shown = shownName ?? filename;
+  const object = await store.begin();
+  intake.pending.push(object);
+  const inspection = inspectMediaType(incoming.stream, shown);
+  const allowance = limits.maxApplicationBytes - intake.bytesSoFar;
+  let written: { size: number; sha256: string };
+  try {
+    written = await object.write(inspection.stream, { maxBytes: Math.min(limits.maxFileBytes, allowance) });
+  } catch (err) {
+    if (err instanceof ObjectTooLargeError) {
+      if (allowance < limits.maxFileBytes) throw applicationFull(limits, intake.bytesBefore);
+      throw fileTooLarge(shown, limits);
+    }
+    throw err;
+  }
+  // A door may stop a file at its own size limit and flag it: known only once the stream was read.
+  if (incoming.truncated()) throw fileTooLarge(shown, limits);
+  intake.bytesSoFar += written.size;
+  return { object, filename, mediaType: written.size > 0 ? inspection.result() : '', ...written };
+}
