@@ -1,28 +1,16 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { contentDisposition } from '../../src/evidence/routes.ts';
 import { sanitiseFilename } from '../../src/evidence/service.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createDraftApplication } from '../helpers/applications.ts';
 import type { Res } from '../helpers/client.ts';
+import { useWorld } from '../helpers/setup.ts';
 import type { Actor } from '../helpers/world.ts';
-import { createWorld, type World } from '../helpers/world.ts';
 import { docx, exe, type FormPart, multipart, odt, pdf, plainZip, png, text } from './fixtures.ts';
 
-let t: TestApp;
-let w: World;
-let evidenceDir: string;
-beforeAll(async () => {
-  evidenceDir = await mkdtemp(join(tmpdir(), 'sa-evidence-'));
-  t = await startTestApp({ EVIDENCE_DIR: evidenceDir });
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(async () => {
-  await t.close();
-  await rm(evidenceDir, { recursive: true, force: true });
-});
+// The app's evidence directory is a fresh temporary one of its own (see startTestApp).
+const { t, w } = useWorld();
 
 let schools = 0;
 /** A draft of a new school in area A with applicant A as a member (one open application per school). */
@@ -71,7 +59,7 @@ async function evidenceRows(applicationId: string) {
     .execute();
 }
 
-async function filesOnDisk(dir = evidenceDir): Promise<string[]> {
+async function filesOnDisk(dir = t.config.evidenceDir): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

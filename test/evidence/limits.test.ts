@@ -5,36 +5,26 @@ import { connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { LocalEvidenceStore, removeAbandonedTempFiles } from '../../src/storage/local.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { listenOnFreePort } from '../helpers/app.ts';
 import { createDraftApplication } from '../helpers/applications.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 import { type FormPart, multipart, pdf, text } from './fixtures.ts';
 
 /**
  * Limits and aborted uploads over a real socket (SPEC §6, ARCHITECTURE "Known pitfalls"): `inject`
  * cannot cut a body short or drop a connection mid-file.
  */
-let t: TestApp;
-let w: World;
-let dir: string;
+// The app's evidence directory is a fresh temporary one of its own (see startTestApp).
+const { t, w } = useWorld({
+  MAX_FILE_BYTES: '1024',
+  MAX_FILES_PER_REQUEST: '3',
+  MAX_APPLICATION_BYTES: '2500',
+});
 let port: number;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sa-limits-'));
-  t = await startTestApp({
-    EVIDENCE_DIR: dir,
-    MAX_FILE_BYTES: '1024',
-    MAX_FILES_PER_REQUEST: '3',
-    MAX_APPLICATION_BYTES: '2500',
-  });
-  w = await createWorld(t.app, t.database.db);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  port = (t.app.server.address() as { port: number }).port;
-});
-afterAll(async () => {
-  await t.close();
-  await rm(dir, { recursive: true, force: true });
+  port = await listenOnFreePort(t.app);
 });
 
 let schools = 0;
@@ -101,7 +91,7 @@ async function filesUnder(path: string): Promise<string[]> {
   return out;
 }
 
-const tempFiles = () => filesUnder(join(dir, '.tmp'));
+const tempFiles = () => filesUnder(join(t.config.evidenceDir, '.tmp'));
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
@@ -125,7 +115,7 @@ async function expectNothingKept(applicationId: string, keptRows = 0) {
     .select('storage_key')
     .where('deleted_at', 'is', null)
     .execute();
-  const onDisk = (await filesUnder(dir)).map((p) => p.split('/').pop());
+  const onDisk = (await filesUnder(t.config.evidenceDir)).map((p) => p.split('/').pop());
   expect(onDisk.sort()).toEqual(committed.map((r) => r.storage_key).sort());
 }
 

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { listenOnFreePort } from '../helpers/app.ts';
 import { createDraftApplication } from '../helpers/applications.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
+import { useWorld } from '../helpers/setup.ts';
 import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
-import { createWorld, type World } from '../helpers/world.ts';
 import { buildZip, type ZipEntrySpec } from '../helpers/zip.ts';
 import { type FormPart, multipart, pdf, png, text } from './fixtures.ts';
 
@@ -36,20 +36,16 @@ afterAll(async () => {
 type Reply = { status: number; body: any; headers: Record<string, unknown>; raw: Buffer };
 
 describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s storage)', (kind) => {
-  let t: TestApp;
-  let w: World;
   let storage: StorageUnderTest;
-  let port: number;
-
-  beforeAll(async () => {
+  const { t, w } = useWorld(async () => {
     storage = await storageForTest(kind, s3);
-    t = await startTestApp({ ...storage.env, ...LIMITS });
-    w = await createWorld(t.app, t.database.db);
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    port = (t.app.server.address() as { port: number }).port;
+    return { ...storage.env, ...LIMITS };
+  });
+  let port: number;
+  beforeAll(async () => {
+    port = await listenOnFreePort(t.app);
   });
   afterAll(async () => {
-    await t.close();
     await storage.cleanup();
   });
 
