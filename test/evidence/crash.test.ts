@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createDraftApplication } from '../helpers/applications.ts';
 import { onRealPostgres } from '../helpers/database.ts';
 import { useWorld } from '../helpers/setup.ts';
-import { multipart, text } from './fixtures.ts';
+import { multipart, sendPartOfUpload, text, waitFor } from './fixtures.ts';
 
 /**
  * SPEC §8: a server killed (SIGKILL) in the middle of an upload leaves no row and, once started again,
@@ -69,24 +68,8 @@ maybe('a server killed mid-upload', () => {
       { name: 'criteria', value: 'L1' },
       { name: 'file', filename: 'long.txt', content: text(2_000_000) },
     ]);
-    const req = request({
-      host: '127.0.0.1',
-      port: first.port,
-      method: 'POST',
-      path: `/applications/${id}/evidence`,
-      headers: {
-        authorization: `Bearer ${w.applicantA.token}`,
-        'content-type': contentType,
-        'content-length': body.length,
-      },
-    });
-    req.on('error', () => {});
-    req.write(body.subarray(0, 1_000_000));
-    const deadline = Date.now() + 10_000;
-    while ((await tempFiles()).length === 0) {
-      if (Date.now() > deadline) throw new Error('the upload never reached a temp file');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const req = sendPartOfUpload(first.port, w.applicantA.token, id, { body, contentType }, 1_000_000);
+    await waitFor('the upload to reach a temp file', async () => (await tempFiles()).length > 0, 10_000);
     const exited = new Promise((r) => first.child.once('exit', r));
     first.child.kill('SIGKILL');
     await exited;

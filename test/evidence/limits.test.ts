@@ -10,7 +10,8 @@ import { LocalEvidenceStore, removeAbandonedTempFiles } from '../../src/storage/
 import { listenOnFreePort } from '../helpers/app.ts';
 import { createDraftApplication } from '../helpers/applications.ts';
 import { useWorld } from '../helpers/setup.ts';
-import { type FormPart, multipart, pdf, text } from './fixtures.ts';
+import { filesUnder } from '../helpers/storage.ts';
+import { type FormPart, multipart, pdf, sendPartOfUpload, text, waitFor } from './fixtures.ts';
 
 /**
  * Limits and aborted uploads over a real socket (SPEC §6, ARCHITECTURE "Known pitfalls"): `inject`
@@ -81,25 +82,7 @@ function post(
   });
 }
 
-async function filesUnder(path: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(path, { withFileTypes: true }).catch(() => [])) {
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(full)));
-    else out.push(full);
-  }
-  return out;
-}
-
 const tempFiles = () => filesUnder(join(t.config.evidenceDir, '.tmp'));
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Nothing of the application's failed uploads remains: no rows, no temp files, only committed files on disk. */
 async function expectNothingKept(applicationId: string, keptRows = 0) {
@@ -166,19 +149,7 @@ describe('limits over a real socket', () => {
   it('a client that drops the connection mid-file leaves nothing behind', async () => {
     const id = await draft();
     const { body, contentType } = multipart([criteria('L1'), file('half.txt', text(1000))]);
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      method: 'POST',
-      path: `/applications/${id}/evidence`,
-      headers: {
-        authorization: `Bearer ${w.applicantA.token}`,
-        'content-type': contentType,
-        'content-length': body.length,
-      },
-    });
-    req.on('error', () => {});
-    req.write(body.subarray(0, body.length - 400));
+    const req = sendPartOfUpload(port, w.applicantA.token, id, { body, contentType }, body.length - 400);
     await waitFor('the upload to reach a temp file', async () => (await tempFiles()).length > 0);
     req.destroy();
     await expectNothingKept(id);

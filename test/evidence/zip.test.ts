@@ -8,7 +8,7 @@ import { type S3Server, startS3Server } from '../helpers/s3.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
 import { buildZip, type ZipEntrySpec } from '../helpers/zip.ts';
-import { type FormPart, multipart, pdf, png, text } from './fixtures.ts';
+import { type FormPart, multipart, pdf, png, sendPartOfUpload, text, waitFor } from './fixtures.ts';
 
 /**
  * Evidence folders as one zip, limits and aborts, downloads (ranges, the whole evidence as a zip),
@@ -109,14 +109,6 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
 
   const rowsOf = (applicationId: string) =>
     t.database.db.selectFrom('evidence').selectAll().where('application_id', '=', applicationId).execute();
-
-  async function waitFor(what: string, condition: () => Promise<boolean>) {
-    const deadline = Date.now() + 5000;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 
   /** No row for the application, no temp object or scratch file, and only objects that rows hold. */
   async function expectNothingKept(applicationId: string) {
@@ -312,19 +304,7 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
           content: buildZip([{ name: 'L1/a.txt', content: text(300_000) }]),
         },
       ]);
-      const req = request({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: `/applications/${id}/evidence`,
-        headers: {
-          authorization: `Bearer ${w.applicantA.token}`,
-          'content-type': contentType,
-          'content-length': body.length,
-        },
-      });
-      req.on('error', () => {});
-      req.write(body.subarray(0, 200_000));
+      const req = sendPartOfUpload(port, w.applicantA.token, id, { body, contentType }, 200_000);
       await waitFor('the zip to be spooled', async () => (await storage.temporary()).length > 0);
       req.destroy();
       await expectNothingKept(id);
