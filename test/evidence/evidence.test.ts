@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { contentDisposition } from '../../src/evidence/routes.ts';
 import { sanitiseFilename } from '../../src/evidence/service.ts';
-import { createDraftApplication } from '../helpers/applications.ts';
+import { draftOfNewSchool } from '../helpers/applications.ts';
 import type { Res } from '../helpers/client.ts';
 import { useWorld } from '../helpers/setup.ts';
 import type { Actor } from '../helpers/world.ts';
@@ -12,24 +12,7 @@ import { docx, exe, type FormPart, multipart, odt, pdf, plainZip, png, text } fr
 // The app's evidence directory is a fresh temporary one of its own (see startTestApp).
 const { t, w } = useWorld();
 
-let schools = 0;
-/** A draft of a new school in area A with applicant A as a member (one open application per school). */
-async function draft(): Promise<string> {
-  const org = await w.leadA.api.post('/organisations', {
-    name: `School ${++schools}`,
-    streamId: w.schoolsStreamId,
-    areaId: w.areaA,
-  });
-  const member = await w.leadA.api.post(`/organisations/${org.body.id}/members`, { userId: w.applicantA.id });
-  if (org.status !== 201 || member.status >= 300)
-    throw new Error(`setup: ${JSON.stringify([org.body, member.body])}`);
-  const { id } = await createDraftApplication(t.database.db, {
-    organisationId: org.body.id,
-    streamId: w.schoolsStreamId,
-    createdBy: w.applicantA.id,
-  });
-  return id;
-}
+const draft = () => draftOfNewSchool(t.database.db, w, 'School');
 
 async function upload(actor: Actor | null, applicationId: string, parts: FormPart[]): Promise<Res> {
   const { body, contentType } = multipart(parts);

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { LocalEvidenceStore, removeAbandonedTempFiles } from '../../src/storage/local.ts';
 import { listenOnFreePort } from '../helpers/app.ts';
-import { createDraftApplication } from '../helpers/applications.ts';
+import { draftOfNewSchool } from '../helpers/applications.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { filesUnder } from '../helpers/storage.ts';
 import { type FormPart, multipart, pdf, sendPartOfUpload, text, waitFor } from './fixtures.ts';
@@ -28,21 +28,7 @@ beforeAll(async () => {
   port = await listenOnFreePort(t.app);
 });
 
-let schools = 0;
-async function draft(): Promise<string> {
-  const org = await w.leadA.api.post('/organisations', {
-    name: `Limits school ${++schools}`,
-    streamId: w.schoolsStreamId,
-    areaId: w.areaA,
-  });
-  await w.leadA.api.post(`/organisations/${org.body.id}/members`, { userId: w.applicantA.id });
-  const { id } = await createDraftApplication(t.database.db, {
-    organisationId: org.body.id,
-    streamId: w.schoolsStreamId,
-    createdBy: w.applicantA.id,
-  });
-  return id;
-}
+const draft = () => draftOfNewSchool(t.database.db, w, 'Limits school');
 
 const file = (filename: string, content: Buffer): FormPart => ({ name: 'file', filename, content });
 const criteria = (codes: string): FormPart => ({ name: 'criteria', value: codes });

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
 import { listenOnFreePort } from '../helpers/app.ts';
-import { createDraftApplication } from '../helpers/applications.ts';
+import { draftOfNewSchool } from '../helpers/applications.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
@@ -49,21 +49,7 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
     await storage.cleanup();
   });
 
-  let schools = 0;
-  async function draft(): Promise<string> {
-    const org = await w.leadA.api.post('/organisations', {
-      name: `Zip school ${kind} ${++schools}`,
-      streamId: w.schoolsStreamId,
-      areaId: w.areaA,
-    });
-    await w.leadA.api.post(`/organisations/${org.body.id}/members`, { userId: w.applicantA.id });
-    const { id } = await createDraftApplication(t.database.db, {
-      organisationId: org.body.id,
-      streamId: w.schoolsStreamId,
-      createdBy: w.applicantA.id,
-    });
-    return id;
-  }
+  const draft = () => draftOfNewSchool(t.database.db, w, `Zip school ${kind}`);
 
   function call(method: string, path: string, headers: Record<string, string | number> = {}, body?: Buffer) {
     return new Promise<Reply>((resolve, reject) => {
