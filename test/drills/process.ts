@@ -4,15 +4,13 @@ import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { NODE } from '../helpers/cli.ts';
 import { pdf } from '../helpers/multipart.ts';
 
 /**
  * The fault drills run the real launcher, `node src/server.ts`, as a child process (SPEC §8), with the
- * project's own Node (node_modules/.bin/node: the system one may be older).
+ * project's own Node (NODE).
  */
-const NODE = existsSync(join(process.cwd(), 'node_modules/.bin/node'))
-  ? join(process.cwd(), 'node_modules/.bin/node')
-  : process.execPath;
 
 export type ServerProcess = {
   child: ChildProcess;
