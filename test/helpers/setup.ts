@@ -3,11 +3,14 @@ import { startTestApp, type TestApp } from './app.ts';
 import { createWorld, type World } from './world.ts';
 
 /**
- * The setup almost every test file shares, as one call in the file (or in a describe): the hooks are
- * registered where the call stands, so the app lives as long as that file or describe.
+ * The setup most test files share, as one call at the top of the file or of a describe:
  *
- *   const { t, w } = useWorld();
- *   it('…', async () => { await w.leadA.api.get('/me'); t.database.db… });
+ *   const { t, w } = useWorld({ ALLOW_CLOCK_OVERRIDE: '1' });
+ *   it('…', async () => expect((await w.leadA.api.get('/me')).status).toBe(200));
+ *
+ * The call registers beforeAll and afterAll hooks where it stands, so the app lives as long as that
+ * file or describe. Jest runs hooks in the order they are declared, afterAll ones too: a file's own
+ * beforeAll declared after the call sees the app, and its own afterAll runs once the app is closed.
  */
 
 /**
