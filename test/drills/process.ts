@@ -1,15 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
+import { NODE } from '../helpers/cli.ts';
+import { pdf } from '../helpers/multipart.ts';
 
 /**
  * The fault drills run the real launcher, `node src/server.ts`, as a child process (SPEC §8), with the
- * project's own Node (node_modules/.bin/node: the system one may be older).
+ * project's own Node (NODE).
  */
-const NODE = existsSync(join(process.cwd(), 'node_modules/.bin/node'))
-  ? join(process.cwd(), 'node_modules/.bin/node')
-  : process.execPath;
 
 export type ServerProcess = {
   child: ChildProcess;
@@ -147,6 +148,27 @@ export async function seedDraft(baseUrl: string, adminToken: string) {
     201,
   ).id as string;
   return { leadToken, applicantToken, applicationId, orgId, areaId };
+}
+
+/**
+ * Starts uploading `${label}.pdf` under L1 and sends the part's headers and the PDF, but not the end of
+ * the body: the drill goes on writing to `req`, and ends the body with `boundary` or never.
+ */
+export function openUpload(url: string, token: string, applicationId: string, label: string) {
+  const boundary = `----drill${randomBytes(6).toString('hex')}`;
+  const req = request(`${url}/applications/${applicationId}/evidence`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    },
+  });
+  req.write(
+    `--${boundary}\r\nContent-Disposition: form-data; name="criteria"\r\n\r\nL1\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${label}.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+  );
+  req.write(pdf(label));
+  return { req, boundary };
 }
 
 /** Waits until `check` is true, polling; throws after `timeoutMs`. */

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -13,6 +12,7 @@ import {
   expectOk,
   killServer,
   listDir,
+  openUpload,
   type ServerProcess,
   seedDraft,
   startServer,
@@ -44,23 +44,11 @@ afterAll(async () => {
 
 /** Starts an upload whose body trickles in until the connection dies; resolves once bytes are flowing. */
 function trickleUpload(url: string, token: string, applicationId: string, label: string) {
-  const boundary = `----drill${randomBytes(6).toString('hex')}`;
-  const req = request(`${url}/applications/${applicationId}/evidence`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': `multipart/form-data; boundary=${boundary}`,
-    },
-  });
+  const { req } = openUpload(url, token, applicationId, label);
   const outcome = new Promise<string>((resolve) => {
     req.on('response', (res) => resolve(`answered ${res.statusCode}`));
     req.on('error', (err) => resolve(`failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
   });
-  req.write(
-    `--${boundary}\r\nContent-Disposition: form-data; name="criteria"\r\n\r\nL1\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${label}.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
-  );
-  req.write(pdf(label));
   const timer = setInterval(() => {
     if (req.destroyed) clearInterval(timer);
     else req.write(randomBytes(64 * 1024));

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDatabaseFromTemplate, onRealPostgres } from '../helpers/database.ts';
-import { pdf } from '../helpers/multipart.ts';
-import { caller, killServer, type ServerProcess, seedDraft, startServer, waitFor } from './process.ts';
+import {
+  caller,
+  killServer,
+  openUpload,
+  type ServerProcess,
+  seedDraft,
+  startServer,
+  waitFor,
+} from './process.ts';
 
 /** SPEC §8 drill: SIGTERM under load drains the requests in flight, then the process exits 0. */
 const maybe = onRealPostgres() ? describe : describe.skip;
@@ -31,14 +37,7 @@ afterAll(async () => {
 
 /** An upload whose body is still being sent: it is in flight until `finish` sends the rest. */
 function slowUpload(url: string, token: string, applicationId: string, label: string) {
-  const boundary = `----drill${randomBytes(6).toString('hex')}`;
-  const req = request(`${url}/applications/${applicationId}/evidence`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': `multipart/form-data; boundary=${boundary}`,
-    },
-  });
+  const { req, boundary } = openUpload(url, token, applicationId, label);
   const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let body = '';
@@ -49,11 +48,6 @@ function slowUpload(url: string, token: string, applicationId: string, label: st
     });
     req.on('error', reject);
   });
-  req.write(
-    `--${boundary}\r\nContent-Disposition: form-data; name="criteria"\r\n\r\nL1\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${label}.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
-  );
-  req.write(pdf(label));
   req.write(randomBytes(256 * 1024));
   return {
     answered,

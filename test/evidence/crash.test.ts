@@ -1,14 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { createDraftApplication } from '../helpers/applications.ts';
 import { onRealPostgres } from '../helpers/database.ts';
-import { createWorld, type World } from '../helpers/world.ts';
-import { multipart, text } from './fixtures.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { multipart, sendPartOfUpload, text, waitFor } from './fixtures.ts';
 
 /**
  * SPEC §8: a server killed (SIGKILL) in the middle of an upload leaves no row and, once started again,
@@ -18,20 +15,13 @@ import { multipart, text } from './fixtures.ts';
 const maybe = onRealPostgres() ? describe : describe.skip;
 
 maybe('a server killed mid-upload', () => {
-  let t: TestApp;
-  let w: World;
-  let dir: string;
   const children: ChildProcess[] = [];
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sa-crash-'));
-    t = await startTestApp({ EVIDENCE_DIR: dir });
-    w = await createWorld(t.app, t.database.db);
-  });
-  afterAll(async () => {
+  // Declared before the app, so that it runs before the app is closed (jest runs afterAll hooks in order).
+  afterAll(() => {
     for (const child of children) child.kill('SIGKILL');
-    await t.close();
-    await rm(dir, { recursive: true, force: true });
   });
+  // The app's evidence directory is a fresh temporary one of its own (see startTestApp); the servers share it.
+  const { t, w } = useWorld();
 
   /** Starts `node src/server.ts` on a free port and resolves with its port once it is ready. */
   function startServer(): Promise<{ child: ChildProcess; port: number }> {
@@ -44,7 +34,7 @@ maybe('a server killed mid-upload', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         DATABASE_URL: t.config.databaseUrl,
-        EVIDENCE_DIR: dir,
+        EVIDENCE_DIR: t.config.evidenceDir,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -65,7 +55,7 @@ maybe('a server killed mid-upload', () => {
     });
   }
 
-  const tempFiles = async () => readdir(join(dir, '.tmp')).catch(() => [] as string[]);
+  const tempFiles = async () => readdir(join(t.config.evidenceDir, '.tmp')).catch(() => [] as string[]);
 
   it('leaves no row, and the restarted server removes the half-written file', async () => {
     const { id } = await createDraftApplication(t.database.db, {
@@ -78,24 +68,8 @@ maybe('a server killed mid-upload', () => {
       { name: 'criteria', value: 'L1' },
       { name: 'file', filename: 'long.txt', content: text(2_000_000) },
     ]);
-    const req = request({
-      host: '127.0.0.1',
-      port: first.port,
-      method: 'POST',
-      path: `/applications/${id}/evidence`,
-      headers: {
-        authorization: `Bearer ${w.applicantA.token}`,
-        'content-type': contentType,
-        'content-length': body.length,
-      },
-    });
-    req.on('error', () => {});
-    req.write(body.subarray(0, 1_000_000));
-    const deadline = Date.now() + 10_000;
-    while ((await tempFiles()).length === 0) {
-      if (Date.now() > deadline) throw new Error('the upload never reached a temp file');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const req = sendPartOfUpload(first.port, w.applicantA.token, id, { body, contentType }, 1_000_000);
+    await waitFor('the upload to reach a temp file', async () => (await tempFiles()).length > 0, 10_000);
     const exited = new Promise((r) => first.child.once('exit', r));
     first.child.kill('SIGKILL');
     await exited;

@@ -1,47 +1,18 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { sanitiseFilename } from '../../src/evidence/intake/filenames.ts';
 import { contentDisposition } from '../../src/evidence/routes.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createDraftApplication } from '../helpers/applications.ts';
+import { draftOfNewSchool } from '../helpers/applications.ts';
 import type { Res } from '../helpers/client.ts';
+import { useWorld } from '../helpers/setup.ts';
 import type { Actor } from '../helpers/world.ts';
-import { createWorld, type World } from '../helpers/world.ts';
 import { docx, exe, type FormPart, multipart, odt, pdf, plainZip, png, text } from './fixtures.ts';
 
-let t: TestApp;
-let w: World;
-let evidenceDir: string;
-beforeAll(async () => {
-  evidenceDir = await mkdtemp(join(tmpdir(), 'sa-evidence-'));
-  t = await startTestApp({ EVIDENCE_DIR: evidenceDir });
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(async () => {
-  await t.close();
-  await rm(evidenceDir, { recursive: true, force: true });
-});
+// The app's evidence directory is a fresh temporary one of its own (see startTestApp).
+const { t, w } = useWorld();
 
-let schools = 0;
-/** A draft of a new school in area A with applicant A as a member (one open application per school). */
-async function draft(): Promise<string> {
-  const org = await w.leadA.api.post('/organisations', {
-    name: `School ${++schools}`,
-    streamId: w.schoolsStreamId,
-    areaId: w.areaA,
-  });
-  const member = await w.leadA.api.post(`/organisations/${org.body.id}/members`, { userId: w.applicantA.id });
-  if (org.status !== 201 || member.status >= 300)
-    throw new Error(`setup: ${JSON.stringify([org.body, member.body])}`);
-  const { id } = await createDraftApplication(t.database.db, {
-    organisationId: org.body.id,
-    streamId: w.schoolsStreamId,
-    createdBy: w.applicantA.id,
-  });
-  return id;
-}
+const draft = () => draftOfNewSchool(t.database.db, w, 'School');
 
 async function upload(actor: Actor | null, applicationId: string, parts: FormPart[]): Promise<Res> {
   const { body, contentType } = multipart(parts);
@@ -71,7 +42,7 @@ async function evidenceRows(applicationId: string) {
     .execute();
 }
 
-async function filesOnDisk(dir = evidenceDir): Promise<string[]> {
+async function filesOnDisk(dir = t.config.evidenceDir): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type ClientRequest, request } from 'node:http';
 import { crc32 } from 'node:zlib';
 import { buildZip } from '../helpers/zip.ts';
 
@@ -105,4 +106,42 @@ export function multipart(parts: FormPart[], boundary = `----sanctuary${randomBy
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+// Uploads over a real socket, for what `inject` cannot do: cut a body short, drop a connection.
+
+/**
+ * Starts an upload to the server on `port` and sends only the first `sentBytes` of the body, leaving
+ * the request open: the test then drops the connection or kills the server mid-body.
+ */
+export function sendPartOfUpload(
+  port: number,
+  token: string,
+  applicationId: string,
+  upload: { body: Buffer; contentType: string },
+  sentBytes: number,
+): ClientRequest {
+  const req = request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: `/applications/${applicationId}/evidence`,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': upload.contentType,
+      'content-length': upload.body.length,
+    },
+  });
+  req.on('error', () => {}); // the connection is cut on purpose
+  req.write(upload.body.subarray(0, sentBytes));
+  return req;
+}
+
+/** Polls `condition` until it holds; throws, naming `what`, after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -7,9 +7,8 @@ import type { IncomingFile } from '../../src/evidence/intake/incoming.ts';
 import { uploadEvidence } from '../../src/evidence/service.ts';
 import { LocalEvidenceStore } from '../../src/storage/local.ts';
 import { PrincipalCache } from '../../src/users/tokens.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 import { pdf, png, zip } from './fixtures.ts';
 
 /**
@@ -17,14 +16,13 @@ import { pdf, png, zip } from './fixtures.ts';
  * lines build the door-neutral upload, and the rules (limits, duplicates, nothing kept on failure)
  * are the same.
  */
-let t: TestApp;
-let w: World;
 let dir: string;
+const { t, w } = useWorld(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sa-intake-'));
+  return { EVIDENCE_DIR: dir, MAX_FILE_BYTES: '1024' };
+});
 let deps: EvidenceDeps;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sa-intake-'));
-  t = await startTestApp({ EVIDENCE_DIR: dir, MAX_FILE_BYTES: '1024' });
-  w = await createWorld(t.app, t.database.db);
   deps = {
     db: t.database.db,
     store: new LocalEvidenceStore(dir),
@@ -34,7 +32,6 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await t.close();
   await rm(dir, { recursive: true, force: true });
 });
 

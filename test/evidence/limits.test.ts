@@ -5,53 +5,30 @@ import { connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { LocalEvidenceStore, removeAbandonedTempFiles } from '../../src/storage/local.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createDraftApplication } from '../helpers/applications.ts';
-import { createWorld, type World } from '../helpers/world.ts';
-import { type FormPart, multipart, pdf, text } from './fixtures.ts';
+import { listenOnFreePort } from '../helpers/app.ts';
+import { draftOfNewSchool } from '../helpers/applications.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { filesUnder } from '../helpers/storage.ts';
+import { type FormPart, multipart, pdf, sendPartOfUpload, text, waitFor } from './fixtures.ts';
 
 /**
  * Limits and aborted uploads over a real socket (SPEC §6, ARCHITECTURE "Known pitfalls"): `inject`
  * cannot cut a body short or drop a connection mid-file.
  */
-let t: TestApp;
-let w: World;
-let dir: string;
+// The app's evidence directory is a fresh temporary one of its own (see startTestApp).
+const { t, w } = useWorld({
+  MAX_FILE_BYTES: '1024',
+  MAX_FILES_PER_REQUEST: '3',
+  MAX_APPLICATION_BYTES: '2500',
+});
 let port: number;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sa-limits-'));
-  t = await startTestApp({
-    EVIDENCE_DIR: dir,
-    MAX_FILE_BYTES: '1024',
-    MAX_FILES_PER_REQUEST: '3',
-    MAX_APPLICATION_BYTES: '2500',
-  });
-  w = await createWorld(t.app, t.database.db);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  port = (t.app.server.address() as { port: number }).port;
-});
-afterAll(async () => {
-  await t.close();
-  await rm(dir, { recursive: true, force: true });
+  port = await listenOnFreePort(t.app);
 });
 
-let schools = 0;
-async function draft(): Promise<string> {
-  const org = await w.leadA.api.post('/organisations', {
-    name: `Limits school ${++schools}`,
-    streamId: w.schoolsStreamId,
-    areaId: w.areaA,
-  });
-  await w.leadA.api.post(`/organisations/${org.body.id}/members`, { userId: w.applicantA.id });
-  const { id } = await createDraftApplication(t.database.db, {
-    organisationId: org.body.id,
-    streamId: w.schoolsStreamId,
-    createdBy: w.applicantA.id,
-  });
-  return id;
-}
+const draft = () => draftOfNewSchool(t.database.db, w, 'Limits school');
 
 const file = (filename: string, content: Buffer): FormPart => ({ name: 'file', filename, content });
 const criteria = (codes: string): FormPart => ({ name: 'criteria', value: codes });
@@ -91,25 +68,7 @@ function post(
   });
 }
 
-async function filesUnder(path: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(path, { withFileTypes: true }).catch(() => [])) {
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...(await filesUnder(full)));
-    else out.push(full);
-  }
-  return out;
-}
-
-const tempFiles = () => filesUnder(join(dir, '.tmp'));
-
-async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const tempFiles = () => filesUnder(join(t.config.evidenceDir, '.tmp'));
 
 /** Nothing of the application's failed uploads remains: no rows, no temp files, only committed files on disk. */
 async function expectNothingKept(applicationId: string, keptRows = 0) {
@@ -125,7 +84,7 @@ async function expectNothingKept(applicationId: string, keptRows = 0) {
     .select('storage_key')
     .where('deleted_at', 'is', null)
     .execute();
-  const onDisk = (await filesUnder(dir)).map((p) => p.split('/').pop());
+  const onDisk = (await filesUnder(t.config.evidenceDir)).map((p) => p.split('/').pop());
   expect(onDisk.sort()).toEqual(committed.map((r) => r.storage_key).sort());
 }
 
@@ -176,19 +135,7 @@ describe('limits over a real socket', () => {
   it('a client that drops the connection mid-file leaves nothing behind', async () => {
     const id = await draft();
     const { body, contentType } = multipart([criteria('L1'), file('half.txt', text(1000))]);
-    const req = request({
-      host: '127.0.0.1',
-      port,
-      method: 'POST',
-      path: `/applications/${id}/evidence`,
-      headers: {
-        authorization: `Bearer ${w.applicantA.token}`,
-        'content-type': contentType,
-        'content-length': body.length,
-      },
-    });
-    req.on('error', () => {});
-    req.write(body.subarray(0, body.length - 400));
+    const req = sendPartOfUpload(port, w.applicantA.token, id, { body, contentType }, body.length - 400);
     await waitFor('the upload to reach a temp file', async () => (await tempFiles()).length > 0);
     req.destroy();
     await expectNothingKept(id);

@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { runEvidenceRetention } from '../../src/evidence/maintenance.ts';
 import { createEvidenceStore } from '../../src/storage/index.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, uploadEvidence } from '../helpers/applications.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 
 /** SPEC §3: evidence files of closed applications are removed after the retention; metadata and history stay. */
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp({ EVIDENCE_RETENTION_DAYS: '1095' });
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t, w } = useWorld({ EVIDENCE_RETENTION_DAYS: '1095' });
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createDraftApplication } from '../helpers/applications.ts';
+import { listenOnFreePort } from '../helpers/app.ts';
+import { draftOfNewSchool } from '../helpers/applications.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
+import { useWorld } from '../helpers/setup.ts';
 import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
-import { createWorld, type World } from '../helpers/world.ts';
 import { buildZip, type ZipEntrySpec } from '../helpers/zip.ts';
-import { type FormPart, multipart, pdf, png, text } from './fixtures.ts';
+import { type FormPart, multipart, pdf, png, sendPartOfUpload, text, waitFor } from './fixtures.ts';
 
 /**
  * Evidence folders as one zip, limits and aborts, downloads (ranges, the whole evidence as a zip),
@@ -36,38 +36,20 @@ afterAll(async () => {
 type Reply = { status: number; body: any; headers: Record<string, unknown>; raw: Buffer };
 
 describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s storage)', (kind) => {
-  let t: TestApp;
-  let w: World;
   let storage: StorageUnderTest;
-  let port: number;
-
-  beforeAll(async () => {
+  const { t, w } = useWorld(async () => {
     storage = await storageForTest(kind, s3);
-    t = await startTestApp({ ...storage.env, ...LIMITS });
-    w = await createWorld(t.app, t.database.db);
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    port = (t.app.server.address() as { port: number }).port;
+    return { ...storage.env, ...LIMITS };
+  });
+  let port: number;
+  beforeAll(async () => {
+    port = await listenOnFreePort(t.app);
   });
   afterAll(async () => {
-    await t.close();
     await storage.cleanup();
   });
 
-  let schools = 0;
-  async function draft(): Promise<string> {
-    const org = await w.leadA.api.post('/organisations', {
-      name: `Zip school ${kind} ${++schools}`,
-      streamId: w.schoolsStreamId,
-      areaId: w.areaA,
-    });
-    await w.leadA.api.post(`/organisations/${org.body.id}/members`, { userId: w.applicantA.id });
-    const { id } = await createDraftApplication(t.database.db, {
-      organisationId: org.body.id,
-      streamId: w.schoolsStreamId,
-      createdBy: w.applicantA.id,
-    });
-    return id;
-  }
+  const draft = () => draftOfNewSchool(t.database.db, w, `Zip school ${kind}`);
 
   function call(method: string, path: string, headers: Record<string, string | number> = {}, body?: Buffer) {
     return new Promise<Reply>((resolve, reject) => {
@@ -113,14 +95,6 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
 
   const rowsOf = (applicationId: string) =>
     t.database.db.selectFrom('evidence').selectAll().where('application_id', '=', applicationId).execute();
-
-  async function waitFor(what: string, condition: () => Promise<boolean>) {
-    const deadline = Date.now() + 5000;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 
   /** No row for the application, no temp object or scratch file, and only objects that rows hold. */
   async function expectNothingKept(applicationId: string) {
@@ -316,19 +290,7 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
           content: buildZip([{ name: 'L1/a.txt', content: text(300_000) }]),
         },
       ]);
-      const req = request({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: `/applications/${id}/evidence`,
-        headers: {
-          authorization: `Bearer ${w.applicantA.token}`,
-          'content-type': contentType,
-          'content-length': body.length,
-        },
-      });
-      req.on('error', () => {});
-      req.write(body.subarray(0, 200_000));
+      const req = sendPartOfUpload(port, w.applicantA.token, id, { body, contentType }, 200_000);
       await waitFor('the zip to be spooled', async () => (await storage.temporary()).length > 0);
       req.destroy();
       await expectNothingKept(id);

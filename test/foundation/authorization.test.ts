@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client, Res } from '../helpers/client.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import type { World } from '../helpers/world.ts';
 
 /**
  * SPEC §3 and §8: every foundation endpoint × every role. A resource outside the caller's scope
@@ -599,13 +599,10 @@ const CASES: Case[] = [
   },
 ];
 
-let t: TestApp;
-let w: World;
+const { w } = useWorld();
 let extra: Extra;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   const dual = await w.admin.api.post('/users', {
     email: 'dual@example.org',
     name: 'Applicant and Lead',
@@ -617,7 +614,6 @@ beforeAll(async () => {
   if (dual.status !== 201) throw new Error(`dual user: ${dual.status} ${JSON.stringify(dual.body)}`);
   extra = { dualId: dual.body.id };
 });
-afterAll(() => t.close());
 
 function apiOf(role: Role): Client {
   switch (role) {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { Res } from '../helpers/client.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 
 /**
  * SPEC §5 and §8: malformed, oversized and ill-typed requests at every foundation endpoint answer a
@@ -10,16 +9,12 @@ import { createWorld, type World } from '../helpers/world.ts';
  * (so that authorization never hides a validation failure) unless a case says otherwise.
  */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 /** Lead A's email, to try registering it again in another case. */
 let leadAEmail: string;
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   leadAEmail = (await w.leadA.api.get('/me')).body.email;
 });
-afterAll(() => t.close());
 
 let seq = 0;
 const unique = (what: string) => `${what} ${Date.now().toString(36)} ${++seq}`;

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { NODE, runCli } from '../helpers/cli.ts';
 import { createDatabaseFromTemplate, testDbMode } from '../helpers/database.ts';
 
 /** The launcher and the CLI as a person runs them: real processes, real database, real output. */
 
-const NODE = join(process.cwd(), 'node_modules/.bin/node');
 const run = promisify(execFile);
 
 let env: Record<string, string>;
@@ -28,16 +28,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function cli(...args: string[]) {
-  return run(NODE, ['src/cli.ts', ...args], { env, timeout: 60_000 }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({
-      code: e.code,
-      stdout: e.stdout,
-      stderr: e.stderr,
-    }),
-  );
-}
+const cli = (...args: string[]) => runCli(args, env);
 
 describe('the CLI', () => {
   it('migrate, then create-user prints the user and a token as JSON', async () => {

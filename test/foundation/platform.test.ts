@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import type { Res } from '../helpers/client.ts';
 import { testDbMode } from '../helpers/database.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 
 /** SPEC §5 and §7: health, metrics, the OpenAPI document and docs, headers, configuration, lists. */
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { t, w } = useWorld();
 
 function expectProblem(res: Res, status: number, code: string) {
   expect(res.status).toBe(status);

@@ -1,14 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { describe, expect, it } from '@jest/globals';
+import { useWorld } from '../helpers/setup.ts';
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { w } = useWorld();
 
 describe('a new network, driven as an admin would', () => {
   it('each role sees its own slice of organisations', async () => {

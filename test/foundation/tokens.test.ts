@@ -5,19 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp, LOG_REDACT } from '../../src/app.ts';
 import { ensureFirstAdmin } from '../../src/bootstrap.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { client, type Res } from '../helpers/client.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useTestApp, useWorld } from '../helpers/setup.ts';
+import type { World } from '../helpers/world.ts';
 
 /** SPEC §5: tokens are opaque, shown once, stored hashed, can expire and be revoked; §3: never logged. */
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { t, w } = useWorld();
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -221,14 +215,12 @@ describe('revocation', () => {
 });
 
 describe('failed authentications from one address', () => {
-  let limited: TestApp;
+  const limited = useTestApp({ AUTH_FAILURES_PER_MINUTE: '3' });
   let adminToken: string;
   beforeAll(async () => {
-    limited = await startTestApp({ AUTH_FAILURES_PER_MINUTE: '3' });
     const first = await ensureFirstAdmin(limited.database.db, 'limits@example.org');
     adminToken = (first as { token: string }).token;
   });
-  afterAll(() => limited.close());
 
   const get = (url: string, token: string | undefined, remoteAddress: string) =>
     limited.app.inject({

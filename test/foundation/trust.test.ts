@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
 import { ensureFirstAdmin } from '../../src/bootstrap.ts';
 import { loadConfig, publicBaseUrl } from '../../src/config.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { startTestApp } from '../helpers/app.ts';
+import { useTestApp, useWorld } from '../helpers/setup.ts';
 
 /** Issue-10 classes that live at the door: stored text, caching, throttling, CSV cells. */
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { w } = useWorld();
 
 describe('text that cannot be stored', () => {
   // A lone UTF-16 surrogate survives JSON.parse but has no UTF-8 form.
@@ -93,14 +87,12 @@ describe('CSV cells holding a separator of any locale', () => {
 });
 
 describe('throttling of bad credentials', () => {
-  let limited: TestApp;
+  const limited = useTestApp({ AUTH_FAILURES_PER_MINUTE: '3' });
   let adminToken: string;
   beforeAll(async () => {
-    limited = await startTestApp({ AUTH_FAILURES_PER_MINUTE: '3' });
     const first = await ensureFirstAdmin(limited.database.db, 'throttle@example.org');
     adminToken = (first as { token: string }).token;
   });
-  afterAll(() => limited.close());
 
   const get = (token: string, remoteAddress: string, headers: Record<string, string> = {}) =>
     limited.app.inject({

@@ -15,7 +15,7 @@ export type TestApp = {
   close: () => Promise<void>;
 };
 
-/** A fresh database and an app on it, for one test file. Call `close` in afterAll. */
+/** A fresh database and an app on it, for one test file. Call `close` in afterAll (or see useTestApp). */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   let databaseUrl: string | undefined;
   let drop = async () => {};
@@ -50,4 +50,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       if (ownEvidenceDir) await rm(ownEvidenceDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Serves `app` over a real socket on a free local port (for what `inject` cannot do); returns the port. */
+export async function listenOnFreePort(app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as { port: number }).port;
 }

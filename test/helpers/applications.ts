@@ -115,21 +115,22 @@ export async function createDraftApplication(
   });
 }
 
-let schools = 0;
-/** A draft of a new school in area A with applicant A as a member (a school has one open application at a time). */
+let schoolCounter = 0;
+/**
+ * A draft of a new school in area A, named `label` and a number, with applicant A as a member: for
+ * tests that need many drafts (an organisation has one open application at a time).
+ */
 export async function draftOfNewSchool(db: Db, w: World, label = 'School'): Promise<string> {
-  const org = ok(
-    await w.leadA.api.post('/organisations', {
-      name: `${label} ${++schools}`,
-      streamId: w.schoolsStreamId,
-      areaId: w.areaA,
-    }),
-    201,
-  );
-  const member = await w.leadA.api.post(`/organisations/${org.id}/members`, { userId: w.applicantA.id });
-  if (member.status >= 300) throw new Error(`setup: ${JSON.stringify(member.body)}`);
+  const org = await w.leadA.api.post('/organisations', {
+    name: `${label} ${++schoolCounter}`,
+    streamId: w.schoolsStreamId,
+    areaId: w.areaA,
+  });
+  const member = await w.leadA.api.post(`/organisations/${org.body.id}/members`, { userId: w.applicantA.id });
+  if (org.status !== 201 || member.status >= 300)
+    throw new Error(`setup: ${JSON.stringify([org.body, member.body])}`);
   const { id } = await createDraftApplication(db, {
-    organisationId: org.id,
+    organisationId: org.body.id,
     streamId: w.schoolsStreamId,
     createdBy: w.applicantA.id,
   });

@@ -5,7 +5,8 @@ import type { S3Server } from './s3.ts';
 
 export type StorageKind = 'local' | 's3';
 
-async function filesUnder(path: string): Promise<string[]> {
+/** Every file below `path` (none when it does not exist), by full path. */
+export async function filesUnder(path: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(path, { withFileTypes: true }).catch(() => [])) {
     const full = join(path, entry.name);

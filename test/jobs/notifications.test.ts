@@ -1,25 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, readyDraft, review, toReviewing } from '../helpers/applications.ts';
 import { type ReceivedMail, shift, startSmtpServer, tick } from '../helpers/jobs.ts';
-import { type Actor, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import type { Actor } from '../helpers/world.ts';
 
-let t: TestApp;
-let w: World;
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 const emailOf = new Map<string, string>();
-beforeAll(async () => {
+const { t, w } = useWorld(async () => {
   smtp = await startSmtpServer();
-  t = await startTestApp({
+  return {
     ALLOW_CLOCK_OVERRIDE: '1',
     SMTP_URL: smtp.url,
     MAIL_FROM: 'Sanctuary Awards <awards@example.org>',
-  });
-  w = await createWorld(t.app, t.database.db);
+  };
+});
+beforeAll(async () => {
   for (const a of [w.leadA, w.applicantA, w.admin]) emailOf.set(a.id, ok(await a.api.get('/me')).email);
 });
 afterAll(async () => {
-  await t.close();
   await smtp.close();
 });
 
@@ -139,22 +137,17 @@ describe('people are e-mailed at each step that concerns them', () => {
 });
 
 describe('without an SMTP server', () => {
+  const { t: plain, w: world } = useWorld();
   it('notifications stay readable and are marked skipped; nothing crashes', async () => {
-    const plain = await startTestApp();
-    try {
-      const world = await createWorld(plain.app, plain.database.db);
-      const id = await readyDraft(plain.app, world);
-      ok(await event(world.applicantA, id, { type: 'SUBMIT' }));
-      const summary = await tick(plain.database.db, plain.config, new Date());
-      expect(summary.emails).toEqual({ sent: 0, retried: 0, failed: 0, skipped: 1 });
-      const mine = ok(await world.leadA.api.get('/me/notifications'));
-      expect(mine.items).toHaveLength(1);
-      expect(mine.items[0]).toMatchObject({
-        eventType: 'application.SUBMIT',
-        email: { status: 'skipped', sentAt: null },
-      });
-    } finally {
-      await plain.close();
-    }
+    const id = await readyDraft(plain.app, world);
+    ok(await event(world.applicantA, id, { type: 'SUBMIT' }));
+    const summary = await tick(plain.database.db, plain.config, new Date());
+    expect(summary.emails).toEqual({ sent: 0, retried: 0, failed: 0, skipped: 1 });
+    const mine = ok(await world.leadA.api.get('/me/notifications'));
+    expect(mine.items).toHaveLength(1);
+    expect(mine.items[0]).toMatchObject({
+      eventType: 'application.SUBMIT',
+      email: { status: 'skipped', sentAt: null },
+    });
   });
 });

@@ -1,34 +1,20 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { buildApp } from '../../src/app.ts';
 import { prepareDatabase } from '../../src/bootstrap.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDatabase, embeddedDatabaseDir } from '../../src/db/index.ts';
 import { ok } from '../helpers/applications.ts';
+import { runCli } from '../helpers/cli.ts';
 import { createDatabaseFromTemplate, testDbMode } from '../helpers/database.ts';
 import { awardedApplication, shift } from '../helpers/jobs.ts';
 import { createWorld } from '../helpers/world.ts';
 
-const run = promisify(execFile);
-const NODE = join(process.cwd(), 'node_modules/.bin/node');
-
 /** `npm run cli -- tick …` in its own process, as an operator or a drill would run it. */
 function cli(args: string[], env: Record<string, string>) {
-  return run(NODE, ['src/cli.ts', ...args], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
-    timeout: 60_000,
-  }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({
-      code: e.code,
-      stdout: e.stdout,
-      stderr: e.stderr,
-    }),
-  );
+  return runCli(args, { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env });
 }
 
 describe('a restart between scheduling and firing loses nothing', () => {

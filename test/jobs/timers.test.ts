@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { type ApplicationRow, selectApplications } from '../../src/applications/repository.ts';
 import { createDatabase } from '../../src/db/index.ts';
 import { runDueTimers } from '../../src/jobs/fire.ts';
 import { startApplication } from '../../src/workflow/applications.ts';
 import { startAward } from '../../src/workflow/awards.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, uploadEvidence } from '../helpers/applications.ts';
 import { onRealPostgres } from '../helpers/database.ts';
 import { awardedApplication, furtherEvidenceRequested, shift, tick } from '../helpers/jobs.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp({ ALLOW_CLOCK_OVERRIDE: '1' });
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { t, w } = useWorld({ ALLOW_CLOCK_OVERRIDE: '1' });
 
 const timersOf = (entityId: string) =>
   t.database.db

@@ -1,25 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { verifySignature } from '../../src/webhooks/signature.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, readyDraft } from '../helpers/applications.ts';
 import { startHookReceiver, tick } from '../helpers/jobs.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld({
+  ALLOW_CLOCK_OVERRIDE: '1',
+  RETRY_BASE_SECONDS: '60',
+  // The receiver listens on loopback.
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: '1',
+});
 let receiver: Awaited<ReturnType<typeof startHookReceiver>>;
 beforeAll(async () => {
   receiver = await startHookReceiver();
-  t = await startTestApp({
-    ALLOW_CLOCK_OVERRIDE: '1',
-    RETRY_BASE_SECONDS: '60',
-    // The receiver listens on loopback.
-    WEBHOOK_ALLOW_PRIVATE_TARGETS: '1',
-  });
-  w = await createWorld(t.app, t.database.db);
 });
 afterAll(async () => {
-  await t.close();
   await receiver.close();
 });
 

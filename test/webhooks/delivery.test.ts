@@ -3,9 +3,8 @@ import { deliverWebhooks } from '../../src/webhooks/delivery.ts';
 import { enqueueWebhookEvent } from '../../src/webhooks/outbox.ts';
 import { MAX_DISCARDED_BODY_BYTES } from '../../src/webhooks/send.ts';
 import { verifySignature } from '../../src/webhooks/signature.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { ok } from '../helpers/applications.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 import { type Receiver, startReceiver } from './receiver.ts';
 
 /**
@@ -13,15 +12,9 @@ import { type Receiver, startReceiver } from './receiver.ts';
  * WEBHOOK_ALLOW_PRIVATE_TARGETS; what stays refused even then is checked here too.
  */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld({ WEBHOOK_ALLOW_PRIVATE_TARGETS: '1' });
 const receivers: Receiver[] = [];
-beforeAll(async () => {
-  t = await startTestApp({ WEBHOOK_ALLOW_PRIVATE_TARGETS: '1' });
-  w = await createWorld(t.app, t.database.db);
-});
 afterAll(async () => {
-  await t.close();
   for (const r of receivers) await r.close();
 });
 

@@ -4,9 +4,8 @@ import { deliverWebhooks } from '../../src/webhooks/delivery.ts';
 import { enqueueWebhookEvent } from '../../src/webhooks/outbox.ts';
 import { insertSubscription } from '../../src/webhooks/repository.ts';
 import { checkWebhookUrl } from '../../src/webhooks/targets.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { ok } from '../helpers/applications.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 import { type Receiver, startReceiver } from './receiver.ts';
 
 /**
@@ -15,16 +14,12 @@ import { type Receiver, startReceiver } from './receiver.ts';
  * No traffic leaves loopback: public addresses are only registered, never delivered to.
  */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let receiver: Receiver;
 beforeAll(async () => {
   receiver = await startReceiver({ status: 204 });
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
 });
 afterAll(async () => {
-  await t.close();
   await receiver.close();
 });
 

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { describe, expect, it } from '@jest/globals';
 import { event, ok, panelOfThree, review, SCHOOL_CODES, uploadEvidence } from '../helpers/applications.ts';
-import { type Actor, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import type { Actor } from '../helpers/world.ts';
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { t, w } = useWorld();
 
 const inFuture = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 

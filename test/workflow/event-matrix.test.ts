@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft, review, SCHOOL_CODES, toReviewing } from '../helpers/applications.ts';
 import type { Client } from '../helpers/client.ts';
-import { type Actor, createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
 /**
  * Every event × every role (SPEC §4 "who", SPEC §3 scope). The role check comes before the version
@@ -10,14 +10,11 @@ import { type Actor, createUserWithToken, createWorld, type World } from '../hel
  * proves who may send what without moving the application.
  */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let id: string;
 let panel: Actor[];
 let outsideAppraiser: Actor;
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   id = await readyDraft(t.app, w);
   ok(await event(w.applicantA, id, { type: 'SUBMIT' }));
   panel = await toReviewing(t.app, w, id, 'matrix');
@@ -28,7 +25,6 @@ beforeAll(async () => {
     appraiserProfile: { livedExperience: true, localGroup: false, cosStaff: false },
   });
 });
-afterAll(() => t.close());
 
 const soon = new Date(Date.now() + 30 * 86_400_000).toISOString();
 const allMet = Object.fromEntries(SCHOOL_CODES.map((c) => [c, { judgement: 'met', feedback: 'Good' }]));

@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft, review, toReviewing } from '../helpers/applications.ts';
 import { onRealPostgres } from '../helpers/database.ts';
-import { createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { createUserWithToken } from '../helpers/world.ts';
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { t, w } = useWorld();
 
 async function submitted(): Promise<string> {
   // One open application per organisation: withdraw whatever the last test left open.

@@ -1,24 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft, toReviewing, uploadEvidence } from '../helpers/applications.ts';
-import { type Actor, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import type { Actor } from '../helpers/world.ts';
 
 /** Evidence rules that depend on the workflow state (SPEC §4, §3 privacy). */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let id: string;
 let evidenceId: string;
 let panel: Actor[];
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   id = await readyDraft(t.app, w);
   const list = ok(await w.applicantA.api.get(`/applications/${id}/evidence`));
   evidenceId = list.items[0].id;
   ok(await event(w.applicantA, id, { type: 'SUBMIT' }));
 });
-afterAll(() => t.close());
 
 describe('evidence once the application is submitted', () => {
   it('can no longer be deleted, nor added while the panel holds it', async () => {

@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft } from '../helpers/applications.ts';
-import { type Actor, createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
 /** SPEC §3 privacy across areas and roles: what leads, appraisers and schools may reach and see. */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let id: string;
 let visitor: Actor; // an appraiser of area B, on a panel in area A
 let panel: Actor[];
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   visitor = await createUserWithToken(t.app, w.leadB.api, {
     email: 'visitor@example.org',
     name: 'Visiting Appraiser',
@@ -35,7 +32,6 @@ beforeAll(async () => {
   for (const m of panel) ok(await event(w.leadA, id, { type: 'ASSIGN_APPRAISER', userId: m.id }));
   ok(await event(w.leadA, id, { type: 'START_REVIEW' }));
 });
-afterAll(() => t.close());
 
 describe('a lead cannot reach beyond their areas through someone else’s token', () => {
   it('refuses a token for an appraiser of theirs who sits on another area’s panel', async () => {

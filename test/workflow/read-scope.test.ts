@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft, review, toReviewing } from '../helpers/applications.ts';
-import { type Actor, createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
 /** The read endpoints around an application and its award, for every caller who should not reach them. */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let id: string;
 let awardId: string;
 let outsider: Actor;
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   id = await readyDraft(t.app, w);
   ok(await event(w.applicantA, id, { type: 'SUBMIT' }));
   const panel = await toReviewing(t.app, w, id, 'scope');
@@ -25,7 +22,6 @@ beforeAll(async () => {
     appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false },
   });
 });
-afterAll(() => t.close());
 
 const problem = (res: { status: number; body: { code?: string } }) => [res.status, res.body.code];
 
