@@ -4,6 +4,7 @@ import {
   applicationsInScope,
   assertOrganisationVisible,
   isManager,
+  mayReadEvidence,
   panelPeopleHiddenFrom,
   relationsTo,
 } from '../domain/access.ts';
@@ -210,6 +211,7 @@ export async function history(db: Db, p: Principal, id: string, limit: number, c
   ]);
   const audience = {
     hiddenPeople: panelPeopleHiddenFrom(loaded.relations, p.userId, loaded.snapshot, everAssigned),
+    evidenceReadable: mayReadEvidence(loaded.relations, loaded.snapshot),
   };
   const items = rows.slice(0, limit).map((r) => {
     const line = { type: r.type, actorId: r.actor_id, payload: r.payload as Record<string, unknown> };

@@ -123,6 +123,8 @@ const PANEL_EVENTS: readonly string[] = ['ASSIGN_APPRAISER', 'UNASSIGN_APPRAISER
 export type HistoryAudience = {
   /** People not to be named: panel members who left, and the forming panel for an applicant. */
   hiddenPeople: Set<string>;
+  /** Whether the viewer may read the evidence files; if not, evidence lines carry no file details. */
+  evidenceReadable: boolean;
 };
 
 /**
@@ -130,7 +132,8 @@ export type HistoryAudience = {
  * individual review that is not their own, nor the panel-composition warnings (they reveal appraisers'
  * profiles). Every change to the panel (an assignment, an unassignment, a declared conflict) is a
  * `PANEL_CHANGED` by nobody with no payload, so who left, and why, cannot be told (SPEC §3); the people
- * in `hiddenPeople` are not named as the actor of any line.
+ * in `hiddenPeople` are not named as the actor of any line; evidence lines lose their file details
+ * when the viewer may no longer read the files.
  */
 export function historyLineFor(
   line: { type: string; actorId: string | null; payload: Record<string, unknown> },
@@ -144,6 +147,8 @@ export function historyLineFor(
   if (line.type === 'SUBMIT_REVIEW' && line.actorId !== viewerId)
     // Fellow panel members see who has reviewed (as the panel's progress shows); applicants do not.
     return { type: line.type, payload: {}, hideActor: hideActor || !relations.has('appraiser') };
+  if (line.type.startsWith('EVIDENCE_') && !audience.evidenceReadable)
+    return { type: line.type, payload: {}, hideActor };
   const { warnings: _panelWarnings, ...payload } = line.payload;
   return { type: line.type, payload, hideActor };
 }

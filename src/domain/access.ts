@@ -1,10 +1,12 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
 import {
+  APPLICATION_FINAL_STATES,
   type ApplicationContext,
   acceptedEventTypes,
   type EventRole,
   stateString,
+  statusOf,
 } from '../../workflows/index.ts';
 import type { Database, Role } from '../db/schema.ts';
 import type { Loaded, WorkflowDefinition } from '../workflow/types.ts';
@@ -296,6 +298,29 @@ export function panelPeopleHiddenFrom(
   const visible = new Set(visiblePanelMembers(relations, current, current.context.panel));
   for (const userId of everAssigned) if (!visible.has(userId) && userId !== viewerId) hidden.add(userId);
   return hidden;
+}
+
+/**
+ * Whether the caller may read an application's evidence files: their list, metadata, content and
+ * archive (SPEC §3). The organisation's members, the area's lead and admins always; an assigned
+ * appraiser until the decision is final (awarded, notAwarded, withdrawn, lapsed). A decision asking for
+ * further evidence is not final: the same panel reviews again after RESUBMIT, so it keeps the files
+ * while the application awaits that evidence. Afterwards the appraiser keeps the summary (the
+ * application view, with evidence counts) and their own review, not the files.
+ */
+export function mayReadEvidence(relations: Relations, state: { value: unknown }): boolean {
+  if (relations.has('applicant') || isManager(relations) || relations.has('system')) return true;
+  if (!relations.has('appraiser')) return false;
+  return !(APPLICATION_FINAL_STATES as readonly string[]).includes(statusOf(state));
+}
+
+/** Forbidden (the application stays in scope) when the caller may not read its evidence files. */
+export function assertMayReadEvidence(relations: Relations, state: { value: unknown }) {
+  assertRelated(relations, 'application');
+  if (!mayReadEvidence(relations, state))
+    throw forbidden(
+      'After the decision the panel keeps the application’s summary and its own reviews, no longer its evidence files',
+    );
 }
 
 // ——— webhooks ———
