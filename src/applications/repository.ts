@@ -267,6 +267,18 @@ export async function historyLines(db: DbOrTrx, applicationId: string, afterSeq:
     .execute();
 }
 
+/** Everyone ever assigned to the application's panel (the only way onto it), whether on it now or not. */
+export async function panelMembersEver(db: DbOrTrx, applicationId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('application_events')
+    .select(sql<string>`payload->>'userId'`.as('user_id'))
+    .distinct()
+    .where('application_id', '=', applicationId)
+    .where('type', '=', 'ASSIGN_APPRAISER')
+    .execute();
+  return rows.map((r) => r.user_id).filter((userId): userId is string => typeof userId === 'string');
+}
+
 // ——— what a view reads besides the row ———
 
 type CriterionRow = { code: string; process: string; title: string };

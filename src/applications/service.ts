@@ -1,6 +1,13 @@
 import { canEditAnswers, reviveApplicationSnapshot } from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
-import { applicationsInScope, assertOrganisationVisible, isManager, relationsTo } from '../domain/access.ts';
+import {
+  applicationsInScope,
+  assertOrganisationVisible,
+  isManager,
+  mayReadEvidence,
+  panelPeopleHiddenFrom,
+  relationsTo,
+} from '../domain/access.ts';
 import {
   conflict,
   DomainError,
@@ -197,10 +204,18 @@ export async function history(db: Db, p: Principal, id: string, limit: number, c
   }
   const after = cursor ? Number(cursor) : 0;
   // One line more than asked tells whether there is a next page.
-  const rows = await repo.historyLines(db, id, after, limit + 1);
+  const manager = isManager(loaded.relations);
+  const [rows, everAssigned] = await Promise.all([
+    repo.historyLines(db, id, after, limit + 1),
+    manager ? [] : repo.panelMembersEver(db, id),
+  ]);
+  const audience = {
+    hiddenPeople: panelPeopleHiddenFrom(loaded.relations, p.userId, loaded.snapshot, everAssigned),
+    evidenceReadable: mayReadEvidence(loaded.relations, loaded.snapshot),
+  };
   const items = rows.slice(0, limit).map((r) => {
     const line = { type: r.type, actorId: r.actor_id, payload: r.payload as Record<string, unknown> };
-    const { type, payload, hideActor } = historyLineFor(line, loaded.relations, p.userId);
+    const { type, payload, hideActor } = historyLineFor(line, loaded.relations, p.userId, audience);
     return {
       seq: Number(r.seq),
       type,

@@ -1,7 +1,7 @@
 import type { ApplicationContext, ApplicationSnapshot, EventRole } from '../../workflows/index.ts';
 import { stateString, statusOf } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import { isManager } from '../domain/access.ts';
+import { isManager, visiblePanelMembers } from '../domain/access.ts';
 import { iso } from '../domain/iso.ts';
 import type { Principal } from '../domain/principal.ts';
 import { applicationWorkflow } from '../workflow/applications.ts';
@@ -23,9 +23,14 @@ import type { ApplicationView } from './schemas.ts';
  * admins see everything.
  */
 
-function panelView(people: PanelPerson[], context: ApplicationContext, relations: Set<EventRole>) {
+function panelView(
+  people: PanelPerson[],
+  members: string[],
+  context: ApplicationContext,
+  relations: Set<EventRole>,
+) {
   const byId = new Map(people.map((p) => [p.id, p]));
-  return context.panel.map((userId) => {
+  return members.map((userId) => {
     const person = byId.get(userId);
     const member = { userId, name: person?.name ?? 'Unknown' };
     if (relations.has('applicant') && !isManager(relations) && !relations.has('appraiser')) return member;
@@ -56,16 +61,18 @@ export async function renderApplication(
   const asOf = 'asOf' in view ? view.asOf : undefined;
   const snapshot = asOf?.snapshot ?? loaded.snapshot;
   const context = snapshot.context;
+  // Who may be named: the panel as it stood, filtered by who is on it now (SPEC §3, see access.ts).
+  const members = visiblePanelMembers(loaded.relations, snapshot, loaded.snapshot.context.panel);
   const [criteria, facts, people, events] = await Promise.all([
     criteriaOfSet(db, app.criteria_set_id),
     asOf ? factsAsOf(db, app.id, asOf.at) : (view as { details: ApplicationDetails }).details,
-    asOf ? panelPeopleOf(db, context.panel) : (view as { details: ApplicationDetails }).details.panelPeople,
+    asOf ? panelPeopleOf(db, members) : (view as { details: ApplicationDetails }).details.panelPeople,
     // The past cannot be acted on: a view as of an earlier instant offers no events.
     asOf
       ? { allowedEvents: [], blockers: {} }
       : previewEvents(applicationWorkflow, db, loaded, viewer.userId),
   ]);
-  const panel = panelView(people, context, loaded.relations);
+  const panel = panelView(people, members, context, loaded.relations);
   const awardId = asOf ? null : (view as { details: ApplicationDetails }).details.awardId;
   return {
     id: app.id,
@@ -109,22 +116,39 @@ export async function renderApplication(
   };
 }
 
+/** The events that change who is on the panel: to anyone but leads and admins, one anonymous kind. */
+const PANEL_EVENTS: readonly string[] = ['ASSIGN_APPRAISER', 'UNASSIGN_APPRAISER', 'DECLARE_CONFLICT'];
+
+/** What the history may show a viewer beyond their relations (decided in src/domain/access.ts). */
+export type HistoryAudience = {
+  /** People not to be named: panel members who left, and the forming panel for an applicant. */
+  hiddenPeople: Set<string>;
+  /** Whether the viewer may read the evidence files; if not, evidence lines carry no file details. */
+  evidenceReadable: boolean;
+};
+
 /**
  * One history line as a viewer may see it. Leads and admins see everything. Others never see an
- * individual review or a declared conflict that is not their own, nor the panel-composition warnings
- * (they reveal appraisers' profiles); applicants see a conflict only as "PANEL_CHANGED", by nobody.
+ * individual review that is not their own, nor the panel-composition warnings (they reveal appraisers'
+ * profiles). Every change to the panel (an assignment, an unassignment, a declared conflict) is a
+ * `PANEL_CHANGED` by nobody with no payload, so who left, and why, cannot be told (SPEC §3); the people
+ * in `hiddenPeople` are not named as the actor of any line; evidence lines lose their file details
+ * when the viewer may no longer read the files.
  */
 export function historyLineFor(
   line: { type: string; actorId: string | null; payload: Record<string, unknown> },
   relations: Set<EventRole>,
   viewerId: string,
+  audience: HistoryAudience,
 ): { type: string; payload: Record<string, unknown>; hideActor: boolean } {
   if (isManager(relations)) return { ...line, hideActor: false };
+  if (PANEL_EVENTS.includes(line.type)) return { type: 'PANEL_CHANGED', payload: {}, hideActor: true };
+  const hideActor = line.actorId !== null && audience.hiddenPeople.has(line.actorId);
+  if (line.type === 'SUBMIT_REVIEW' && line.actorId !== viewerId)
+    // Fellow panel members see who has reviewed (as the panel's progress shows); applicants do not.
+    return { type: line.type, payload: {}, hideActor: hideActor || !relations.has('appraiser') };
+  if (line.type.startsWith('EVIDENCE_') && !audience.evidenceReadable)
+    return { type: line.type, payload: {}, hideActor };
   const { warnings: _panelWarnings, ...payload } = line.payload;
-  const private_ = line.type === 'SUBMIT_REVIEW' || line.type === 'DECLARE_CONFLICT';
-  if (!private_ || (relations.has('appraiser') && line.actorId === viewerId))
-    return { type: line.type, payload, hideActor: false };
-  const schoolView = relations.has('applicant') && !relations.has('appraiser');
-  const type = line.type === 'DECLARE_CONFLICT' && schoolView ? 'PANEL_CHANGED' : line.type;
-  return { type, payload: {}, hideActor: schoolView || line.type === 'DECLARE_CONFLICT' };
+  return { type: line.type, payload, hideActor };
 }

@@ -1,6 +1,13 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
-import { acceptedEventTypes, type EventRole } from '../../workflows/index.ts';
+import {
+  APPLICATION_FINAL_STATES,
+  type ApplicationContext,
+  acceptedEventTypes,
+  type EventRole,
+  stateString,
+  statusOf,
+} from '../../workflows/index.ts';
 import type { Database, Role } from '../db/schema.ts';
 import type { Loaded, WorkflowDefinition } from '../workflow/types.ts';
 import { forbidden, notFound } from './errors.ts';
@@ -236,6 +243,84 @@ export function eventsForCaller<S extends AnyMachineSnapshot, Row>(
       accepted.includes(type) &&
       def.eventRoles[type].some((role) => role !== 'system' && loaded.relations.has(role)),
   );
+}
+
+// ——— what a viewer is shown of an application's panel and evidence ———
+
+/** An application's state and the parts of its context these rules read (a snapshot, now or past). */
+export type PanelState = { value: unknown; context: Pick<ApplicationContext, 'panel'> };
+
+/** Anyone related to the application who is neither its lead nor an admin, nor on its panel. */
+const isApplicantOnly = (relations: Relations) =>
+  relations.has('applicant') && !isManager(relations) && !relations.has('appraiser');
+
+/** While the panel is being formed (or re-formed) it is the lead's working list, not yet the school's panel. */
+const PANEL_FORMING_STATES: readonly string[] = ['draft', 'submitted', 'appraisal.panelForming'];
+
+/**
+ * Whether an applicant is shown the panel in this state: from the opening of reviews (START_REVIEW)
+ * on, not while it is being formed or re-formed.
+ */
+const panelShownToApplicants = (state: { value: unknown }) =>
+  !PANEL_FORMING_STATES.includes(stateString(state));
+
+/**
+ * The members of `shown`'s panel (now, or as it stood at an earlier instant) that a viewer may see
+ * (SPEC §3: who declared a conflict, or why someone left, is never revealed). Leads and admins see the
+ * panel as it was. Anyone else sees only those of it who are on the panel now (`currentPanel`): a
+ * member who left, whatever the reason, is in no view of theirs, earlier or later, so comparing views
+ * over time tells nothing, and a conflict cannot be told from the lead's unassignment. An applicant
+ * sees nobody while the panel is being formed.
+ */
+export function visiblePanelMembers(
+  relations: Relations,
+  shown: PanelState,
+  currentPanel: readonly string[],
+): string[] {
+  if (isManager(relations)) return [...shown.context.panel];
+  if (isApplicantOnly(relations) && !panelShownToApplicants(shown)) return [];
+  return shown.context.panel.filter((userId) => currentPanel.includes(userId));
+}
+
+/**
+ * The people a viewer may not see named in the application's history: for leads and admins nobody;
+ * for anyone else everybody ever assigned to the panel who is not on it now (and, for an applicant
+ * while the panel is being formed, its members too). The viewer is never hidden from themself.
+ */
+export function panelPeopleHiddenFrom(
+  relations: Relations,
+  viewerId: string,
+  current: PanelState,
+  everAssigned: Iterable<string>,
+): Set<string> {
+  const hidden = new Set<string>();
+  if (isManager(relations)) return hidden;
+  const visible = new Set(visiblePanelMembers(relations, current, current.context.panel));
+  for (const userId of everAssigned) if (!visible.has(userId) && userId !== viewerId) hidden.add(userId);
+  return hidden;
+}
+
+/**
+ * Whether the caller may read an application's evidence files: their list, metadata, content and
+ * archive (SPEC §3). The organisation's members, the area's lead and admins always; an assigned
+ * appraiser until the decision is final (awarded, notAwarded, withdrawn, lapsed). A decision asking for
+ * further evidence is not final: the same panel reviews again after RESUBMIT, so it keeps the files
+ * while the application awaits that evidence. Afterwards the appraiser keeps the summary (the
+ * application view, with evidence counts) and their own review, not the files.
+ */
+export function mayReadEvidence(relations: Relations, state: { value: unknown }): boolean {
+  if (relations.has('applicant') || isManager(relations) || relations.has('system')) return true;
+  if (!relations.has('appraiser')) return false;
+  return !(APPLICATION_FINAL_STATES as readonly string[]).includes(statusOf(state));
+}
+
+/** Forbidden (the application stays in scope) when the caller may not read its evidence files. */
+export function assertMayReadEvidence(relations: Relations, state: { value: unknown }) {
+  assertRelated(relations, 'application');
+  if (!mayReadEvidence(relations, state))
+    throw forbidden(
+      'After the decision the panel keeps the application’s summary and its own reviews, no longer its evidence files',
+    );
 }
 
 // ——— webhooks ———

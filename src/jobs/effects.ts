@@ -53,6 +53,7 @@ export async function recordTransitionEffects(
       to,
       payload,
       context: { ...context, reached: to },
+      actorName: actor === 'system' ? null : actor.name,
     };
     const actorId = actor === 'system' ? null : actor.userId;
     const told = new Set<string>();

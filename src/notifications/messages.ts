@@ -15,6 +15,8 @@ export type MessageContext = {
   /** The event's payload as sent (reason, dueBy, at …) and the new context's facts. */
   payload: Record<string, unknown>;
   context: Record<string, any>;
+  /** The name of the person who sent the event (null for the system's timers). */
+  actorName: string | null;
 };
 
 export type Message = { subject: string; paragraphs: string[] };
@@ -113,12 +115,15 @@ export const APPLICATION_MESSAGES: Record<string, Template> = {
           }
         : null,
   },
+  // For the leads alone (admins on the national route): who declared it is never told to the school
+  // or to the rest of the panel (SPEC §3). The reason stays in the history, behind sign-in, not in e-mail.
   DECLARE_CONFLICT: {
     audiences: ['leads'],
     render: (c) => ({
       subject: `A panel member declared a conflict: ${c.organisationName}`,
       paragraphs: [
-        `A panel member declared a conflict of interest with ${c.organisationName} and left the panel. The panel may need another member.`,
+        `${c.actorName ?? 'A panel member'} declared a conflict of interest with ${c.organisationName} and left the panel. The panel may need another member.`,
+        'The reason is in the application’s history.',
       ],
     }),
   },

@@ -55,7 +55,7 @@ describe('history as each role sees it', () => {
     expect(warning(ok(await panel[1].api.get(`/applications/${id}/history`)).items)).toBeUndefined();
   });
 
-  it('a declared conflict is a panel change to the school, anonymous to the panel, named to the lead', async () => {
+  it('a declared conflict is an anonymous panel change to the school and the panel, named to the lead', async () => {
     ok(await event(panel[2], id, { type: 'DECLARE_CONFLICT', reason: 'My child attends' }));
     const lastLine = async (api: Actor['api']) =>
       ok(await api.get(`/applications/${id}/history`)).items.at(-1);
@@ -68,7 +68,7 @@ describe('history as each role sees it', () => {
     const school = await lastLine(w.applicantA.api);
     expect(school).toMatchObject({ type: 'PANEL_CHANGED', actorId: null, payload: {} });
     const colleague = await lastLine(panel[1].api);
-    expect(colleague).toMatchObject({ type: 'DECLARE_CONFLICT', actorId: null, payload: {} });
+    expect(colleague).toMatchObject({ type: 'PANEL_CHANGED', actorId: null, payload: {} });
   });
 });
 
