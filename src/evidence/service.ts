@@ -4,6 +4,7 @@ import { applicationStateString, canDeleteEvidence } from '../../workflows/index
 import { appendApplicationHistory } from '../applications/history.ts';
 import { loadApplicationAccess, lockApplicationAccess } from '../applications/repository.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import { assertMayReadEvidence } from '../domain/access.ts';
 import { DomainError, forbidden, notFound, validationFailed } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
 import { type ByteRange, ObjectNotFoundError } from '../storage/store.ts';
@@ -52,7 +53,8 @@ export async function listEvidence(
   applicationId: string,
   filter: { criterion?: string } = {},
 ): Promise<EvidenceView[]> {
-  await loadApplicationAccess(db, p, applicationId);
+  const access = await loadApplicationAccess(db, p, applicationId);
+  assertMayReadEvidence(access.relations, access.snapshot);
   const rows = await listEvidenceRows(db, applicationId, filter.criterion);
   return rows.map(evidenceView);
 }
@@ -69,7 +71,8 @@ async function evidenceOrNotFound(
 }
 
 export async function getEvidence(db: DbOrTrx, p: Principal, applicationId: string, evidenceId: string) {
-  await loadApplicationAccess(db, p, applicationId);
+  const access = await loadApplicationAccess(db, p, applicationId);
+  assertMayReadEvidence(access.relations, access.snapshot);
   return evidenceView(await evidenceOrNotFound(db, applicationId, evidenceId));
 }
 
@@ -117,7 +120,8 @@ export async function downloadEvidence(
   withBody: boolean,
 ): Promise<Download> {
   const { db, store } = deps;
-  await loadApplicationAccess(db, p, applicationId);
+  const access = await loadApplicationAccess(db, p, applicationId);
+  assertMayReadEvidence(access.relations, access.snapshot);
   const row = await evidenceOrNotFound(db, applicationId, evidenceId);
   const item = evidenceView(row);
   if (item.fileRemoved) {
@@ -291,7 +295,8 @@ export async function downloadEvidenceArchive(
   applicationId: string,
 ): Promise<{ filename: string; stream: Readable; files: number }> {
   const { db, store } = deps;
-  await loadApplicationAccess(db, p, applicationId);
+  const access = await loadApplicationAccess(db, p, applicationId);
+  assertMayReadEvidence(access.relations, access.snapshot);
   const rows = await storedEvidenceRows(db, applicationId);
   await appendApplicationHistory(db, {
     applicationId,
