@@ -12,15 +12,17 @@ import {
 import { applicationRoutes } from './applications/routes.ts';
 import { areaRoutes } from './areas/routes.ts';
 import { awardRoutes } from './awards/routes.ts';
-import type { Config } from './config.ts';
+import { type Config, publicBaseUrl } from './config.ts';
 import type { DatabaseHandle } from './db/index.ts';
 import { scheduleOrphanSweeps } from './evidence/maintenance.ts';
+import { EVIDENCE_MEDIA_TYPES } from './evidence/media-types.ts';
 import { evidenceRoutes } from './evidence/routes.ts';
 import { healthRoutes } from './health/routes.ts';
 import { registerAuth } from './http/auth.ts';
+import { CSV_NOTE } from './http/csv.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { registerMetrics } from './http/metrics.ts';
-import { orderComponentSchemas } from './http/openapi.ts';
+import { completeOperations, dropUnusedSchemas, orderComponentSchemas } from './http/openapi.ts';
 import { frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
 import { registerWellFormedText } from './http/well-formed.ts';
 import { notificationRoutes } from './notifications/routes.ts';
@@ -104,10 +106,14 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
       info: {
         title: 'Sanctuary Awards appraisal service',
         version: API_VERSION,
+        license: { name: 'MIT', identifier: 'MIT' },
         description:
           'Applications, appraisal panels, decisions and awards for the City of Sanctuary UK Sanctuary Awards. ' +
           'Errors are RFC 9457 problem documents with a stable `code`.',
       },
+      servers: [
+        { url: publicBaseUrl(config), description: 'This service (PUBLIC_URL, else its listen address)' },
+      ],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearerAuth: [] }],
     },
@@ -120,7 +126,11 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
       return out;
     },
     transformObject: (input) => {
-      const doc = jsonSchemaTransformObject(input) as { components?: { schemas?: Record<string, unknown> } };
+      const doc = jsonSchemaTransformObject(input) as Parameters<typeof dropUnusedSchemas>[0] & {
+        paths: Parameters<typeof completeOperations>[0];
+      };
+      completeOperations(doc.paths, { csvNote: CSV_NOTE, evidenceMediaTypes: EVIDENCE_MEDIA_TYPES });
+      dropUnusedSchemas(doc);
       if (doc.components?.schemas) doc.components.schemas = orderComponentSchemas(doc.components.schemas);
       return doc as ReturnType<typeof jsonSchemaTransformObject>;
     },

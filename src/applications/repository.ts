@@ -351,3 +351,13 @@ export async function panelPeopleOf(db: DbOrTrx, panel: string[]): Promise<Panel
     .where('users.id', 'in', panel)
     .execute();
 }
+
+/** The keys a list may be sorted by (`?sort=key` or `-key`), and the column each one orders. */
+export const APPLICATION_SORT_COLUMNS = {
+  createdAt: 'applications.created_at',
+  updatedAt: 'applications.updated_at',
+  organisationName: 'organisations.name',
+};
+export const APPLICATION_SORT_KEYS = Object.keys(
+  APPLICATION_SORT_COLUMNS,
+) as (keyof typeof APPLICATION_SORT_COLUMNS)[];

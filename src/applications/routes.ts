@@ -40,6 +40,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/applications',
     {
       schema: {
+        operationId: 'createApplication',
         tags: ['applications'],
         summary:
           'Open an application (applicant member, lead, admin); a renewal is pre-filled from the last award',
@@ -58,6 +59,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/applications',
     {
       schema: {
+        operationId: 'listApplications',
         tags: ['applications'],
         summary: 'Applications in the caller’s scope',
         description: CSV_NOTE,
@@ -81,6 +83,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/applications/:id',
     {
       schema: {
+        operationId: 'getApplication',
         tags: ['applications'],
         summary:
           'One application with the events the caller may send now (allowedEvents) and why others are blocked',
@@ -105,6 +108,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/applications/:id/answers/:code',
     {
       schema: {
+        operationId: 'saveAnswer',
         tags: ['applications'],
         summary:
           'Write the answer to one criterion (applicant member; in draft, awaitingResponse, furtherEvidenceRequested)',
@@ -124,6 +128,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/applications/:id/events',
     {
       schema: {
+        operationId: 'sendApplicationEvent',
         tags: ['applications'],
         summary: 'Send a workflow event (SPEC §4); answers the updated application',
         description:
@@ -151,6 +156,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/applications/:id/history',
     {
       schema: {
+        operationId: 'getApplicationHistory',
         tags: ['applications'],
         summary: 'Every event of the application, downloads included, oldest first',
         params: idParams,
@@ -166,6 +172,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
     '/applications/:id/reviews',
     {
       schema: {
+        operationId: 'listReviews',
         tags: ['applications'],
         summary: 'Individual reviews by round (lead, admin: all; appraiser: their own)',
         params: idParams,

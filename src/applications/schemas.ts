@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { sortQuery } from '../http/pagination.ts';
+import { APPLICATION_SORT_KEYS } from './repository.ts';
 
 const text = (max: number) => z.string().max(max);
 const code = z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/, 'a criterion code such as L1');
@@ -154,11 +156,7 @@ export const listApplicationsQuery = z.strictObject({
     .max(200)
     .optional()
     .describe('Text in the organisation name (case-insensitive)'),
-  sort: z
-    .string()
-    .max(40)
-    .optional()
-    .describe('createdAt, updatedAt or organisationName; prefix - for descending'),
+  sort: sortQuery(APPLICATION_SORT_KEYS),
 });
 
 export const historyItem = z

@@ -107,15 +107,7 @@ export async function listApplications(
   p: Principal,
   q: repo.ApplicationFilters & { sort?: string; limit: number; cursor?: string },
 ) {
-  const sort = parseSort(
-    q.sort,
-    {
-      createdAt: 'applications.created_at',
-      updatedAt: 'applications.updated_at',
-      organisationName: 'organisations.name',
-    },
-    '-createdAt',
-  );
+  const sort = parseSort(q.sort, repo.APPLICATION_SORT_COLUMNS, '-createdAt');
   const page = await keysetPage(repo.applicationsMatching(db, applicationsInScope(p), q), {
     idColumn: 'applications.id',
     limit: q.limit,

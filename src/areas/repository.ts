@@ -38,3 +38,4 @@ export async function updateArea(
 ): Promise<AreaRow | undefined> {
   return db.updateTable('areas').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
 }
+export const AREA_SORT_KEYS = Object.keys(AREA_SORT_COLUMNS) as (keyof typeof AREA_SORT_COLUMNS)[];

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { pageOf, pageQuery } from '../http/pagination.ts';
+import { pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
+import { AREA_SORT_KEYS } from './repository.ts';
 import { areaView, createAreaBody, nation, patchAreaBody } from './schemas.ts';
 import * as service from './service.ts';
 
@@ -12,12 +13,13 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/areas',
     {
       schema: {
+        operationId: 'listAreas',
         tags: ['areas'],
         summary: 'Areas covered by local leads (any user)',
         querystring: z.strictObject({
           nation: nation.optional(),
           active: z.enum(['true', 'false']).optional(),
-          sort: z.string().max(40).optional().describe('name or createdAt; prefix - for descending'),
+          sort: sortQuery(AREA_SORT_KEYS),
           ...pageQuery,
         }),
         response: { 200: pageOf(areaView), ...problemResponses(400, 401) },
@@ -30,6 +32,7 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/areas/:id',
     {
       schema: {
+        operationId: 'getArea',
         tags: ['areas'],
         summary: 'One area',
         params: z.strictObject({ id: z.uuid() }),
@@ -43,6 +46,7 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/areas',
     {
       schema: {
+        operationId: 'createArea',
         tags: ['areas'],
         summary: 'Create an area (admin)',
         body: createAreaBody,
@@ -59,6 +63,7 @@ export const areaRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/areas/:id',
     {
       schema: {
+        operationId: 'updateArea',
         tags: ['areas'],
         summary: 'Change an area (admin)',
         params: z.strictObject({ id: z.uuid() }),

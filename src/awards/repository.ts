@@ -92,3 +92,12 @@ export async function findRegisterRow(db: DbOrTrx, awardId: string): Promise<Reg
     | RegisterRow
     | undefined;
 }
+
+/** The keys a list may be sorted by (`?sort=key` or `-key`), and the column each one orders. */
+export const AWARD_SORT_COLUMNS = {
+  awardedAt: 'awards.awarded_at',
+  expiresAt: 'awards.expires_at',
+  updatedAt: 'awards.updated_at',
+  organisationName: 'organisations.name',
+};
+export const AWARD_SORT_KEYS = Object.keys(AWARD_SORT_COLUMNS) as (keyof typeof AWARD_SORT_COLUMNS)[];

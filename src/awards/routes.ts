@@ -6,7 +6,8 @@ import { caller } from '../http/auth.ts';
 import { CSV_NOTE, type CsvColumn, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
 import { expectedVersionFrom, setVersionHeaders } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { pageOf, pageQuery } from '../http/pagination.ts';
+import { pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
+import { AWARD_SORT_KEYS } from './repository.ts';
 import * as service from './service.ts';
 
 export const awardView = z
@@ -91,6 +92,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
     '/awards',
     {
       schema: {
+        operationId: 'listAwards',
         tags: ['awards'],
         summary: 'Awards in the caller’s scope',
         description: CSV_NOTE,
@@ -109,11 +111,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
             .max(200)
             .optional()
             .describe('Text in the organisation name (case-insensitive)'),
-          sort: z
-            .string()
-            .max(40)
-            .optional()
-            .describe('awardedAt, expiresAt, updatedAt or organisationName; prefix - for descending'),
+          sort: sortQuery(AWARD_SORT_KEYS),
           ...pageQuery,
         }),
         response: { 200: pageOf(awardView), ...problemResponses(400, 401) },
@@ -135,6 +133,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
     '/awards/:id',
     {
       schema: {
+        operationId: 'getAward',
         tags: ['awards'],
         summary: 'One award',
         params: z.strictObject({ id: z.uuid() }),
@@ -152,6 +151,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
     '/awards/:id/certificate',
     {
       schema: {
+        operationId: 'getCertificate',
         tags: ['awards'],
         summary:
           'The award certificate as PDF (a current award; the organisation’s members, its lead, admins)',
@@ -181,6 +181,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
     '/awards/:id/events',
     {
       schema: {
+        operationId: 'sendAwardEvent',
         tags: ['awards'],
         summary: 'Revoke an award (admin)',
         params: z.strictObject({ id: z.uuid() }),
@@ -206,6 +207,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
     {
       config: { public: true },
       schema: {
+        operationId: 'listRegister',
         tags: ['register'],
         summary: 'The public register of current award holders, by organisation name',
         description: `Only current awards (active, renewal due, renewing); nothing about people, panels or evidence. ${CSV_NOTE}`,
@@ -241,6 +243,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
     {
       config: { public: true },
       schema: {
+        operationId: 'verifyAward',
         tags: ['register'],
         summary: 'Verify one award (the link printed on its certificate)',
         description:

@@ -36,16 +36,7 @@ export function toAwardView(loaded: Loaded<AwardSnapshot, AwardRow>) {
 export type AwardListQuery = AwardFilters & { sort?: string; limit: number; cursor?: string };
 
 export async function listAwards(db: Db, p: Principal, q: AwardListQuery) {
-  const sort = parseSort(
-    q.sort,
-    {
-      awardedAt: 'awards.awarded_at',
-      expiresAt: 'awards.expires_at',
-      updatedAt: 'awards.updated_at',
-      organisationName: 'organisations.name',
-    },
-    '-awardedAt',
-  );
+  const sort = parseSort(q.sort, repo.AWARD_SORT_COLUMNS, '-awardedAt');
   const page = await keysetPage(repo.awardsMatching(db, awardsInScope(p), q), {
     idColumn: 'awards.id',
     limit: q.limit,

@@ -75,6 +75,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     '/applications/:id/evidence',
     {
       schema: {
+        operationId: 'uploadEvidence',
         tags: ['evidence'],
         summary: 'Upload evidence files (applicant member, while evidence can be added)',
         description:
@@ -127,6 +128,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     '/applications/:id/evidence',
     {
       schema: {
+        operationId: 'listEvidence',
         tags: ['evidence'],
         summary: 'Evidence files of an application (everyone who can see the application)',
         params: applicationParams,
@@ -143,6 +145,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     '/applications/:id/evidence/archive',
     {
       schema: {
+        operationId: 'downloadEvidenceArchive',
         tags: ['evidence'],
         summary: 'All evidence files of the application as one zip (recorded in the history)',
         description:
@@ -171,6 +174,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     '/applications/:id/evidence/:eid',
     {
       schema: {
+        operationId: 'getEvidence',
         tags: ['evidence'],
         summary: 'Metadata of one evidence file',
         params: evidenceParams,
@@ -184,6 +188,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     '/applications/:id/evidence/:eid/content',
     {
       schema: {
+        operationId: 'downloadEvidence',
         tags: ['evidence'],
         summary: 'Download an evidence file (recorded in the application history)',
         description:
@@ -244,6 +249,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     '/applications/:id/evidence/:eid',
     {
       schema: {
+        operationId: 'deleteEvidence',
         tags: ['evidence'],
         summary: 'Delete an evidence file (applicant member or admin; only in a draft never submitted)',
         params: evidenceParams,

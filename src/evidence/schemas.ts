@@ -57,8 +57,13 @@ export const uploadEvidenceBody = z
   .object({
     criteria: z
       .string()
-      .describe('Comma-separated criterion codes, e.g. "L1,E2"; must come before the files'),
-    files: z.array(z.string().meta({ format: 'binary' })).describe('One or more files (any field name)'),
+      .optional()
+      .describe(
+        'Comma-separated criterion codes, e.g. "L1,E2"; must come before the files. Not needed for a .zip of criterion folders',
+      ),
   })
+  // The files come in fields of any name, as many as MAX_FILES_PER_REQUEST allows.
+  .catchall(z.string().meta({ format: 'binary' }).describe('A file (any field name)'))
   .meta({ id: 'EvidenceUpload' })
+  // Multipart bodies are read as a stream by the route, so Fastify sees no parsed body.
   .nullish();

@@ -111,4 +111,4 @@ export const columnsOf = <T>(...headers: (keyof T & string)[]): CsvColumn<T>[] =
 export const CSV_NOTE =
   'Send `Accept: text/csv` for the whole filtered list as CSV (same rows and order as the JSON pages, ' +
   'from `cursor` if given; `limit` does not cut the export), streamed in constant memory. Cells that ' +
-  'a spreadsheet would run as a formula are prefixed with an apostrophe.';
+  'a spreadsheet would run as a formula are prefixed with an apostrophe; cells holding `,` `;` or a tab are quoted.';

@@ -33,7 +33,15 @@ export function registerMetrics(app: FastifyInstance) {
 
   app.get(
     '/metrics',
-    { config: { public: true }, schema: { tags: ['health'], summary: 'Prometheus metrics', hide: false } },
+    {
+      config: { public: true },
+      schema: {
+        operationId: 'getMetrics',
+        tags: ['health'],
+        summary: 'Prometheus metrics',
+        hide: false,
+      },
+    },
     async (_request, reply) => {
       reply.type(registry.contentType);
       return registry.metrics();

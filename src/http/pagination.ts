@@ -7,3 +7,13 @@ export const pageQuery = {
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/**
+ * `?sort=`: one of a list's sort keys, `-` before it for descending; documented as the enum it is.
+ * The service maps the key to its column (parseSort in src/domain/pagination.ts).
+ */
+export const sortQuery = <const K extends string>(keys: readonly K[]) =>
+  z
+    .enum([...keys, ...keys.map((k) => `-${k}` as const)] as [K | `-${K}`, ...(K | `-${K}`)[]])
+    .optional()
+    .describe(`${keys.join(', ')}; prefix - for descending`);

@@ -12,6 +12,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/me/notifications',
     {
       schema: {
+        operationId: 'listMyNotifications',
         tags: ['notifications'],
         summary: 'The caller’s notifications, newest first, with their e-mail delivery status',
         querystring: z.strictObject({ ...pageQuery }),

@@ -132,3 +132,13 @@ export async function streamExists(db: DbOrTrx, id: string): Promise<boolean> {
 export async function areaExists(db: DbOrTrx, id: string): Promise<boolean> {
   return Boolean(await db.selectFrom('areas').select('id').where('id', '=', id).executeTakeFirst());
 }
+
+/** The keys a list may be sorted by (`?sort=key` or `-key`), and the column each one orders. */
+export const ORGANISATION_SORT_COLUMNS = {
+  name: 'organisations.name',
+  createdAt: 'organisations.created_at',
+  updatedAt: 'organisations.updated_at',
+};
+export const ORGANISATION_SORT_KEYS = Object.keys(
+  ORGANISATION_SORT_COLUMNS,
+) as (keyof typeof ORGANISATION_SORT_COLUMNS)[];

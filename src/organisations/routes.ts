@@ -4,8 +4,9 @@ import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { CSV_NOTE, type CsvColumn, sendCsv, wantsCsv } from '../http/csv.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { pageOf, pageQuery } from '../http/pagination.ts';
+import { pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
 import { userView } from '../users/schemas.ts';
+import { ORGANISATION_SORT_KEYS } from './repository.ts';
 import * as service from './service.ts';
 
 const idParams = z.strictObject({ id: z.uuid() });
@@ -77,6 +78,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/organisations',
     {
       schema: {
+        operationId: 'createOrganisation',
         tags: ['organisations'],
         summary: 'Register an organisation (admin; a lead in their own areas)',
         body: createOrganisationBody,
@@ -93,6 +95,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/organisations',
     {
       schema: {
+        operationId: 'listOrganisations',
         tags: ['organisations'],
         summary: 'Organisations the caller may see',
         description: CSV_NOTE,
@@ -106,11 +109,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
             .datetime({ offset: true })
             .optional()
             .describe('Only organisations changed at or after this instant'),
-          sort: z
-            .string()
-            .max(40)
-            .optional()
-            .describe('name, createdAt or updatedAt; prefix - for descending'),
+          sort: sortQuery(ORGANISATION_SORT_KEYS),
           ...pageQuery,
         }),
         response: { 200: pageOf(organisationView), ...problemResponses(400, 401) },
@@ -132,6 +131,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/organisations/:id',
     {
       schema: {
+        operationId: 'getOrganisation',
         tags: ['organisations'],
         summary: 'One organisation',
         params: idParams,
@@ -145,6 +145,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/organisations/:id',
     {
       schema: {
+        operationId: 'updateOrganisation',
         tags: ['organisations'],
         summary: 'Change an organisation (admin, the area lead)',
         params: idParams,
@@ -159,6 +160,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/organisations/:id/members',
     {
       schema: {
+        operationId: 'listMembers',
         tags: ['organisations'],
         summary: "The organisation's applicant members",
         params: idParams,
@@ -172,6 +174,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/organisations/:id/members',
     {
       schema: {
+        operationId: 'addMember',
         tags: ['organisations'],
         summary:
           'Add an applicant member: an existing user by id, or a new one by email and name (admin, the area lead)',
@@ -188,6 +191,7 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
     '/organisations/:id/pledge',
     {
       schema: {
+        operationId: 'signPledge',
         tags: ['organisations'],
         summary: 'Sign the City of Sanctuary pledge (an applicant member)',
         params: idParams,

@@ -94,15 +94,7 @@ export async function listOrganisations(
   p: Principal,
   q: repo.OrganisationFilters & { sort?: string; limit: number; cursor?: string },
 ) {
-  const sort = parseSort(
-    q.sort,
-    {
-      name: 'organisations.name',
-      createdAt: 'organisations.created_at',
-      updatedAt: 'organisations.updated_at',
-    },
-    'name',
-  );
+  const sort = parseSort(q.sort, repo.ORGANISATION_SORT_COLUMNS, 'name');
   const page = await keysetPage(repo.organisationsMatching(db, organisationsInScope(p), q), {
     idColumn: 'organisations.id',
     limit: q.limit,

@@ -127,6 +127,7 @@ export const reportRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config, 
     '/areas/:id/dashboard',
     {
       schema: {
+        operationId: 'getAreaDashboard',
         tags: ['reports'],
         summary: 'What needs attention in one area today (the area’s lead, admins)',
         description:
@@ -143,6 +144,7 @@ export const reportRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config, 
     '/dashboard',
     {
       schema: {
+        operationId: 'getNationalSummary',
         tags: ['reports'],
         summary: 'National summary across areas (admins)',
         response: { 200: nationalSummaryView, ...problemResponses(401, 403) },

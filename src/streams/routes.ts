@@ -11,6 +11,7 @@ export const streamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
     '/streams',
     {
       schema: {
+        operationId: 'listStreams',
         tags: ['streams'],
         summary: 'Streams with their current criteria set',
         response: {
@@ -26,6 +27,7 @@ export const streamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
     '/streams/:id',
     {
       schema: {
+        operationId: 'getStream',
         tags: ['streams'],
         summary: 'One stream with its current criteria set',
         params: z.strictObject({ id: z.uuid() }),
@@ -39,6 +41,7 @@ export const streamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
     '/streams/:id/criteria-sets',
     {
       schema: {
+        operationId: 'listCriteriaSets',
         tags: ['streams'],
         summary: "Every published version of a stream's criteria, newest first",
         params: z.strictObject({ id: z.uuid() }),
@@ -52,6 +55,7 @@ export const streamRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
     '/streams/:id/criteria-sets',
     {
       schema: {
+        operationId: 'publishCriteriaSet',
         tags: ['streams'],
         summary:
           'Publish a new criteria set version (admin); applications keep the version they started with',

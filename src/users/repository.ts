@@ -229,3 +229,7 @@ export async function onPanelOutside(db: DbOrTrx, userId: string, areaIds: strin
     .executeTakeFirst();
   return Boolean(row);
 }
+
+/** The keys a list may be sorted by (`?sort=key` or `-key`), and the column each one orders. */
+export const USER_SORT_COLUMNS = { createdAt: 'users.created_at', email: 'users.email', name: 'users.name' };
+export const USER_SORT_KEYS = Object.keys(USER_SORT_COLUMNS) as (keyof typeof USER_SORT_COLUMNS)[];

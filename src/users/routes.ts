@@ -31,6 +31,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/me',
     {
       schema: {
+        operationId: 'getMe',
         tags: ['users'],
         summary: 'The caller, their grants, areas and organisations',
         response: { 200: meView, ...problemResponses(401) },
@@ -43,6 +44,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/users',
     {
       schema: {
+        operationId: 'createUser',
         tags: ['users'],
         summary: 'Create a user with grants (admin; a lead for applicants and appraisers of their area)',
         body: createUserBody,
@@ -59,6 +61,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/users',
     {
       schema: {
+        operationId: 'listUsers',
         tags: ['users'],
         summary: 'Users the caller may see',
         querystring: listUsersQuery.extend(pageQuery),
@@ -72,6 +75,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/users/:id',
     {
       schema: {
+        operationId: 'getUser',
         tags: ['users'],
         summary: 'One user',
         params: idParams,
@@ -87,6 +91,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
       // The answer holds the token itself: never stored for Idempotency-Key replays.
       config: { secretInResponse: true },
       schema: {
+        operationId: 'issueToken',
         tags: ['tokens'],
         summary:
           'Issue an API token, shown once (admin; the user themself; a lead for a user whose grants all lie in their areas)',
@@ -110,6 +115,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/users/:id/tokens',
     {
       schema: {
+        operationId: 'listTokens',
         tags: ['tokens'],
         summary: "A user's tokens (never the token itself)",
         params: idParams,
@@ -123,6 +129,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/tokens/:id',
     {
       schema: {
+        operationId: 'revokeToken',
         tags: ['tokens'],
         summary: 'Revoke a token',
         params: idParams,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { sortQuery } from '../http/pagination.ts';
+import { USER_SORT_KEYS } from './repository.ts';
 
 export const grantInput = z.discriminatedUnion('role', [
   z.strictObject({ role: z.literal('admin') }),
@@ -77,5 +79,5 @@ export const listUsersQuery = z.strictObject({
   organisationId: z.uuid().optional(),
   areaId: z.uuid().optional().describe('Leads of this area, and appraisers whose home area it is'),
   email: z.string().max(254).optional(),
-  sort: z.string().max(40).optional().describe('createdAt, email or name; prefix - for descending'),
+  sort: sortQuery(USER_SORT_KEYS),
 });

@@ -144,11 +144,7 @@ export async function listUsers(
   p: Principal,
   q: repo.UserFilters & { sort?: string; limit: number; cursor?: string },
 ) {
-  const sort = parseSort(
-    q.sort,
-    { createdAt: 'users.created_at', email: 'users.email', name: 'users.name' },
-    'createdAt',
-  );
+  const sort = parseSort(q.sort, repo.USER_SORT_COLUMNS, 'createdAt');
   const page = await keysetPage(repo.usersMatching(db, usersInScope(p), q), {
     idColumn: 'users.id',
     limit: q.limit,

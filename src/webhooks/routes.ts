@@ -18,6 +18,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config,
       // The answer holds the signing secret: never stored for Idempotency-Key replays.
       config: { secretInResponse: true },
       schema: {
+        operationId: 'createWebhook',
         tags: ['webhooks'],
         summary: 'Subscribe a URL to workflow events (admin; lead for one of their areas)',
         description:
@@ -42,6 +43,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config,
     '/webhooks',
     {
       schema: {
+        operationId: 'listWebhooks',
         tags: ['webhooks'],
         summary: 'Webhook subscriptions in the caller’s scope',
         querystring: z.strictObject({ ...pageQuery }),
@@ -55,6 +57,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config,
     '/webhooks/:id',
     {
       schema: {
+        operationId: 'deleteWebhook',
         tags: ['webhooks'],
         summary: 'Delete a subscription; its pending deliveries are not sent',
         params: z.strictObject({ id: z.uuid() }),
@@ -72,6 +75,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ db: Db; config: Pick<Config,
     '/webhooks/:id/deliveries',
     {
       schema: {
+        operationId: 'listWebhookDeliveries',
         tags: ['webhooks'],
         summary: 'The delivery log of a subscription, newest first',
         params: z.strictObject({ id: z.uuid() }),
