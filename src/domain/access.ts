@@ -169,6 +169,17 @@ export function userWithinReach(
   );
 }
 
+/**
+ * Whose appraisal an assigner may add to a panel (SPEC §3): an admin anyone's; a lead an appraiser
+ * whose home area is one of theirs, or who has none (the national pool).
+ */
+export function appraiserWithinAssignerReach(actor: WorkflowActor, homeAreaId: string | null): boolean {
+  if (actor === 'system') return false;
+  if (actor.isAdmin) return true;
+  if (actor.leadAreaIds.length === 0) return false;
+  return homeAreaId === null || actor.leadAreaIds.includes(homeAreaId);
+}
+
 // ——— applications and awards ———
 
 /**
