@@ -39,7 +39,8 @@ export async function seedMeetingApplications(
   const orgId = (
     await lead.call('POST', '/organisations', { name: 'Bench Primary', streamId, areaId, phase: 'primary' })
   ).id as string;
-  const applicant = await userWithToken(lead.call, {
+  // Only an admin creates users with grants at once and issues someone else's token (SPEC §3, §5).
+  const applicant = await userWithToken(admin, {
     email: 'applicant@bench.example',
     name: 'Bench Applicant',
     grants: [{ role: 'applicant', organisationId: orgId }],
@@ -67,11 +68,16 @@ export async function seedMeetingApplications(
   const panel = [];
   for (let i = 0; i < 3; i++) {
     panel.push(
-      await userWithToken(lead.call, {
+      await userWithToken(admin, {
         email: `appraiser${i}@bench.example`,
         name: `Bench Appraiser ${i}`,
         grants: [{ role: 'appraiser' }],
-        appraiserProfile: { livedExperience: i === 0, localGroup: i === 1, cosStaff: false },
+        appraiserProfile: {
+          livedExperience: i === 0,
+          localGroup: i === 1,
+          cosStaff: false,
+          homeAreaId: areaId,
+        },
       }),
     );
   }

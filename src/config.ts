@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { EMAIL_ADDRESS, EMAIL_ADDRESS_MESSAGE } from './domain/email.ts';
 
 /** Reads "true"/"1"/"yes" style flags; anything else unset is the default. */
 const flag = (fallback: boolean) =>
@@ -100,7 +101,12 @@ const configSchema = z.object({
   ZIP_MAX_COMPRESSION_RATIO: z.coerce.number().min(1).default(100),
   ORPHAN_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
   ALLOW_CLOCK_OVERRIDE: flag(false),
-  BOOTSTRAP_ADMIN_EMAIL: z.email().default('admin@sanctuary.local'),
+  BOOTSTRAP_ADMIN_EMAIL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(EMAIL_ADDRESS, EMAIL_ADDRESS_MESSAGE)
+    .default('admin@sanctuary.local'),
   // Timers, reminders, notifications and webhooks (src/jobs, src/notifications, src/webhooks).
   JOBS_WORKER: flag(true),
   JOBS_POLL_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),

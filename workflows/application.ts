@@ -158,7 +158,13 @@ export type ReturnEvent = { type: 'RETURN'; facts: BaseFacts; reason: string };
 export type AssignAppraiserEvent = {
   type: 'ASSIGN_APPRAISER';
   /** About `userId`, so absent in preview. */
-  facts: BaseFacts & { isAppraiser?: boolean; isOrganisationMember?: boolean; hasConflict?: boolean };
+  facts: BaseFacts & {
+    isAppraiser?: boolean;
+    isOrganisationMember?: boolean;
+    hasConflict?: boolean;
+    /** The sender is an admin, or leads the appraiser's home area, or the appraiser has none (national pool). */
+    appraiserWithinAssignerReach?: boolean;
+  };
   userId: string;
 };
 export type UnassignAppraiserEvent = { type: 'UNASSIGN_APPRAISER'; facts: BaseFacts; userId: string };
@@ -399,6 +405,11 @@ const assignAppraiserBlockers: BlockerCheck<ApplicationContext, AssignAppraiserE
   const blockers: string[] = [];
   if (context.panel.includes(payload.userId)) blockers.push('This person is already on the panel');
   if (facts.isAppraiser !== true) blockers.push('This person is not an appraiser');
+  else if (facts.appraiserWithinAssignerReach !== true) {
+    blockers.push(
+      'This appraiser belongs to another area: a local lead assigns appraisers from their own areas or the national pool, and an admin can assign anyone',
+    );
+  }
   if (facts.isOrganisationMember === true) {
     blockers.push('This person belongs to the applying organisation, so cannot appraise it');
   }

@@ -68,9 +68,7 @@ export async function renderApplication(
     asOf ? factsAsOf(db, app.id, asOf.at) : (view as { details: ApplicationDetails }).details,
     asOf ? panelPeopleOf(db, members) : (view as { details: ApplicationDetails }).details.panelPeople,
     // The past cannot be acted on: a view as of an earlier instant offers no events.
-    asOf
-      ? { allowedEvents: [], blockers: {} }
-      : previewEvents(applicationWorkflow, db, loaded, viewer.userId),
+    asOf ? { allowedEvents: [], blockers: {} } : previewEvents(applicationWorkflow, db, loaded, viewer),
   ]);
   const panel = panelView(people, members, context, loaded.relations);
   const awardId = asOf ? null : (view as { details: ApplicationDetails }).details.awardId;

@@ -94,6 +94,35 @@ export interface ApiTokensTable {
   revoked_at: Date | null;
 }
 
+/**
+ * A grant offered to someone outside the offerer's scope (SPEC §3), applied only when they accept.
+ * `grants` holds the offers as the API shows them (camelCase); `email` is lower-cased.
+ */
+export type OfferedGrant =
+  | { role: 'applicant'; organisationId: string }
+  | {
+      role: 'appraiser';
+      appraiserProfile: {
+        livedExperience: boolean;
+        localGroup: boolean;
+        cosStaff: boolean;
+        homeAreaId: string | null;
+      };
+    };
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  user_id: string;
+  email: string;
+  name: string;
+  grants: JSONColumnType<OfferedGrant[], string, never>;
+  invited_by: string | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+  accepted_at: Date | null;
+  declined_at: Date | null;
+}
+
 export interface PledgesTable {
   organisation_id: string;
   signatory_name: string;
@@ -119,6 +148,7 @@ export interface Database {
   grants: GrantsTable;
   appraiser_profiles: AppraiserProfilesTable;
   api_tokens: ApiTokensTable;
+  invitations: InvitationsTable;
   pledges: PledgesTable;
   conflicts: ConflictsTable;
   applications: ApplicationsTable;

@@ -153,6 +153,32 @@ export const mayGrantRole = (p: Principal, role: Role) =>
   p.isAdmin || role === 'appraiser' || role === 'applicant';
 
 /**
+ * Reach never grows behind someone's back (SPEC §3): admins give grants at once; what a lead offers
+ * anyone outside their scope (a new address, or an account elsewhere) waits for the person to accept.
+ */
+export const grantsDirectly = (p: Principal) => p.isAdmin;
+
+/**
+ * Whether `p` may offer this role in this area (an applicant grant: its organisation's area; an
+ * appraiser: their home area, null for the national pool). Checked again when an invitation is
+ * accepted, so an offer outlives neither its sender's grants nor their areas.
+ */
+export function mayOffer(p: Principal, role: Role, areaId: string | null): boolean {
+  if (!mayGrantRole(p, role)) return false;
+  if (areaId === null) return p.isAdmin;
+  return managesArea(p, areaId);
+}
+
+/**
+ * A credential is personal (SPEC §5): only an admin, or the user for themself, issues a token. A lead
+ * never holds someone else's, so nothing a lead holds can reach further when that person's grants grow.
+ */
+export function assertMayIssueTokenFor(p: Principal, holderId: string) {
+  if (!p.isAdmin && p.userId !== holderId)
+    throw forbidden('Only an admin, or the person themself, may issue their API token');
+}
+
+/**
  * Whether all of a user's reach lies within a lead's areas: no admin or lead grant, every organisation
  * in the lead's areas, an appraiser's home area theirs, and (`onPanelOutside`, read by the caller) no
  * panel seat elsewhere. Admins manage everyone, and people themselves.
@@ -174,6 +200,17 @@ export function userWithinReach(
     ) ||
     (target.grants.some((g) => g.role === 'appraiser') && target.onPanelOutside)
   );
+}
+
+/**
+ * Whose appraisal an assigner may add to a panel (SPEC §3): an admin anyone's; a lead an appraiser
+ * whose home area is one of theirs, or who has none (the national pool).
+ */
+export function appraiserWithinAssignerReach(actor: WorkflowActor, homeAreaId: string | null): boolean {
+  if (actor === 'system') return false;
+  if (actor.isAdmin) return true;
+  if (actor.leadAreaIds.length === 0) return false;
+  return homeAreaId === null || actor.leadAreaIds.includes(homeAreaId);
 }
 
 // ——— applications and awards ———

@@ -5,7 +5,7 @@ import { caller } from '../http/auth.ts';
 import { CSV_NOTE, type CsvColumn, sendCsv, wantsCsv } from '../http/csv.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
-import { userView } from '../users/schemas.ts';
+import { emailAddress, invitationSent, userView } from '../users/schemas.ts';
 import { ORGANISATION_SORT_KEYS } from './repository.ts';
 import * as service from './service.ts';
 
@@ -70,7 +70,7 @@ const ORGANISATION_CSV_COLUMNS: CsvColumn<OrganisationView>[] = [
 
 const addMemberBody = z.union([
   z.strictObject({ userId: z.uuid() }),
-  z.strictObject({ email: z.email().max(254), name: text(200) }),
+  z.strictObject({ email: emailAddress, name: text(200) }),
 ]);
 
 export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
@@ -177,14 +177,19 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
         operationId: 'addMember',
         tags: ['organisations'],
         summary:
-          'Add an applicant member: an existing user by id, or a new one by email and name (admin, the area lead)',
+          'Add an applicant member: an existing user by id, or a person by email and name (admin, the area lead)',
+        description:
+          'An admin adds anyone at once (201). A lead adds someone already in their scope at once (201); anyone else named by e-mail is invited (202), with the same answer whether or not the address already has an account.',
         params: idParams,
         body: addMemberBody,
-        response: { 201: userView, ...problemResponses(400, 401, 403, 404) },
+        response: { 201: userView, 202: invitationSent, ...problemResponses(400, 401, 403, 404) },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(await service.addMember(db, caller(request), request.params.id, request.body)),
+    async (request, reply) => {
+      const added = await service.addMember(db, caller(request), request.params.id, request.body);
+      if ('invitation' in added) return reply.code(202).send(added);
+      return reply.code(201).send(added.member);
+    },
   );
 
   app.post(

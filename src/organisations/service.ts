@@ -5,15 +5,18 @@ import {
   assertLeadOrAdmin,
   assertMemberOf,
   assertOrganisationVisible,
+  grantsDirectly,
   managesArea,
   organisationsInScope,
   usersInScope,
 } from '../domain/access.ts';
-import { conflict, forbidden, validationFailed } from '../domain/errors.ts';
+import { forbidden, validationFailed } from '../domain/errors.ts';
 import { iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
+import { invitePerson, userInScopeByEmail } from '../users/invitations.ts';
 import * as users from '../users/repository.ts';
+import type { InvitationView, UserView } from '../users/schemas.ts';
 import { toUserView } from '../users/service.ts';
 import * as repo from './repository.ts';
 
@@ -134,34 +137,42 @@ export async function listMembers(db: Db, p: Principal, id: string) {
   return rows.map((r) => toUserView(r, p));
 }
 
+/**
+ * Adds an applicant member: someone the caller may already act on (an admin: anyone, creating a new
+ * address's account; a lead: a person in their scope) at once; anyone else a lead names by e-mail is
+ * invited, with the same answer whether or not the address has an account (SPEC §3).
+ */
 export async function addMember(
   db: Db,
   p: Principal,
   orgId: string,
   b: { userId: string } | { email: string; name: string },
-) {
+): Promise<{ member: UserView } | { invitation: InvitationView }> {
   const org = await getManageableOrganisation(db, p, orgId);
-  const userId = await db.transaction().execute(async (trx) => {
-    let id: string | undefined;
-    // A lead may only add people already in their scope (or new ones): adding someone else's user
-    // would let the lead manage (and issue tokens for) a person outside their area.
-    const scope = usersInScope(p);
-    if ('userId' in b) {
-      id = (await users.findUser(trx, b.userId, scope))?.id;
-      if (!id) throw validationFailed(`No such user: ${b.userId}`);
-    } else {
-      const existing = await users.findUserIdByEmail(trx, b.email);
-      if (existing && !(await users.findUser(trx, existing, scope))) {
-        throw conflict(
-          `A user with email ${b.email} already exists outside your area; ask an admin to add them`,
-        );
+  const added = await db
+    .transaction()
+    .execute(async (trx): Promise<{ userId: string } | { invitation: InvitationView }> => {
+      let id: string | undefined;
+      if ('userId' in b) {
+        id = (await users.findUser(trx, b.userId, usersInScope(p)))?.id;
+        if (!id) throw validationFailed(`No such user: ${b.userId}`);
+      } else if (grantsDirectly(p)) {
+        id =
+          (await users.findUserIdByEmail(trx, b.email)) ??
+          (await users.insertUserIfNew(trx, { email: b.email, name: b.name })) ??
+          (await users.findUserIdByEmail(trx, b.email));
+      } else {
+        id = await userInScopeByEmail(trx, p, b.email);
+        if (!id) {
+          const offer = [{ role: 'applicant' as const, organisationId: org.id }];
+          return { invitation: await invitePerson(trx, p, b, offer) };
+        }
       }
-      id = existing ?? (await users.insertUser(trx, { email: b.email, name: b.name }));
-    }
-    await users.insertGrant(trx, { user_id: id, role: 'applicant', organisation_id: org.id });
-    return id;
-  });
-  return toUserView((await users.findUser(db, userId)) as users.UserRow, p);
+      await users.insertGrant(trx, { user_id: id as string, role: 'applicant', organisation_id: org.id });
+      return { userId: id as string };
+    });
+  if ('invitation' in added) return { invitation: added.invitation };
+  return { member: toUserView((await users.findUser(db, added.userId)) as users.UserRow, p) };
 }
 
 export async function signPledge(

@@ -505,7 +505,12 @@ function playApplication(app: ApplicationSim, rng: Rng, outcome: Outcome, stop: 
       manager,
       days(0, 3),
       { userId: member.id },
-      { isAppraiser: true, isOrganisationMember: false, hasConflict: false },
+      {
+        isAppraiser: true,
+        isOrganisationMember: false,
+        hasConflict: false,
+        appraiserWithinAssignerReach: true,
+      },
     );
   }
   if (reached('panelForming')) return finish();

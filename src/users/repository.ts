@@ -1,8 +1,8 @@
 import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
 import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
-import type { DbOrTrx } from '../db/index.ts';
-import type { Database, Role } from '../db/schema.ts';
+import type { DbOrTrx, Trx } from '../db/index.ts';
+import type { Database, OfferedGrant, Role } from '../db/schema.ts';
 import { invalidateCachedPrincipals } from './tokens.ts';
 
 /** All SQL about users, their grants, appraiser profiles and tokens. */
@@ -126,6 +126,20 @@ export async function insertUser(db: DbOrTrx, user: { email: string; name: strin
   return row.id;
 }
 
+/** Inserts the user unless the address is taken (also by a concurrent insert): their id, else undefined. */
+export async function insertUserIfNew(
+  db: DbOrTrx,
+  user: { email: string; name: string },
+): Promise<string | undefined> {
+  const row = await db
+    .insertInto('users')
+    .values(user)
+    .onConflict((oc) => oc.doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id;
+}
+
 export async function insertGrant(
   db: DbOrTrx,
   grant: { user_id: string; role: Role; area_id?: string | null; organisation_id?: string | null },
@@ -233,3 +247,113 @@ export async function onPanelOutside(db: DbOrTrx, userId: string, areaIds: strin
 /** The keys a list may be sorted by (`?sort=key` or `-key`), and the column each one orders. */
 export const USER_SORT_COLUMNS = { createdAt: 'users.created_at', email: 'users.email', name: 'users.name' };
 export const USER_SORT_KEYS = Object.keys(USER_SORT_COLUMNS) as (keyof typeof USER_SORT_COLUMNS)[];
+
+/** The names and areas of these organisations, by id. */
+export async function organisationsByIds(
+  db: DbOrTrx,
+  ids: string[],
+): Promise<Map<string, { name: string; areaId: string }>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('organisations')
+    .select(['id', 'name', 'area_id'])
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, { name: r.name, areaId: r.area_id }]));
+}
+
+// ——— invitations ———
+
+export type InvitationRow = {
+  id: string;
+  user_id: string;
+  email: string;
+  name: string;
+  grants: OfferedGrant[];
+  invited_by: string | null;
+  invited_by_name: string | null;
+  created_at: Date;
+  expires_at: Date;
+  accepted_at: Date | null;
+  declined_at: Date | null;
+};
+
+function selectInvitations(db: DbOrTrx) {
+  return db
+    .selectFrom('invitations')
+    .leftJoin('users as inviter', 'inviter.id', 'invitations.invited_by')
+    .select([
+      'invitations.id',
+      'invitations.user_id',
+      'invitations.email',
+      'invitations.name',
+      'invitations.grants',
+      'invitations.invited_by',
+      'inviter.name as invited_by_name',
+      'invitations.created_at',
+      'invitations.expires_at',
+      'invitations.accepted_at',
+      'invitations.declined_at',
+    ]);
+}
+
+export async function insertInvitation(
+  db: DbOrTrx,
+  invitation: {
+    user_id: string;
+    email: string;
+    name: string;
+    grants: OfferedGrant[];
+    invited_by: string;
+    expires_at: Date;
+  },
+): Promise<InvitationRow> {
+  const { id } = await db
+    .insertInto('invitations')
+    .values({ ...invitation, grants: JSON.stringify(invitation.grants) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return (await selectInvitations(db)
+    .where('invitations.id', '=', id)
+    .executeTakeFirstOrThrow()) as InvitationRow;
+}
+
+/** A person's invitations, newest first. */
+export async function invitationsOf(db: DbOrTrx, userId: string, limit: number): Promise<InvitationRow[]> {
+  return (await selectInvitations(db)
+    .where('invitations.user_id', '=', userId)
+    .orderBy('invitations.created_at', 'desc')
+    .orderBy('invitations.id', 'desc')
+    .limit(limit)
+    .execute()) as InvitationRow[];
+}
+
+/** One of the person's invitations, locked for the rest of the transaction; undefined if not theirs. */
+export async function lockInvitationOf(
+  trx: Trx,
+  userId: string,
+  id: string,
+): Promise<InvitationRow | undefined> {
+  const locked = await trx
+    .selectFrom('invitations')
+    .select('id')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!locked) return undefined;
+  return (await selectInvitations(trx)
+    .where('invitations.id', '=', id)
+    .executeTakeFirstOrThrow()) as InvitationRow;
+}
+
+export async function answerInvitation(
+  trx: Trx,
+  id: string,
+  answer: { accepted_at: Date } | { declined_at: Date },
+): Promise<InvitationRow> {
+  await trx.updateTable('invitations').set(answer).where('id', '=', id).execute();
+  return (await selectInvitations(trx)
+    .where('invitations.id', '=', id)
+    .executeTakeFirstOrThrow()) as InvitationRow;
+}

@@ -4,9 +4,12 @@ import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
+import * as invitations from './invitations.ts';
 import { describeCaller } from './me.ts';
 import {
   createUserBody,
+  invitationSent,
+  invitationView,
   issuedTokenView,
   issueTokenBody,
   listUsersQuery,
@@ -40,20 +43,62 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     async (request) => describeCaller(db, caller(request)),
   );
 
+  app.get(
+    '/me/invitations',
+    {
+      schema: {
+        tags: ['users'],
+        summary: "The caller's invitations, newest first",
+        response: { 200: z.object({ items: z.array(invitationView) }), ...problemResponses(401) },
+      },
+    },
+    async (request) => ({ items: await invitations.listOwnInvitations(db, caller(request)) }),
+  );
+
+  app.post(
+    '/me/invitations/:id/accept',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Accept one of your invitations: its grants apply at once',
+        params: idParams,
+        response: { 200: invitationView, ...problemResponses(401, 404, 409) },
+      },
+    },
+    async (request) => invitations.acceptInvitation(db, caller(request), request.params.id),
+  );
+
+  app.post(
+    '/me/invitations/:id/decline',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Decline one of your invitations',
+        params: idParams,
+        response: { 200: invitationView, ...problemResponses(401, 404, 409) },
+      },
+    },
+    async (request) => invitations.declineInvitation(db, caller(request), request.params.id),
+  );
+
   app.post(
     '/users',
     {
       schema: {
         operationId: 'createUser',
         tags: ['users'],
-        summary: 'Create a user with grants (admin; a lead for applicants and appraisers of their area)',
+        summary:
+          'Create a user with grants (admin), or invite someone to grants (a lead: applicants and appraisers of their areas)',
+        description:
+          "An admin's user is created at once (201). A lead's grants are offered: 202 with an invitation the person accepts, the same answer whether or not the address already has an account; 409 only for someone already in the lead's scope.",
         body: createUserBody,
-        response: { 201: userView, ...problemResponses(400, 401, 403, 409) },
+        response: { 201: userView, 202: invitationSent, ...problemResponses(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
-      const user = await service.createUser(db, caller(request), request.body);
-      return reply.code(201).header('Location', `/users/${user.id}`).send(user);
+      const added = await service.addUser(db, caller(request), request.body);
+      if ('invitation' in added) return reply.code(202).send(added);
+      return reply.code(201).header('Location', `/users/${added.user.id}`).send(added.user);
     },
   );
 
@@ -93,8 +138,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
       schema: {
         operationId: 'issueToken',
         tags: ['tokens'],
-        summary:
-          'Issue an API token, shown once (admin; the user themself; a lead for a user whose grants all lie in their areas)',
+        summary: 'Issue an API token, shown once (an admin, or the user themself: a credential is personal)',
         params: idParams,
         body: issueTokenBody,
         response: { 201: issuedTokenView, ...problemResponses(400, 401, 403, 404) },

@@ -1,6 +1,16 @@
 import { z } from 'zod';
+import { EMAIL_ADDRESS, EMAIL_ADDRESS_MESSAGE } from '../domain/email.ts';
 import { sortQuery } from '../http/pagination.ts';
 import { USER_SORT_KEYS } from './repository.ts';
+
+/** An e-mail address as the service accepts one (src/domain/email.ts): trimmed, lower-cased, checked. */
+export const emailAddress = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .regex(EMAIL_ADDRESS, EMAIL_ADDRESS_MESSAGE)
+  .meta({ format: 'email' });
 
 export const grantInput = z.discriminatedUnion('role', [
   z.strictObject({ role: z.literal('admin') }),
@@ -18,7 +28,7 @@ export const appraiserProfileInput = z.strictObject({
 });
 
 export const createUserBody = z.strictObject({
-  email: z.email().max(254),
+  email: emailAddress,
   name: z.string().trim().min(1).max(200),
   grants: z.array(grantInput).max(50).default([]),
   appraiserProfile: appraiserProfileInput.optional(),
@@ -80,4 +90,36 @@ export const listUsersQuery = z.strictObject({
   areaId: z.uuid().optional().describe('Leads of this area, and appraisers whose home area it is'),
   email: z.string().max(254).optional(),
   sort: sortQuery(USER_SORT_KEYS),
+});
+
+export const offeredGrantView = z
+  .discriminatedUnion('role', [
+    z.object({ role: z.literal('applicant'), organisationId: z.uuid(), organisationName: z.string() }),
+    z.object({ role: z.literal('appraiser'), appraiserProfile: appraiserProfileView }),
+  ])
+  .meta({ id: 'OfferedGrant', description: 'A grant that applies only once the person accepts' });
+
+export const invitationView = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    /** The name the inviter gave, never the name of an account the address may already have. */
+    name: z.string(),
+    grants: z.array(offeredGrantView),
+    invitedBy: z.object({ id: z.uuid(), name: z.string() }).nullable(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    status: z.enum(['pending', 'accepted', 'declined', 'expired']),
+  })
+  .meta({
+    id: 'Invitation',
+    description:
+      'Grants a local lead offered someone outside their scope; the person accepts or declines them (GET /me/invitations).',
+  });
+export type InvitationView = z.infer<typeof invitationView>;
+
+export const invitationSent = z.object({ invitation: invitationView }).meta({
+  id: 'InvitationSent',
+  description:
+    'A local lead named someone outside their scope by e-mail: the same answer whether or not the address already has an account. The grants apply once the person accepts.',
 });

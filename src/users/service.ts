@@ -1,7 +1,9 @@
 import type { Db, DbOrTrx } from '../db/index.ts';
 import {
   assertLeadOrAdmin,
+  assertMayIssueTokenFor,
   defaultHomeAreaFor,
+  grantsDirectly,
   managesArea,
   mayGrantRole,
   usersInScope,
@@ -12,8 +14,9 @@ import { conflict, forbidden, notFound, validationFailed } from '../domain/error
 import { DAY_MS, isoOrNull as iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
+import { invitePerson, type OfferedGrant, userInScopeByEmail } from './invitations.ts';
 import * as repo from './repository.ts';
-import type { CreateUserInput, GrantInput, UserView } from './schemas.ts';
+import type { CreateUserInput, GrantInput, InvitationView, UserView } from './schemas.ts';
 import { newToken } from './tokens.ts';
 
 /** A user as `viewer` may see them (src/domain/access.ts decides what: `userVisibility`); null: everything. */
@@ -54,9 +57,10 @@ export async function getUser(db: Db, p: Principal, id: string): Promise<UserVie
 }
 
 /**
- * Admins manage everyone, and people their own tokens. A lead manages a user only when all of that
- * user's reach lies within the lead's areas (`userWithinReach`); otherwise a token the lead issued
- * would open another area's applications.
+ * Who may see and revoke a user's tokens: admins, the person themself, and a lead when all of that
+ * user's reach lies within the lead's areas (`userWithinReach`). Revoking only ever removes access; a
+ * lead never issues one (`assertMayIssueTokenFor`), nor revokes the token of someone who also works
+ * elsewhere.
  */
 async function assertCanManage(db: DbOrTrx, p: Principal, target: repo.UserRow) {
   const reach = {
@@ -102,7 +106,8 @@ async function checkGrants(
   }
 }
 
-export async function createUser(db: Db, p: Principal, input: CreateUserInput): Promise<UserView> {
+/** The home area a new appraiser gets, after the input's own checks. */
+async function checkUserInput(db: DbOrTrx, p: Principal, input: CreateUserInput) {
   const isAppraiser = input.grants.some((g) => g.role === 'appraiser');
   if (input.appraiserProfile && !isAppraiser) {
     throw validationFailed('appraiserProfile is only for users with the appraiser role');
@@ -110,11 +115,16 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
   // A lead's new appraiser belongs to the lead's area unless they say which of theirs.
   const homeAreaId = input.appraiserProfile?.homeAreaId ?? (isAppraiser ? defaultHomeAreaFor(p) : null);
   await checkGrants(db, p, input.grants, homeAreaId);
+  return { isAppraiser, homeAreaId };
+}
+
+/** The user with their grants, at once: for admins (and the CLI, which acts as one). */
+export async function createUser(db: Db, p: Principal, input: CreateUserInput): Promise<UserView> {
+  if (!grantsDirectly(p)) throw forbidden('Only an admin creates users with grants directly');
+  const { isAppraiser, homeAreaId } = await checkUserInput(db, p, input);
   const id = await db.transaction().execute(async (trx) => {
-    if (await repo.findUserIdByEmail(trx, input.email)) {
-      throw conflict(`A user with email ${input.email} already exists`);
-    }
-    const userId = await repo.insertUser(trx, { email: input.email, name: input.name });
+    const userId = await repo.insertUserIfNew(trx, { email: input.email, name: input.name });
+    if (!userId) throw conflict(`A user with email ${input.email} already exists`);
     for (const g of input.grants) {
       await repo.insertGrant(trx, {
         user_id: userId,
@@ -137,6 +147,44 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
   });
   const row = await repo.findUser(db, id);
   return toUserView(row as repo.UserRow, p);
+}
+
+/**
+ * `POST /users`. An admin creates the user with their grants. A lead's grants are offered: unless the
+ * address belongs to someone already in the lead's scope (409, as they can see that person anyway),
+ * the answer is an invitation, the same for a new address as for an account elsewhere (SPEC §3).
+ */
+export async function addUser(
+  db: Db,
+  p: Principal,
+  input: CreateUserInput,
+): Promise<{ user: UserView } | { invitation: InvitationView }> {
+  if (grantsDirectly(p)) return { user: await createUser(db, p, input) };
+  const { homeAreaId } = await checkUserInput(db, p, input);
+  if (input.grants.length === 0)
+    throw validationFailed('Offer at least one grant: applicant of one of your organisations, or appraiser');
+  // checkGrants has refused the roles a lead may not give.
+  const offered = input.grants.flatMap((g): OfferedGrant[] => {
+    if (g.role === 'applicant') return [{ role: 'applicant', organisationId: g.organisationId }];
+    if (g.role !== 'appraiser') return [];
+    const profile = input.appraiserProfile;
+    return [
+      {
+        role: 'appraiser',
+        appraiserProfile: {
+          livedExperience: profile?.livedExperience ?? false,
+          localGroup: profile?.localGroup ?? false,
+          cosStaff: profile?.cosStaff ?? false,
+          homeAreaId,
+        },
+      },
+    ];
+  });
+  return db.transaction().execute(async (trx) => {
+    if (await userInScopeByEmail(trx, p, input.email))
+      throw conflict(`A user with email ${input.email} already exists`);
+    return { invitation: await invitePerson(trx, p, input, offered) };
+  });
 }
 
 export async function listUsers(
@@ -172,9 +220,10 @@ export async function issueToken(
   return { id: row.id, token, expiresAt: iso(row.expires_at) };
 }
 
+/** `POST /users/{id}/tokens`: out of scope 404; anyone but an admin or the person themself 403. */
 export async function issueTokenFor(db: Db, p: Principal, userId: string, expiresInDays?: number) {
   const target = await getVisibleUser(db, p, userId);
-  await assertCanManage(db, p, target);
+  assertMayIssueTokenFor(p, target.id);
   return issueToken(db, p, target.id, expiresInDays);
 }
 

@@ -21,9 +21,10 @@ import {
   lockApplicationAccess,
 } from '../applications/repository.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import { appraiserWithinAssignerReach } from '../domain/access.ts';
 import { criteriaWithEvidenceSince, evidenceCountsByCriterion } from '../evidence/repository.ts';
 import { finishRenewal, startAward } from './awards.ts';
-import type { Loaded, WorkflowDefinition } from './types.ts';
+import type { Loaded, WorkflowActor, WorkflowDefinition } from './types.ts';
 
 export type LoadedApplication = Loaded<ApplicationSnapshot, ApplicationRow>;
 
@@ -36,6 +37,7 @@ async function applicationFacts(
   loaded: LoadedApplication,
   type: string,
   payload: Record<string, unknown>,
+  actor: WorkflowActor,
 ): Promise<Record<string, unknown>> {
   const app = loaded.row;
   const context = loaded.snapshot.context;
@@ -94,10 +96,16 @@ async function applicationFacts(
         .where('user_id', '=', userId)
         .where('organisation_id', '=', app.organisation_id)
         .executeTakeFirst();
+      const profile = await db
+        .selectFrom('appraiser_profiles')
+        .select('home_area_id')
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
       return {
         isAppraiser: grants.some((g) => g.role === 'appraiser'),
         isOrganisationMember: grants.some((g) => g.organisation_id === app.organisation_id),
         hasConflict: Boolean(conflict),
+        appraiserWithinAssignerReach: appraiserWithinAssignerReach(actor, profile?.home_area_id ?? null),
       };
     }
     case 'START_REVIEW': {
@@ -145,7 +153,7 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Applic
   eventRoles: applicationEventRoles,
   load: async (db, id, actor) => asLoaded(await loadApplicationAccess(db, actor, id)),
   lock: async (trx, id, actor) => asLoaded(await lockApplicationAccess(trx, actor, id)),
-  facts: (db, loaded, type, payload) => applicationFacts(db, loaded, type, payload),
+  facts: (db, loaded, type, payload, _preview, actor) => applicationFacts(db, loaded, type, payload, actor),
   blockers: (context, event) => applicationEventBlockers(context, event as never),
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],

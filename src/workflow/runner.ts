@@ -10,6 +10,7 @@ import type {
   MachineEvent,
   TransitionRequest,
   TransitionResult,
+  WorkflowActor,
   WorkflowDefinition,
 } from './types.ts';
 
@@ -25,17 +26,17 @@ export async function previewEvents<S extends AnyMachineSnapshot, Row>(
   def: WorkflowDefinition<S, Row>,
   db: DbOrTrx,
   loaded: Loaded<S, Row>,
-  actorId: string,
+  actor: WorkflowActor,
   now = new Date(),
 ): Promise<{ allowedEvents: string[]; blockers: Record<string, string[]> }> {
   const allowedEvents: string[] = [];
   const blockers: Record<string, string[]> = {};
   for (const type of eventsForCaller(def, loaded)) {
     const facts = {
-      actorId,
+      actorId: actor === 'system' ? 'system' : actor.userId,
       now: now.toISOString(),
       preview: true,
-      ...(await def.facts(db, loaded, type, {}, true)),
+      ...(await def.facts(db, loaded, type, {}, true, actor)),
     };
     const reasons = def.blockers(loaded.snapshot.context, { type, facts });
     if (reasons.length) blockers[type] = reasons;
@@ -84,7 +85,7 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   const facts = {
     actorId,
     now: now.toISOString(),
-    ...(await def.facts(trx, loaded, type, payload, false)),
+    ...(await def.facts(trx, loaded, type, payload, false, request.actor)),
     ...request.extraFacts,
   };
   const event: MachineEvent = { ...payload, type, facts };

@@ -38,13 +38,14 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   load(db: DbOrTrx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
   /** The same, locking the row (`FOR UPDATE`) for the rest of the transaction. */
   lock(trx: Trx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
-  /** The server-computed facts the event's guards read (never taken from the client). */
+  /** The server-computed facts the event's guards read (never taken from the client), about `actor`'s event. */
   facts(
     db: DbOrTrx,
     loaded: Loaded<S, Row>,
     type: string,
     payload: Record<string, unknown>,
     preview: boolean,
+    actor: WorkflowActor,
   ): Promise<Record<string, unknown>>;
   blockers(context: S['context'], event: MachineEvent): string[];
   /** Non-blocking warnings recorded with the event (e.g. a panel without a local-group member). */

@@ -133,15 +133,16 @@ export async function seedDraft(baseUrl: string, adminToken: string) {
     await leadApi('POST', '/organisations', { name: 'Drill Primary', streamId, areaId }),
     201,
   ).id;
+  // Only an admin creates users with grants at once and issues someone else's token (SPEC §3, §5).
   const applicant = expectOk(
-    await leadApi('POST', '/users', {
+    await admin('POST', '/users', {
       email: 'applicant@drill.example',
       name: 'Applicant',
       grants: [{ role: 'applicant', organisationId: orgId }],
     }),
     201,
   );
-  const applicantToken = expectOk(await leadApi('POST', `/users/${applicant.id}/tokens`, {}), 201)
+  const applicantToken = expectOk(await admin('POST', `/users/${applicant.id}/tokens`, {}), 201)
     .token as string;
   const applicationId = expectOk(
     await caller(baseUrl, applicantToken)('POST', '/applications', { organisationId: orgId }),

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { insertInvitation } from '../../src/users/repository.ts';
 import type { Client, Res } from '../helpers/client.ts';
 import { useWorld } from '../helpers/setup.ts';
 import type { World } from '../helpers/world.ts';
@@ -11,12 +12,14 @@ import type { World } from '../helpers/world.ts';
 
 const ROLES = ['admin', 'leadA', 'leadB', 'appraiser', 'applicantA', 'applicantB', 'anonymous'] as const;
 type Role = (typeof ROLES)[number];
-type Status = 200 | 201 | 204 | 400 | 401 | 403 | 404;
+type Status = 200 | 201 | 202 | 204 | 400 | 401 | 403 | 404;
 
 /** Users made for the matrix beyond the world's. */
 type Extra = {
   /** An applicant of orgA who also leads area B: visible to leadA, but privileged. */
   dualId: string;
+  /** applicantB's address, which lead A can only invite. */
+  applicantBEmail: string;
 };
 
 type Request = { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; body?: unknown };
@@ -55,6 +58,43 @@ const ADMIN_ONLY = (status: Status) =>
     anonymous: 401,
   }) as const;
 
+/** A school of lead A's made for one cell, so that joining it changes nothing the other cells look at. */
+async function freshSchoolOfLeadA(w: World): Promise<string> {
+  const school = await w.leadA.api.post('/organisations', {
+    name: unique('Invitation School'),
+    streamId: w.schoolsStreamId,
+    areaId: w.areaA,
+  });
+  if (school.status !== 201) throw new Error(`school: ${school.status} ${JSON.stringify(school.body)}`);
+  return school.body.id;
+}
+
+/** A fresh invitation from lead A to applicant B (outside lead A's scope), through the API. */
+async function invitationToApplicantB(w: World, x: Extra): Promise<string> {
+  const res = await w.leadA.api.post(`/organisations/${await freshSchoolOfLeadA(w)}/members`, {
+    email: x.applicantBEmail,
+    name: 'Applicant B',
+  });
+  if (res.status !== 202) throw new Error(`invite: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.invitation.id;
+}
+
+/**
+ * The same invitation, stored directly: once applicant B has accepted one, they are within lead A's
+ * scope, so the API would add them at once instead of inviting them for the cells that follow.
+ */
+async function storedInvitationToApplicantB(w: World, x: Extra): Promise<string> {
+  const row = await insertInvitation(t.database.db, {
+    user_id: w.applicantB.id,
+    email: x.applicantBEmail,
+    name: 'Applicant B',
+    grants: [{ role: 'applicant', organisationId: await freshSchoolOfLeadA(w) }],
+    invited_by: w.leadA.id,
+    expires_at: new Date(Date.now() + 86_400_000),
+  });
+  return row.id;
+}
+
 /** Issues a fresh token for a user, as the admin, so a revocation cell never spends a world token. */
 async function freshTokenId(w: World, userId: string): Promise<string> {
   const res = await w.admin.api.post(`/users/${userId}/tokens`, {});
@@ -82,7 +122,7 @@ const CASES: Case[] = [
     },
   },
 
-  // Users: admins create anyone; a lead creates applicants and appraisers for their own area only.
+  // Users: admins create anyone; a lead invites applicants and appraisers for their own area only (202).
   {
     label: 'POST /users (applicant of orgA)',
     request: (w) => ({
@@ -97,7 +137,7 @@ const CASES: Case[] = [
     // leadB names an organisation outside their scope: it reads exactly like a missing one.
     expect: {
       admin: 201,
-      leadA: 201,
+      leadA: 202,
       leadB: 400,
       appraiser: 403,
       applicantA: 403,
@@ -119,8 +159,8 @@ const CASES: Case[] = [
     }),
     expect: {
       admin: 201,
-      leadA: 201,
-      leadB: 201,
+      leadA: 202,
+      leadB: 202,
       appraiser: 403,
       applicantA: 403,
       applicantB: 403,
@@ -141,7 +181,7 @@ const CASES: Case[] = [
     }),
     expect: {
       admin: 201,
-      leadA: 201,
+      leadA: 202,
       leadB: 403,
       appraiser: 403,
       applicantA: 403,
@@ -237,13 +277,14 @@ const CASES: Case[] = [
     },
   },
 
-  // Tokens: admins for anyone, a lead for the applicants and appraisers in their scope, everyone for themself.
+  // Tokens: a credential is personal, so admins and the person themself issue one, never a lead (403 in
+  // scope, 404 beyond); a lead lists and revokes those of the people wholly within their areas.
   {
     label: 'POST /users/{applicantA}/tokens',
     request: (w) => ({ method: 'POST', url: `/users/${w.applicantA.id}/tokens`, body: { expiresInDays: 1 } }),
     expect: {
       admin: 201,
-      leadA: 201,
+      leadA: 403,
       leadB: 404,
       appraiser: 404,
       applicantA: 201,
@@ -257,7 +298,7 @@ const CASES: Case[] = [
     request: (w) => ({ method: 'POST', url: `/users/${w.appraiserA.id}/tokens`, body: { expiresInDays: 1 } }),
     expect: {
       admin: 201,
-      leadA: 201,
+      leadA: 403,
       leadB: 404,
       appraiser: 201,
       applicantA: 404,
@@ -567,17 +608,23 @@ const CASES: Case[] = [
       url: `/organisations/${w.orgA}/members`,
       body: { email: `${unique('member')}@example.org`, name: 'New Member' },
     }),
+    // A lead adds a new address by invitation; an admin at once.
     expect: {
       admin: 201,
-      leadA: 201,
+      leadA: 202,
       leadB: 404,
       appraiser: 404,
       applicantA: 403,
       applicantB: 404,
       anonymous: 401,
     },
-    check: (res, _role, w) =>
-      expect(res.body.grants).toEqual([{ role: 'applicant', organisationId: w.orgA }]),
+    check: (res, role, w) =>
+      role === 'admin'
+        ? expect(res.body.grants).toEqual([{ role: 'applicant', organisationId: w.orgA }])
+        : expect(res.body.invitation).toMatchObject({
+            status: 'pending',
+            grants: [{ role: 'applicant', organisationId: w.orgA }],
+          }),
   },
   {
     label: 'POST /organisations/{orgA}/pledge',
@@ -597,9 +644,52 @@ const CASES: Case[] = [
     },
     check: (res, _role, w) => expect(res.body.signedBy).toBe(w.applicantA.id),
   },
+
+  // Invitations: each person sees and answers only their own; someone else's reads as missing. Last,
+  // as accepting one makes applicant B a member of a school of lead A's.
+  {
+    label: 'GET /me/invitations',
+    request: () => ({ method: 'GET', url: '/me/invitations' }),
+    expect: EVERYONE_READS,
+    check: (res) => expect(Array.isArray(res.body.items)).toBe(true),
+  },
+  {
+    label: 'POST /me/invitations/{an invitation to applicantB}/decline',
+    request: async (w, x) => ({
+      method: 'POST',
+      url: `/me/invitations/${await invitationToApplicantB(w, x)}/decline`,
+    }),
+    expect: {
+      admin: 404,
+      leadA: 404,
+      leadB: 404,
+      appraiser: 404,
+      applicantA: 404,
+      applicantB: 200,
+      anonymous: 401,
+    },
+    check: (res) => expect(res.body.status).toBe('declined'),
+  },
+  {
+    label: 'POST /me/invitations/{an invitation to applicantB}/accept',
+    request: async (w, x) => ({
+      method: 'POST',
+      url: `/me/invitations/${await storedInvitationToApplicantB(w, x)}/accept`,
+    }),
+    expect: {
+      admin: 404,
+      leadA: 404,
+      leadB: 404,
+      appraiser: 404,
+      applicantA: 404,
+      applicantB: 200,
+      anonymous: 401,
+    },
+    check: (res) => expect(res.body.status).toBe('accepted'),
+  },
 ];
 
-const { w } = useWorld();
+const { t, w } = useWorld();
 let extra: Extra;
 
 beforeAll(async () => {
@@ -612,7 +702,8 @@ beforeAll(async () => {
     ],
   });
   if (dual.status !== 201) throw new Error(`dual user: ${dual.status} ${JSON.stringify(dual.body)}`);
-  extra = { dualId: dual.body.id };
+  const applicantB = await w.admin.api.get(`/users/${w.applicantB.id}`);
+  extra = { dualId: dual.body.id, applicantBEmail: applicantB.body.email };
 });
 
 function apiOf(role: Role): Client {

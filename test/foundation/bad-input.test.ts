@@ -262,6 +262,8 @@ const ID_ROUTES: { method: Method; path: string; body?: () => unknown }[] = [
   { method: 'POST', path: '/users/:id/tokens', body: () => ({}) },
   { method: 'GET', path: '/users/:id/tokens' },
   { method: 'DELETE', path: '/tokens/:id' },
+  { method: 'POST', path: '/me/invitations/:id/accept' },
+  { method: 'POST', path: '/me/invitations/:id/decline' },
   { method: 'GET', path: '/streams/:id' },
   { method: 'GET', path: '/streams/:id/criteria-sets' },
   {

@@ -30,7 +30,7 @@ async function issue(by: World['admin'], userId: string, body: Record<string, un
 
 describe('issuing', () => {
   it('answers an opaque token once, with no-store, and the token authenticates its user', async () => {
-    const res = await w.leadA.api.post(`/users/${w.applicantA.id}/tokens`, {});
+    const res = await w.admin.api.post(`/users/${w.applicantA.id}/tokens`, {});
     expect(res.status).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(Object.keys(res.body).sort()).toEqual(['expiresAt', 'id', 'token']);
@@ -107,7 +107,8 @@ describe('storage', () => {
   });
 
   it('keeps only the SHA-256 of the token, never the token itself', async () => {
-    const issued = await issue(w.leadB, w.applicantB.id);
+    // The person issues their own: `created_by` records who issued it.
+    const issued = await issue(w.applicantB, w.applicantB.id);
     const row = await t.database.db
       .selectFrom('api_tokens')
       .selectAll()
@@ -115,7 +116,7 @@ describe('storage', () => {
       .executeTakeFirstOrThrow();
     expect(row.token_hash).toBe(sha256(issued.token));
     expect(row.user_id).toBe(w.applicantB.id);
-    expect(row.created_by).toBe(w.leadB.id);
+    expect(row.created_by).toBe(w.applicantB.id);
 
     // No column of any token row holds the raw token or any part of its secret.
     const secret = issued.token.slice('sa_'.length);

@@ -63,11 +63,16 @@ export async function panelOfThree(app: FastifyInstance, w: World, label: string
   const members: Actor[] = [];
   for (let i = 0; i < 3; i++) {
     members.push(
-      await createUserWithToken(app, w.leadA.api, {
+      await createUserWithToken(app, w.admin.api, {
         email: `panel.${label}.${n}.${i}@example.org`,
         name: `Panel ${label} ${i + 1}`,
         grants: [{ role: 'appraiser' }],
-        appraiserProfile: { livedExperience: i === 0, localGroup: i === 1, cosStaff: false },
+        appraiserProfile: {
+          livedExperience: i === 0,
+          localGroup: i === 1,
+          cosStaff: false,
+          homeAreaId: w.areaA,
+        },
       }),
     );
   }

@@ -7,7 +7,8 @@ export type Actor = { id: string; token: string; api: Client };
 
 /**
  * A small national network built through the API as an admin would: two areas with a lead each,
- * appraisers, a school in each area with an applicant member.
+ * appraisers, a school in each area with an applicant member. The admin creates the people and issues
+ * their tokens; each lead registers their own area's school.
  */
 export type World = {
   admin: Actor;
@@ -30,13 +31,18 @@ function expectStatus(res: { status: number; body: unknown }, status: number, wh
   return res.body as any;
 }
 
+/**
+ * A user with their grants and a token, both from an admin: only an admin creates users with grants at
+ * once, and only an admin (or the person themself) issues a token (SPEC §3, §5). An appraiser meant to
+ * belong to an area names it as `appraiserProfile.homeAreaId`; without one they are in the national pool.
+ */
 export async function createUserWithToken(
   app: FastifyInstance,
-  by: Client,
+  admin: Client,
   user: Record<string, unknown>,
 ): Promise<Actor> {
-  const created = expectStatus(await by.post('/users', user), 201, `create user ${user.email}`);
-  const token = expectStatus(await by.post(`/users/${created.id}/tokens`, {}), 201, 'issue token');
+  const created = expectStatus(await admin.post('/users', user), 201, `create user ${user.email}`);
+  const token = expectStatus(await admin.post(`/users/${created.id}/tokens`, {}), 201, 'issue token');
   return { id: created.id, token: token.token, api: client(app, token.token) };
 }
 
@@ -79,11 +85,11 @@ export async function createWorld(app: FastifyInstance, db: Db): Promise<World> 
     name: 'Lead B',
     grants: [{ role: 'lead', areaId: areaB }],
   });
-  const appraiserA = await createUserWithToken(app, leadA.api, {
+  const appraiserA = await createUserWithToken(app, adminApi, {
     email: `appraiser.a${n}@example.org`,
     name: 'Appraiser A',
     grants: [{ role: 'appraiser' }],
-    appraiserProfile: { livedExperience: true, localGroup: true, cosStaff: false },
+    appraiserProfile: { livedExperience: true, localGroup: true, cosStaff: false, homeAreaId: areaA },
   });
   const orgA = expectStatus(
     await leadA.api.post('/organisations', {
@@ -106,12 +112,12 @@ export async function createWorld(app: FastifyInstance, db: Db): Promise<World> 
     201,
     'org B',
   ).id;
-  const applicantA = await createUserWithToken(app, leadA.api, {
+  const applicantA = await createUserWithToken(app, adminApi, {
     email: `applicant.a${n}@example.org`,
     name: 'Applicant A',
     grants: [{ role: 'applicant', organisationId: orgA }],
   });
-  const applicantB = await createUserWithToken(app, leadB.api, {
+  const applicantB = await createUserWithToken(app, adminApi, {
     email: `applicant.b${n}@example.org`,
     name: 'Applicant B',
     grants: [{ role: 'applicant', organisationId: orgB }],

@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 async function organisation(name: string, areaId: string, lead: Actor) {
   const id = ok(await lead.api.post('/organisations', { name, streamId: w.schoolsStreamId, areaId }), 201)
     .id as string;
-  const applicant = await createUserWithToken(t.app, lead.api, {
+  const applicant = await createUserWithToken(t.app, w.admin.api, {
     email: `member.${id}@example.org`,
     name: `Member of ${name}`,
     grants: [{ role: 'applicant', organisationId: id }],

@@ -32,17 +32,17 @@ beforeAll(async () => {
   t = await startTestApp();
   w = await createWorld(t.app, t.database.db);
   [a, b, c] = await panelOfThree(t.app, w, 'privacy');
-  d = await createUserWithToken(t.app, w.leadA.api, {
+  d = await createUserWithToken(t.app, w.admin.api, {
     email: 'dee@example.org',
     name: 'Dee Unassigned',
     grants: [{ role: 'appraiser' }],
-    appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false },
+    appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false, homeAreaId: w.areaA },
   });
-  e = await createUserWithToken(t.app, w.leadA.api, {
+  e = await createUserWithToken(t.app, w.admin.api, {
     email: 'eve@example.org',
     name: 'Eve Stays',
     grants: [{ role: 'appraiser' }],
-    appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false },
+    appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false, homeAreaId: w.areaA },
   });
   id = await readyDraft(t.app, w);
   ok(await event(w.applicantA, id, { type: 'SUBMIT' }));

@@ -18,11 +18,11 @@ beforeAll(async () => {
   id = await readyDraft(t.app, w);
   ok(await event(w.applicantA, id, { type: 'SUBMIT' }));
   panel = await toReviewing(t.app, w, id, 'matrix');
-  outsideAppraiser = await createUserWithToken(t.app, w.leadA.api, {
+  outsideAppraiser = await createUserWithToken(t.app, w.admin.api, {
     email: 'not.on.panel@example.org',
     name: 'Not on the panel',
     grants: [{ role: 'appraiser' }],
-    appraiserProfile: { livedExperience: true, localGroup: false, cosStaff: false },
+    appraiserProfile: { livedExperience: true, localGroup: false, cosStaff: false, homeAreaId: w.areaA },
   });
 });
 

@@ -104,11 +104,11 @@ describe('panel guards', () => {
   });
 
   it('refuses someone who declared a conflict with the organisation, and a panel without lived experience', async () => {
-    const conflicted = await createUserWithToken(t.app, w.leadA.api, {
+    const conflicted = await createUserWithToken(t.app, w.admin.api, {
       email: 'conflicted@example.org',
       name: 'Conflicted',
       grants: [{ role: 'appraiser' }],
-      appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false },
+      appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false, homeAreaId: w.areaA },
     });
     await t.database.db
       .insertInto('conflicts')
@@ -124,11 +124,11 @@ describe('reviewing', () => {
   it('an appraiser not on the panel cannot see or review; one who declares a conflict leaves the panel', async () => {
     const id = await submitted();
     const panel = await toReviewing(t.app, w, id, 'reviewing');
-    const outsider = await createUserWithToken(t.app, w.leadA.api, {
+    const outsider = await createUserWithToken(t.app, w.admin.api, {
       email: 'outsider@example.org',
       name: 'Outsider',
       grants: [{ role: 'appraiser' }],
-      appraiserProfile: { livedExperience: true, localGroup: false, cosStaff: false },
+      appraiserProfile: { livedExperience: true, localGroup: false, cosStaff: false, homeAreaId: w.areaA },
     });
     expect((await outsider.api.get(`/applications/${id}`)).status).toBe(404);
     expect((await event(outsider, id, review())).status).toBe(404);

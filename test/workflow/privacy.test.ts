@@ -10,26 +10,29 @@ let id: string;
 let visitor: Actor; // an appraiser of area B, on a panel in area A
 let panel: Actor[];
 beforeAll(async () => {
-  visitor = await createUserWithToken(t.app, w.leadB.api, {
+  visitor = await createUserWithToken(t.app, w.admin.api, {
     email: 'visitor@example.org',
     name: 'Visiting Appraiser',
     grants: [{ role: 'appraiser' }],
-    appraiserProfile: { livedExperience: true, localGroup: false, cosStaff: false },
+    appraiserProfile: { livedExperience: true, localGroup: false, cosStaff: false, homeAreaId: w.areaB },
   });
   const plain = async (n: number) =>
-    createUserWithToken(t.app, w.leadA.api, {
+    createUserWithToken(t.app, w.admin.api, {
       email: `plain${n}@example.org`,
       name: `Plain ${n}`,
       grants: [{ role: 'appraiser' }],
-      appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false },
+      appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false, homeAreaId: w.areaA },
     });
   panel = [visitor, await plain(1), await plain(2)];
   id = await readyDraft(t.app, w);
   ok(await event(w.applicantA, id, { type: 'SUBMIT' }));
   ok(await event(w.leadA, id, { type: 'ACCEPT' }));
-  // Before the visitor joins a panel in area A, their own lead may issue them a token.
-  expect((await w.leadB.api.post(`/users/${visitor.id}/tokens`, {})).status).toBe(201);
-  for (const m of panel) ok(await event(w.leadA, id, { type: 'ASSIGN_APPRAISER', userId: m.id }));
+  // A credential is personal: even before the visitor joins a panel in area A, their own lead may
+  // not issue them a token (it would reach wherever the visitor's grants later grow).
+  expect((await w.leadB.api.post(`/users/${visitor.id}/tokens`, {})).status).toBe(403);
+  // An appraiser of area B joins area A's panel through an admin: lead A assigns only their own.
+  ok(await event(w.admin, id, { type: 'ASSIGN_APPRAISER', userId: visitor.id }));
+  for (const m of panel.slice(1)) ok(await event(w.leadA, id, { type: 'ASSIGN_APPRAISER', userId: m.id }));
   ok(await event(w.leadA, id, { type: 'START_REVIEW' }));
 });
 
@@ -95,7 +98,7 @@ describe('fellow members of an organisation', () => {
     );
     expect(byLead.grants).not.toContainEqual({ role: 'applicant', organisationId: w.orgB });
     expect(byLead.appraiserProfile.livedExperience).toBe(true);
-    // Their reach spans area B, so lead A may not issue them a token.
+    // A lead never issues someone else's token.
     expect((await w.leadA.api.post(`/users/${both.id}/tokens`, {})).status).toBe(403);
   });
 });

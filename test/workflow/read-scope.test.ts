@@ -15,11 +15,11 @@ beforeAll(async () => {
   const panel = await toReviewing(t.app, w, id, 'scope');
   for (const member of panel) ok(await event(member, id, review('met')));
   awardId = ok(await event(w.leadA, id, { type: 'DECIDE', outcome: 'award', rationale: 'Met' })).awardId;
-  outsider = await createUserWithToken(t.app, w.leadA.api, {
+  outsider = await createUserWithToken(t.app, w.admin.api, {
     email: 'outsider.appraiser@example.org',
     name: 'Not on this panel',
     grants: [{ role: 'appraiser' }],
-    appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false },
+    appraiserProfile: { livedExperience: false, localGroup: false, cosStaff: false, homeAreaId: w.areaA },
   });
 });
 

@@ -77,7 +77,12 @@ const events = {
     ({ type: 'RETURN', facts: facts(LEAD), reason }) satisfies ApplicationEvent,
   assign: (
     userId: string,
-    overrides: { isAppraiser?: boolean; isOrganisationMember?: boolean; hasConflict?: boolean } = {},
+    overrides: {
+      isAppraiser?: boolean;
+      isOrganisationMember?: boolean;
+      hasConflict?: boolean;
+      appraiserWithinAssignerReach?: boolean;
+    } = {},
   ) =>
     ({
       type: 'ASSIGN_APPRAISER',
@@ -86,6 +91,7 @@ const events = {
         isAppraiser: true,
         isOrganisationMember: false,
         hasConflict: false,
+        appraiserWithinAssignerReach: true,
         ...overrides,
       }),
     }) satisfies ApplicationEvent,
@@ -263,6 +269,20 @@ describe('application machine', () => {
         'This person belongs to the applying organisation, so cannot appraise it',
         'This person has declared a conflict of interest with the applying organisation',
       ]);
+    });
+
+    it("refuses an appraiser beyond the assigner's reach, and one whose reach is unknown", () => {
+      const snapshot = withPanel();
+      const reason = [
+        expect.stringMatching(/another area: a local lead assigns appraisers from their own areas/),
+      ];
+      expect(
+        expectRefused(snapshot, events.assign('appraiser-4', { appraiserWithinAssignerReach: false })),
+      ).toEqual(reason);
+      const unknown = events.assign('appraiser-4');
+      delete (unknown.facts as { appraiserWithinAssignerReach?: boolean }).appraiserWithinAssignerReach;
+      expect(expectRefused(snapshot, unknown)).toEqual(reason);
+      expect(send(snapshot, events.assign('appraiser-4')).context.panel).toContain('appraiser-4');
     });
 
     it('removes appraisers, and refuses to remove someone not on the panel', () => {
