@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureFirstAdmin, prepareDatabase } from './bootstrap.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
@@ -24,10 +27,34 @@ Commands:
                                             EVIDENCE_RETENTION_DAYS ago (metadata and history stay); prints
                                             what was (or, with --dry-run, would be) removed as JSON
                                             (--now only with ALLOW_CLOCK_OVERRIDE=1)
+  openapi                                   print the OpenAPI document the service serves (for linting, clients)
   tick [--now ISO]                          run once what is due: timers, reminders, e-mail and webhook
                                             delivery; prints a JSON summary (--now only with ALLOW_CLOCK_OVERRIDE=1)
 
 The database is DATABASE_URL when set, else the embedded one under DATA_DIR (./data).`;
+
+/**
+ * The OpenAPI document exactly as the service serves it at /openapi.json, from an app on a throwaway
+ * in-memory database and a throwaway evidence folder (never the configured ones: the app sweeps its
+ * evidence folder at start).
+ */
+async function servedOpenApiDocument(): Promise<unknown> {
+  const scratch = await mkdtemp(join(tmpdir(), 'sanctuary-openapi-'));
+  const database = createDatabase({ pgliteDir: 'memory://' });
+  try {
+    await prepareDatabase(database.db);
+    const { buildApp } = await import('./app.ts');
+    const config = loadConfig({ ...process.env, DATABASE_URL: '', STORAGE: 'local', EVIDENCE_DIR: scratch });
+    const app = await buildApp({ config, database, logger: false });
+    await app.ready();
+    const document = app.swagger();
+    await app.close();
+    return document;
+  } finally {
+    await database.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
 
 async function createUserCommand(db: Db, values: Record<string, string | boolean | undefined>) {
   const role = values.role as string | undefined;
@@ -151,6 +178,10 @@ async function main(argv: string[]) {
   if (!command || values.help) {
     console.log(USAGE);
     return command ? 0 : 2;
+  }
+  if (command === 'openapi') {
+    console.log(JSON.stringify(await servedOpenApiDocument(), null, 2));
+    return 0;
   }
   const config = loadConfig();
   const database = createDatabase({

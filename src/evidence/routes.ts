@@ -133,7 +133,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         summary: 'Evidence files of an application (everyone who can see the application)',
         params: applicationParams,
         querystring: listEvidenceQuery,
-        response: { 200: evidenceList, ...problemResponses(400, 401, 404) },
+        response: { 200: evidenceList, ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request) => ({
@@ -152,7 +152,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
           'A folder per criterion code; a file filed under several criteria is in each. Streamed as it is built ' +
           '(no Content-Length). Files removed by retention are not included.',
         params: applicationParams,
-        response: { 200: z.any().describe('application/zip'), ...problemResponses(400, 401, 404) },
+        response: { 200: z.any().describe('application/zip'), ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -178,7 +178,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         tags: ['evidence'],
         summary: 'Metadata of one evidence file',
         params: evidenceParams,
-        response: { 200: evidenceView, ...problemResponses(400, 401, 404) },
+        response: { 200: evidenceView, ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request) => service.getEvidence(db, caller(request), request.params.id, request.params.eid),
@@ -200,7 +200,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         response: {
           200: z.any().describe('The file, with the media type detected at upload'),
           206: z.any().describe('The requested byte range'),
-          ...problemResponses(400, 401, 404, 416),
+          ...problemResponses(400, 401, 403, 404, 416),
         },
       },
     },

@@ -55,10 +55,10 @@ export function registerAuth(
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const header = request.headers.authorization;
-    // Unknown routes fall through to the 404 problem, token or not.
-    const isPublic = request.routeOptions.config?.public === true || request.is404;
+    // Public routes answer everyone alike and ignore credentials; unknown routes fall through to the
+    // 404 (or 405) problem, token or not.
+    if (request.routeOptions.config?.public === true || request.is404) return;
     if (!header) {
-      if (isPublic) return;
       throw new DomainError('unauthenticated', 'Send an API token as "Authorization: Bearer <token>"');
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

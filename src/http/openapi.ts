@@ -57,6 +57,9 @@ const COMPONENT_ORDER = [
   'WebhookSubscription',
   'CreatedWebhookSubscription',
   'WebhookDelivery',
+  'Invitation',
+  'InvitationSent',
+  'OfferedGrant',
 ];
 
 export function orderComponentSchemas<T>(schemas: Record<string, T>): Record<string, T> {
@@ -103,6 +106,9 @@ const COMMON_PROBLEMS: Record<string, string> = {
   400: 'The request is not valid: a malformed id, query parameter, header or body',
   401: 'No valid API token was sent',
   404: 'No such resource, or it lies outside your scope (its existence is not revealed)',
+  413: 'The body is larger than this operation accepts',
+  415: 'The body is not of a media type this operation accepts',
+  422: 'The Idempotency-Key was already used with a different request',
   405: 'The path does not support this method (the answer names the ones it does in `Allow`)',
   429: 'Too many failed authentications from this client or with this credential; see `Retry-After`',
   503: 'The database cannot be reached; try again (see `Retry-After`)',
@@ -121,7 +127,7 @@ export function completeOperations(
 ) {
   const binary = { type: 'string', format: 'binary' };
   for (const [path, operations] of Object.entries(paths)) {
-    for (const operation of Object.values(operations)) {
+    for (const [method, operation] of Object.entries(operations)) {
       const responses = operation.responses;
       for (const [status, response] of Object.entries(responses)) {
         if (Number(status) >= 400) response.content = problemContent;
@@ -139,6 +145,12 @@ export function completeOperations(
       add(401, !isPublic);
       add(404, namesResource);
       add(405, true);
+      // Fastify reads the body of any POST, PUT or PATCH, whether or not the operation takes one.
+      const readsBody = Boolean(operation.requestBody) || ['post', 'put', 'patch'].includes(method);
+      add(413, readsBody);
+      // Any POST takes an Idempotency-Key (SPEC §5).
+      add(422, method === 'post');
+      add(415, readsBody);
       add(429, !isPublic);
       add(503, needsDatabase);
 

@@ -47,6 +47,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/me/invitations',
     {
       schema: {
+        operationId: 'listMyInvitations',
         tags: ['users'],
         summary: "The caller's invitations, newest first",
         response: { 200: z.object({ items: z.array(invitationView) }), ...problemResponses(401) },
@@ -59,6 +60,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/me/invitations/:id/accept',
     {
       schema: {
+        operationId: 'acceptInvitation',
         tags: ['users'],
         summary: 'Accept one of your invitations: its grants apply at once',
         params: idParams,
@@ -72,6 +74,7 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
     '/me/invitations/:id/decline',
     {
       schema: {
+        operationId: 'declineInvitation',
         tags: ['users'],
         summary: 'Decline one of your invitations',
         params: idParams,

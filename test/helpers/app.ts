@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.ts';
 import { prepareDatabase } from '../../src/bootstrap.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createDatabase, type DatabaseHandle } from '../../src/db/index.ts';
+import { attachContractCheck } from './contract.ts';
 import { createDatabaseFromTemplate, testDbMode } from './database.ts';
 
 export type TestApp = {
@@ -38,6 +39,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const database = createDatabase({ databaseUrl, pgliteDir: 'memory://', poolSize: 20 });
   if (database.kind === 'pglite') await prepareDatabase(database.db);
   const app = await buildApp({ config, database, logger: false });
+  // Every answer these tests receive is checked against the OpenAPI document (SPEC §5).
+  const contract = attachContractCheck(app);
   await app.ready();
   return {
     app,
@@ -48,6 +51,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await database.close();
       await drop();
       if (ownEvidenceDir) await rm(ownEvidenceDir, { recursive: true, force: true });
+      if (contract.violations.length) {
+        const lines = contract.violations.slice(0, 20).map((v) => `${v.request} → ${v.status}: ${v.problem}`);
+        throw new Error(
+          `${contract.violations.length} answers differ from the OpenAPI document:\n${lines.join('\n')}`,
+        );
+      }
     },
   };
 }
