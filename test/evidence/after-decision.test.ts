@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok } from '../helpers/applications.ts';
 import type { Client } from '../helpers/client.ts';
 import { resubmitAndAward, toFurtherEvidence } from '../helpers/decisions.ts';
-import { type Actor, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import type { Actor } from '../helpers/world.ts';
 
 /**
  * SPEC §3: after the decision an appraiser keeps the application's summary and their own review, but
@@ -13,19 +13,15 @@ import { type Actor, createWorld, type World } from '../helpers/world.ts';
  * loaded, before it reads any evidence row. Until that wiring is in, the tests of a final decision fail.
  */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let awarded: { id: string; panel: Actor[]; evidenceId: string };
 let withdrawn: { id: string; panel: Actor[]; evidenceId: string };
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   // Organisation A may hold one open application, and none once awarded: withdraw the first one first.
   withdrawn = await toFurtherEvidence(t.app, w, 'withdrawn');
   ok(await event(w.applicantA, withdrawn.id, { type: 'WITHDRAW', reason: 'Not this year' }));
   awarded = await toFurtherEvidence(t.app, w, 'awarded');
 });
-afterAll(() => t.close());
 
 const reads = (id: string, evidenceId: string) => ({
   list: `/applications/${id}/evidence`,

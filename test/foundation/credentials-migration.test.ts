@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Migrator } from 'kysely/migration';
 import { migrations } from '../../migrations/index.ts';
 import { buildApp } from '../../src/app.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { issueToken } from '../../src/users/service.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { client } from '../helpers/client.ts';
-import { createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
 
 /**
  * Migration 0008 (SPEC §5, a credential is personal): tokens that someone other than their holder or
@@ -15,13 +14,7 @@ import { createWorld, type World } from '../helpers/world.ts';
  * The tokens are stored as the earlier code stored them, then the migration runs through the migrator.
  */
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { t, w } = useWorld();
 
 /** Takes the database back to just before 0008 (undoing any later migration too), then to the latest. */
 async function rerunMigration0008() {

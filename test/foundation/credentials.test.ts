@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { event, ok, readyDraft, SCHOOL_CODES, uploadEvidence } from '../helpers/applications.ts';
 import { client, type Res } from '../helpers/client.ts';
-import { type Actor, createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
 /**
  * Issue 10, credentials (SPEC §3, §5): a credential is personal; reach never grows behind someone's
@@ -12,13 +12,7 @@ import { type Actor, createUserWithToken, createWorld, type World } from '../hel
  * whether an address has an account elsewhere); e-mail addresses are checked strictly.
  */
 
-let t: TestApp;
-let w: World;
-beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
-});
-afterAll(() => t.close());
+const { t, w } = useWorld();
 
 let seq = 0;
 const address = (what: string) => `${what}.${++seq}.${randomUUID().slice(0, 8)}@example.org`;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { deliverWebhooks } from '../../src/webhooks/delivery.ts';
 import { enqueueWebhookEvent } from '../../src/webhooks/outbox.ts';
 import { MAX_DISCARDED_BODY_BYTES } from '../../src/webhooks/send.ts';

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ok } from '../helpers/applications.ts';
 import { resubmitAndAward, toFurtherEvidence } from '../helpers/decisions.ts';
-import { type Actor, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import type { Actor } from '../helpers/world.ts';
 
 /**
  * SPEC §3: after the decision an appraiser keeps the application's summary and their own review, but
@@ -10,19 +10,15 @@ import { type Actor, createWorld, type World } from '../helpers/world.ts';
  * are tested in test/evidence/after-decision.test.ts).
  */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let id: string;
 let panel: Actor[];
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   ({ id, panel } = await toFurtherEvidence(t.app, w, 'decided'));
   // A download by the panel, so the history holds a line naming a file.
   const [file] = ok(await panel[0].api.get(`/applications/${id}/evidence`)).items;
   expect((await panel[0].api.get(`/applications/${id}/evidence/${file.id}/content`)).status).toBe(200);
 });
-afterAll(() => t.close());
 
 type Line = { type: string; payload: Record<string, unknown> };
 const evidenceLines = async (actor: Actor) =>

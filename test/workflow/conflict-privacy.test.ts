@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, panelOfThree, readyDraft, review } from '../helpers/applications.ts';
-import { type Actor, createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { useWorld } from '../helpers/setup.ts';
+import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
 /**
  * SPEC §3: who declared a conflict, or why a member left the panel, is never revealed to the applicant
@@ -11,8 +11,7 @@ import { type Actor, createUserWithToken, createWorld, type World } from '../hel
  * an unassignment. The lead sees who and why.
  */
 
-let t: TestApp;
-let w: World;
+const { t, w } = useWorld();
 let id: string;
 let a: Actor; // lived experience; reviews before the conflict
 let b: Actor;
@@ -29,8 +28,6 @@ async function instantNow(): Promise<string> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
-  w = await createWorld(t.app, t.database.db);
   [a, b, c] = await panelOfThree(t.app, w, 'privacy');
   d = await createUserWithToken(t.app, w.admin.api, {
     email: 'dee@example.org',
@@ -58,7 +55,6 @@ beforeAll(async () => {
   instants.afterConflict = await instantNow();
   ok(await event(w.leadA, id, { type: 'UNASSIGN_APPRAISER', userId: d.id }));
 });
-afterAll(() => t.close());
 
 /** What must never appear in a view for the school or the remaining panel: C's and D's ids and names. */
 function expectNoTraceOfLeavers(body: unknown) {
