@@ -1,0 +1,259 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/index.ts';
+import { DomainError } from '../domain/errors.ts';
+import { isDatabaseUnavailable, sendProblem } from '../http/problem.ts';
+import type { SignIn } from '../signin/service.ts';
+import { isLocale, translator } from './i18n.ts';
+import {
+  CSRF_COOKIE,
+  createPages,
+  type Pages,
+  SESSION_COOKIE,
+  SignInRequired,
+  safePath,
+  setLanguageCookie,
+} from './pages.ts';
+import { GOVUK_DIR, STATIC_DIR } from './render.ts';
+import { accountRoutes } from './routes/account.ts';
+import { homeRoutes } from './routes/home.ts';
+import { signInRoutes } from './routes/sign-in.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A static file of the pages: no session, no language. */
+    asset?: boolean;
+    /** A form page: a validation error thrown while handling it shows this view again with an error summary. */
+    form?: { view: string; context?: (request: FastifyRequest) => Record<string, unknown> };
+  }
+}
+
+export type WebOptions = { db: Db; config: Config; signIn: SignIn };
+
+/** A browser asking for a page, as opposed to a program asking for JSON. */
+const wantsHtml = (request: FastifyRequest) =>
+  /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(request.headers.accept ?? '');
+
+/**
+ * The web interface (SPEC §9, §10): server-rendered GOV.UK Frontend pages in the same process as the
+ * API, calling the same services. Encapsulated: its form parsing, cookies, sessions, CSRF checks and
+ * HTML error pages stay here, while the API keeps JSON bodies (form bodies still answer 415), bearer
+ * tokens and problem documents. Every route here is public to the bearer-token hook and hidden from
+ * the OpenAPI document; pages authenticate by session cookie only, so a token opens no page and a
+ * session cookie opens no API route.
+ */
+export async function webPlugin(app: FastifyInstance, { db, config, signIn }: WebOptions) {
+  const pages = createPages(config);
+
+  app.addHook('onRoute', (route) => {
+    const asset = route.url.startsWith('/static/') || route.url.startsWith('/assets/');
+    route.config = { ...route.config, public: true, ...(asset ? { asset: true } : {}) };
+    route.schema = { ...route.schema, hide: true };
+  });
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: CSRF_COOKIE,
+    cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: true },
+    // Multipart forms carry the token in the action's query string, checked before the body is read.
+    getToken: (request) =>
+      (request.body as { _csrf?: string } | undefined)?._csrf ??
+      (/^multipart\//i.test(request.headers['content-type'] ?? '')
+        ? (request.query as { _csrf?: string } | undefined)?._csrf
+        : undefined),
+  });
+
+  // GOV.UK Frontend's compiled CSS asks for its images at /assets/images; our own files are under /static.
+  await app.register(fastifyStatic, {
+    root: join(GOVUK_DIR, 'assets'),
+    prefix: '/assets/',
+    decorateReply: false,
+    index: false,
+  });
+  await app.register(fastifyStatic, {
+    root: STATIC_DIR,
+    prefix: '/static/',
+    decorateReply: false,
+    index: false,
+  });
+  app.get('/static/govuk-frontend.min.js', (_request, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(createReadStream(join(GOVUK_DIR, 'govuk-frontend.min.js'))),
+  );
+
+  app.decorateRequest('visitor', null);
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.asset) return;
+    // The path of the not-found page is every unknown GET: only a browser's request needs a visitor.
+    if (request.routeOptions.url === '/*' && !wantsHtml(request)) return;
+    const cookies = request.cookies;
+    const sessionCookie = cookies[SESSION_COOKIE];
+    const person = sessionCookie ? await signIn.sessionFor(db, sessionCookie) : null;
+    // Whoever the pages act for comes from the session alone; a bearer token opens no page.
+    request.principal = person?.principal ?? null;
+    const guessed = pages.guessLocale(request, cookies);
+    request.visitor = person?.locale
+      ? { person, locale: person.locale, localeChosen: true }
+      : { person, ...guessed };
+
+    // The language toggle: remember the choice (cookie; and the person's row), then show the same page.
+    const lang = (request.query as { lang?: unknown } | undefined)?.lang;
+    if (request.method === 'GET' && isLocale(lang)) {
+      setLanguageCookie(reply, lang, pages.overTls(request));
+      if (person) await signIn.rememberLocale(db, person.principal.userId, lang);
+      const [path, query = ''] = request.url.split('?');
+      const params = new URLSearchParams(query);
+      params.delete('lang');
+      const rest = params.toString();
+      return reply.redirect(`${safePath(path)}${rest ? `?${rest}` : ''}`, 303);
+    }
+  });
+
+  // Every form is a POST with a CSRF token (double-submit: a random secret in a __Host- cookie).
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.method === 'POST') return app.csrfProtection(request, reply, done);
+    done();
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => pageError(pages, err, request, reply));
+
+  await app.register(homeRoutes, { db, pages });
+  await app.register(signInRoutes, { db, config, signIn, pages });
+  await app.register(accountRoutes, { db, config, signIn, pages });
+
+  // Any other GET: a browser gets the page-not-found page, a program the API's problem document.
+  app.get('/*', (request, reply) => {
+    if (!wantsHtml(request))
+      return sendProblem(reply, 'not-found', `No route for ${request.method} ${request.url.split('?')[0]}`);
+    return notFoundPage(pages, request, reply);
+  });
+}
+
+function notFoundPage(pages: Pages, request: FastifyRequest, reply: FastifyReply) {
+  const t = translator(request.visitor?.locale ?? 'en');
+  return pages.send(
+    request,
+    reply,
+    'error',
+    {
+      title: t('errors.notFound.title'),
+      paragraphs: [t('errors.notFound.typed'), t('errors.notFound.pasted')],
+      action: { href: '/', text: t('errors.home') },
+    },
+    404,
+  );
+}
+
+type ErrorPage = { status: number; key: string; action?: 'home' | 'signIn' };
+
+const PAGE_FOR_CODE: Partial<Record<DomainError['code'], ErrorPage>> = {
+  'not-found': { status: 404, key: 'notFound' },
+  forbidden: { status: 403, key: 'forbidden', action: 'home' },
+  unauthenticated: { status: 401, key: 'signInNeeded', action: 'signIn' },
+  'rate-limited': { status: 429, key: 'rateLimited' },
+  'validation-failed': { status: 400, key: 'badRequest' },
+  'payload-too-large': { status: 413, key: 'badRequest' },
+  'unsupported-media-type': { status: 415, key: 'badRequest' },
+  conflict: { status: 409, key: 'conflict' },
+  'illegal-transition': { status: 409, key: 'conflict' },
+  'version-mismatch': { status: 412, key: 'conflict' },
+  'guard-failed': { status: 422, key: 'conflict' },
+  unavailable: { status: 503, key: 'unavailable' },
+};
+
+/**
+ * Errors on pages become pages, never problem documents: a domain error by its code (not found → 404,
+ * forbidden → 403, validation on a form → the form again with an error summary); anything unexpected
+ * → 500 with a reference that is also in the log, so a person's report can be found.
+ */
+function pageError(pages: Pages, err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof SignInRequired) return reply.redirect('/sign-in', 303);
+  request.visitor ??= { person: null, ...pages.guessLocale(request, request.cookies ?? {}) };
+  const t = translator(request.visitor.locale);
+
+  const form = request.routeOptions.config?.form;
+  if (err instanceof DomainError && err.code === 'validation-failed' && form) {
+    const listed = (err.extra.errors as { path: string; message: string }[] | undefined) ?? [
+      { path: '', message: err.message },
+    ];
+    const field = (path: string) => path.replace(/^body\./, '');
+    return pages.send(
+      request,
+      reply,
+      form.view,
+      {
+        ...form.context?.(request),
+        values: request.body ?? {},
+        errors: listed.map((e) => ({
+          text: e.message,
+          href: field(e.path) ? `#${field(e.path)}` : undefined,
+        })),
+        fieldErrors: Object.fromEntries(
+          listed.filter((e) => field(e.path)).map((e) => [field(e.path), e.message]),
+        ),
+      },
+      400,
+    );
+  }
+
+  let page: ErrorPage | undefined;
+  if (err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET')
+    page = { status: 403, key: 'csrf' };
+  else if (err instanceof DomainError) page = PAGE_FOR_CODE[err.code];
+  else if (isDatabaseUnavailable(err)) page = { status: 503, key: 'unavailable' };
+  else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+    page = {
+      status: err.statusCode === 404 ? 404 : err.statusCode,
+      key: err.statusCode === 404 ? 'notFound' : 'badRequest',
+    };
+
+  if (page?.key === 'notFound') return notFoundPage(pages, request, reply);
+  if (page) {
+    if (page.status === 503) reply.header('retry-after', '5');
+    return pages.send(
+      request,
+      reply,
+      'error',
+      {
+        title: t(`errors.${page.key}.title`),
+        paragraphs: [t(`errors.${page.key}.body`)],
+        action:
+          page.action === 'signIn'
+            ? { href: '/sign-in', text: t('errors.signInNeeded.action') }
+            : page.action === 'home'
+              ? { href: '/', text: t('errors.home') }
+              : undefined,
+      },
+      page.status,
+    );
+  }
+
+  const reference = randomBytes(4).toString('hex').toUpperCase();
+  request.log.error({ err, reference }, 'page failed');
+  try {
+    return pages.send(
+      request,
+      reply,
+      'error',
+      { title: t('errors.internal.title'), paragraphs: [t('errors.internal.body')], reference },
+      500,
+    );
+  } catch (renderErr) {
+    request.log.error({ err: renderErr, reference }, 'error page failed');
+    return reply
+      .code(500)
+      .type('text/plain; charset=utf-8')
+      .send(`${t('errors.internal.title')} (${reference})`);
+  }
+}
