@@ -178,8 +178,26 @@ const PAGE_FOR_CODE: Partial<Record<DomainError['code'], ErrorPage>> = {
  * → 500 with a reference that is also in the log, so a person's report can be found.
  */
 function pageError(pages: Pages, err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  try {
+    return errorPage(pages, err, request, reply);
+  } catch (renderErr) {
+    // Even then a page, never a problem document.
+    const reference = randomBytes(4).toString('hex').toUpperCase();
+    request.log.error({ err, renderErr, reference }, 'error page failed');
+    return reply
+      .code(500)
+      .type('text/html; charset=utf-8')
+      .send(
+        `<!DOCTYPE html><html lang="en"><title>Sanctuary Awards</title><h1>Sorry, there is a problem with the service</h1><p>Reference: ${reference}</p></html>`,
+      );
+  }
+}
+
+function errorPage(pages: Pages, err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   if (err instanceof SignInRequired) return reply.redirect('/sign-in', 303);
-  request.visitor ??= { person: null, ...pages.guessLocale(request, request.cookies ?? {}) };
+  // Failed before this plugin's hooks ran (a bad bearer token): the cookies are not parsed yet.
+  request.cookies ??= request.server.parseCookie(request.headers.cookie ?? '');
+  request.visitor ??= { person: null, ...pages.guessLocale(request, request.cookies) };
   const t = translator(request.visitor.locale);
 
   const form = request.routeOptions.config?.form;
@@ -241,19 +259,11 @@ function pageError(pages: Pages, err: FastifyError, request: FastifyRequest, rep
 
   const reference = randomBytes(4).toString('hex').toUpperCase();
   request.log.error({ err, reference }, 'page failed');
-  try {
-    return pages.send(
-      request,
-      reply,
-      'error',
-      { title: t('errors.internal.title'), paragraphs: [t('errors.internal.body')], reference },
-      500,
-    );
-  } catch (renderErr) {
-    request.log.error({ err: renderErr, reference }, 'error page failed');
-    return reply
-      .code(500)
-      .type('text/plain; charset=utf-8')
-      .send(`${t('errors.internal.title')} (${reference})`);
-  }
+  return pages.send(
+    request,
+    reply,
+    'error',
+    { title: t('errors.internal.title'), paragraphs: [t('errors.internal.body')], reference },
+    500,
+  );
 }
