@@ -35,7 +35,7 @@ beforeAll(async () => {
     SIGN_IN_LIMIT_PER_CLIENT: '1000',
   });
   w = await createWorld(h.t.app, h.t.database.db);
-  const email = `priya.shah.${Date.now()}@hillfields.example.org`;
+  const email = 'priya.shah@hillfields.example.org';
   const actor = await createUserWithToken(h.t.app, w.admin.api, {
     email,
     name: 'Priya Shah',
