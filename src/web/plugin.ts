@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { DomainError } from '../domain/errors.ts';
-import { isDatabaseUnavailable, sendProblem } from '../http/problem.ts';
+import { isDatabaseUnavailable } from '../http/problem.ts';
 import type { SignIn } from '../signin/service.ts';
 import { isLocale, translator } from './i18n.ts';
 import {
@@ -37,9 +37,20 @@ declare module 'fastify' {
 
 export type WebOptions = { db: Db; config: Config; signIn: SignIn };
 
-/** A browser asking for a page, as opposed to a program asking for JSON. */
-const wantsHtml = (request: FastifyRequest) =>
-  /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(request.headers.accept ?? '');
+const isMultipart = (request: FastifyRequest) => /^multipart\//i.test(request.headers['content-type'] ?? '');
+
+/**
+ * A browser asking for a page, as opposed to a program using the API: it prefers HTML and sends no
+ * Authorization header (browsers send none when following links or posting forms).
+ */
+const fromBrowser = (request: FastifyRequest) =>
+  /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(request.headers.accept ?? '') &&
+  request.headers.authorization === undefined;
+
+/** Any other GET: for a browser the page-not-found page; for a program, exactly the API's answer. */
+const CATCH_ALL = '/*';
+const programOnCatchAll = (request: FastifyRequest) =>
+  request.routeOptions.url === CATCH_ALL && !fromBrowser(request);
 
 /**
  * The web interface (SPEC §9, §10): server-rendered GOV.UK Frontend pages in the same process as the
@@ -64,12 +75,12 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn }: We
     sessionPlugin: '@fastify/cookie',
     cookieKey: CSRF_COOKIE,
     cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: true },
-    // Multipart forms carry the token in the action's query string, checked before the body is read.
+    // In a URL a token could be logged or kept in history: only multipart forms, whose body cannot be
+    // read first, send it there (and the request log redacts it).
     getToken: (request) =>
-      (request.body as { _csrf?: string } | undefined)?._csrf ??
-      (/^multipart\//i.test(request.headers['content-type'] ?? '')
+      isMultipart(request)
         ? (request.query as { _csrf?: string } | undefined)?._csrf
-        : undefined),
+        : (request.body as { _csrf?: string } | undefined)?._csrf,
   });
 
   // GOV.UK Frontend's compiled CSS asks for its images at /assets/images; our own files are under /static.
@@ -95,8 +106,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn }: We
   app.decorateRequest('visitor', null);
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.asset) return;
-    // The path of the not-found page is every unknown GET: only a browser's request needs a visitor.
-    if (request.routeOptions.url === '/*' && !wantsHtml(request)) return;
+    if (programOnCatchAll(request)) return;
     const cookies = request.cookies;
     const sessionCookie = cookies[SESSION_COOKIE];
     const person = sessionCookie ? await signIn.sessionFor(db, sessionCookie) : null;
@@ -120,9 +130,15 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn }: We
     }
   });
 
-  // Every form is a POST with a CSRF token (double-submit: a random secret in a __Host- cookie).
+  // Every form is a POST with a CSRF token (double-submit: a random secret in a __Host- cookie). A
+  // multipart form's token is in its action's query string and is checked before any of the body is
+  // read; any other form's is in its parsed body.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method === 'POST' && isMultipart(request)) return app.csrfProtection(request, reply, done);
+    done();
+  });
   app.addHook('preHandler', (request, reply, done) => {
-    if (request.method === 'POST') return app.csrfProtection(request, reply, done);
+    if (request.method === 'POST' && !isMultipart(request)) return app.csrfProtection(request, reply, done);
     done();
   });
 
@@ -132,12 +148,9 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn }: We
   await app.register(signInRoutes, { db, config, signIn, pages });
   await app.register(accountRoutes, { db, config, signIn, pages });
 
-  // Any other GET: a browser gets the page-not-found page, a program the API's problem document.
-  app.get('/*', (request, reply) => {
-    if (!wantsHtml(request))
-      return sendProblem(reply, 'not-found', `No route for ${request.method} ${request.url.split('?')[0]}`);
-    return notFoundPage(pages, request, reply);
-  });
+  app.get(CATCH_ALL, (request, reply) =>
+    programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),
+  );
 }
 
 function notFoundPage(pages: Pages, request: FastifyRequest, reply: FastifyReply) {
@@ -178,6 +191,8 @@ const PAGE_FOR_CODE: Partial<Record<DomainError['code'], ErrorPage>> = {
  * → 500 with a reference that is also in the log, so a person's report can be found.
  */
 function pageError(pages: Pages, err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  // A program's request to an unknown path (a bad token, say) gets the API's problem document.
+  if (programOnCatchAll(request)) throw err;
   try {
     return errorPage(pages, err, request, reply);
   } catch (renderErr) {

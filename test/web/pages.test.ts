@@ -113,6 +113,13 @@ describe('pages and the API stay apart', () => {
     const page = await pageClient(t.app).get('/no/such/thing');
     expect(page.status).toBe(404);
     expect(h1(page.html)).toBe('Page not found');
+    // A request with an Authorization header is a program's, whatever it accepts: the API answers it.
+    const program = await t.app.inject({
+      url: '/no/such/thing',
+      headers: { accept: 'text/html', authorization: 'Bearer sa_nope' },
+    });
+    expect(program.statusCode).toBe(401);
+    expect(program.headers['content-type']).toMatch(/application\/problem\+json/);
   });
 
   it('a valid bearer token opens no page; a bad one gets a page saying to sign in, not a problem document', async () => {
@@ -162,6 +169,29 @@ describe('forms', () => {
     const foreign = /name="_csrf" value="([^"]+)"/.exec((await other.get('/sign-in')).html)?.[1] as string;
     const forged = await browser.post('/sign-out', { _csrf: foreign });
     expect(forged.status).toBe(403);
+    expect(h1((await browser.get('/')).html)).toBe('Applicant A');
+  });
+
+  it('a multipart form’s token is checked from its query string before the body is read', async () => {
+    const browser = await signedIn();
+    const form = await browser.get('/');
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.html)?.[1] as string;
+    const cookie = [...browser.jar].map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('; ');
+    const multipart = (url: string) =>
+      t.app.inject({
+        method: 'POST',
+        url,
+        headers: { accept: 'text/html', cookie, 'content-type': 'multipart/form-data; boundary=x' },
+        payload: `--x\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n--x--\r\n`,
+      });
+    // The token in the body is not looked at: the body is never read for it.
+    const inBody = await multipart('/sign-out');
+    expect(inBody.statusCode).toBe(403);
+    expect(h1(inBody.body)).toBe('This form has expired');
+    // In the query string it passes; this route takes no multipart body, so that is refused next (415).
+    const inQuery = await multipart(`/sign-out?_csrf=${encodeURIComponent(token)}`);
+    expect(inQuery.statusCode).toBe(415);
+    expect(inQuery.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(h1((await browser.get('/')).html)).toBe('Applicant A');
   });
 
