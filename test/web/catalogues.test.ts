@@ -24,6 +24,9 @@ function leaves(node: unknown, prefix = ''): string[] {
 }
 
 const keysOf = (locale: string) => leaves(catalogue(locale));
+/** The string at a dotted key. */
+const valueAt = (node: unknown, key: string): unknown =>
+  key.split('.').reduce<unknown>((at, part) => (at as Record<string, unknown>)[part], node);
 const baseKeys = (locale: string) => [...new Set(keysOf(locale).map((k) => k.replace(PLURAL, '')))].sort();
 
 describe('the English and Welsh catalogues', () => {
@@ -42,7 +45,7 @@ describe('the English and Welsh catalogues', () => {
     for (const base of plurals) {
       expect([base, needed.filter((form) => !keys.includes(`${base}_${form}`))]).toEqual([base, []]);
     }
-    const values = keys.map((k) => k.split('.').reduce<any>((node, part) => node[part], catalogue(locale)));
+    const values = keys.map((k) => valueAt(catalogue(locale), k));
     expect(values.filter((v) => typeof v !== 'string' || v.trim() === '')).toEqual([]);
   });
 
@@ -51,7 +54,7 @@ describe('the English and Welsh catalogues', () => {
       const found = new Map<string, Set<string>>();
       const cat = catalogue(locale);
       for (const key of keysOf(locale)) {
-        const value = key.split('.').reduce<any>((node, part) => node[part], cat) as string;
+        const value = valueAt(cat, key) as string;
         const base = key.replace(PLURAL, '');
         const names = found.get(base) ?? new Set<string>();
         for (const m of value.matchAll(/\{\{-?\s*(\w+)\s*\}\}/g)) if (m[1] !== 'count') names.add(m[1]);

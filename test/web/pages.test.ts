@@ -135,6 +135,20 @@ describe('pages and the API stay apart', () => {
     expect(h1(bad.html)).toBe('You need to sign in');
   });
 
+  it('signing in again on a browser ends the session it had', async () => {
+    const browser = await signedIn();
+    const before = browser.jar.get('__Host-sa_session') as string;
+    await browser.get('/');
+    const count = smtp.mails.length;
+    await browser.post('/sign-in', { email });
+    const mail = await eventually(() => smtp.mails.slice(count).find((m) => m.to.includes(email)), 'mail');
+    const token = new URL(signInLinkIn(mail.raw)).searchParams.get('token') as string;
+    await browser.get(`/sign-in/link?token=${token}`);
+    expect((await browser.post('/sign-in/link', { token })).status).toBe(303);
+    expect(browser.jar.get('__Host-sa_session')).not.toBe(before);
+    expect(await t.app.signIn.sessionFor(t.database.db, before)).toBeNull();
+  });
+
   it('the session cookie opens no API route', async () => {
     const browser = await signedIn();
     const cookie = [...browser.jar].map(([k, v]) => `${k}=${v}`).join('; ');

@@ -83,6 +83,8 @@ export async function signInRoutes(app: FastifyInstance, { db, config, signIn, p
       chosenLocale,
     });
     if (!session) return refused(request, reply);
+    // Whoever was signed in on this browser before is signed out: one person per browser session.
+    await signIn.signOut(db, request.cookies[SESSION_COOKIE] ?? '');
     reply.setCookie(SESSION_COOKIE, session.cookieValue, {
       path: '/',
       httpOnly: true,
