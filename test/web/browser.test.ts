@@ -125,6 +125,11 @@ run('signing in by e-mail link', () => {
     expect(await textOf(page, 'main')).toContain('Coventry');
     expect(await textOf(page, 'main')).toContain('by Joy Okafor');
     await h.check(page, 'home-signed-in');
+    // On a phone's width the navigation folds into a menu button (JavaScript on).
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await page.getByRole('button', { name: 'Menu' }).isVisible()).toBe(true);
+    await h.check(page, 'home-signed-in-narrow');
+    await page.setViewportSize({ width: 1024, height: 768 });
 
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === '__Host-sa_session');
