@@ -5,6 +5,7 @@ import * as m0003 from './0003_evidence_retention.ts';
 import * as m0004 from './0004_timers_outbox.ts';
 import * as m0005 from './0005_reporting.ts';
 import * as m0006 from './0006_dashboard_summaries.ts';
+import * as m0007 from './0007_sign_in.ts';
 import * as m0008 from './0008_credentials.ts';
 
 /**
@@ -18,5 +19,6 @@ export const migrations: Record<string, Migration> = {
   '0004_timers_outbox': m0004,
   '0005_reporting': m0005,
   '0006_dashboard_summaries': m0006,
+  '0007_sign_in': m0007,
   '0008_credentials': m0008,
 };

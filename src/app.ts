@@ -28,9 +28,11 @@ import { registerWellFormedText } from './http/well-formed.ts';
 import { notificationRoutes } from './notifications/routes.ts';
 import { organisationRoutes } from './organisations/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
+import { createSignIn, type SignIn } from './signin/service.ts';
 import { createEvidenceStore } from './storage/index.ts';
 import { streamRoutes } from './streams/routes.ts';
 import { userRoutes } from './users/routes.ts';
+import { webPlugin } from './web/plugin.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
 
 export type AppOptions = {
@@ -42,6 +44,13 @@ export type AppOptions = {
 
 export const API_VERSION = '0.1.0';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Sign-in links, invitations and browser sessions (src/signin): e.g. `app.signIn.sendInvitation(db, userId, by)`. */
+    signIn: SignIn;
+  }
+}
+
 /** Paths and headers that never reach the logs. */
 export const LOG_REDACT = [
   'req.headers.authorization',
@@ -51,6 +60,19 @@ export const LOG_REDACT = [
   '*.token',
   'res.body.token',
 ];
+
+/** Query parameters that carry secrets (a sign-in link's token, a multipart form's CSRF token). */
+const SECRET_QUERY = /([?&](?:token|_csrf)=)[^&#]*/gi;
+export const redactUrl = (url: string) => url.replace(SECRET_QUERY, '$1[redacted]');
+
+/** Where this server is reached, for links it sends: PUBLIC_URL, else its listening address. */
+function ownOrigin(config: Config, app: FastifyInstance): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+  const address = app.server.address();
+  const port = address && typeof address === 'object' ? address.port : config.port;
+  const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
 
 /** Builds the Fastify application; it does not listen (the launcher and tests decide). */
 export async function buildApp({ config, database, logger }: AppOptions): Promise<FastifyInstance> {
@@ -78,7 +100,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        url: redactUrl(request.url),
         route: request.routeOptions.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
@@ -169,6 +191,12 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   await app.register(reportRoutes, { db: database.db, config });
   await app.register(notificationRoutes, { db: database.db });
   await app.register(webhookRoutes, { db: database.db, config });
+
+  // The people's pages: their own encapsulated plugin beside the API (sessions, forms, HTML errors).
+  const signIn = createSignIn({ config, baseUrl: () => ownOrigin(config, app), log: app.log });
+  app.decorate('signIn', signIn);
+  app.addHook('onClose', async () => signIn.close());
+  await app.register(webPlugin, { db: database.db, config, signIn });
 
   return app;
 }

@@ -133,6 +133,13 @@ const configSchema = z.object({
   REMINDER_SUBMISSION_DAYS: z.coerce.number().int().min(1).default(DEFAULT_SUBMISSION_REMINDER_DAYS),
   REMINDER_EVIDENCE_DAYS: z.coerce.number().int().min(1).default(14),
   REMINDER_RENEWAL_DAYS: z.coerce.number().int().min(1).default(30),
+  // Sign-in for people in a browser (src/signin, SPEC §10).
+  SIGN_IN_LINK_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+  INVITATION_LINK_DAYS: z.coerce.number().int().min(1).max(30).default(7),
+  SIGN_IN_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(5),
+  SIGN_IN_LIMIT_PER_CLIENT: z.coerce.number().int().min(1).default(30),
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(5).max(10_080).default(120),
+  SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(720).default(12),
 });
 
 export type Config = {
@@ -182,6 +189,15 @@ export type Config = {
   webhooks: { maxAttempts: number; timeoutMs: number; allowPrivateTargets: boolean };
   /** Days: reviews outstanding after START_REVIEW; submissions not accepted; before a further-evidence due date; before expiry while renewal is due. */
   reminders: { reviewDays: number; submissionDays: number; evidenceDays: number; renewalDays: number };
+  /** Links valid this long; requests per hour per e-mail address and per client before links stop being sent. */
+  signIn: {
+    linkMinutes: number;
+    invitationDays: number;
+    perAddressPerHour: number;
+    perClientPerHour: number;
+  };
+  /** A browser session ends after this long unused, and at the latest this long after signing in. */
+  sessions: { idleMinutes: number; maxHours: number };
 };
 
 export type StorageConfig =
@@ -284,6 +300,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       evidenceDays: c.REMINDER_EVIDENCE_DAYS,
       renewalDays: c.REMINDER_RENEWAL_DAYS,
     },
+    signIn: {
+      linkMinutes: c.SIGN_IN_LINK_MINUTES,
+      invitationDays: c.INVITATION_LINK_DAYS,
+      perAddressPerHour: c.SIGN_IN_LIMIT_PER_ADDRESS,
+      perClientPerHour: c.SIGN_IN_LIMIT_PER_CLIENT,
+    },
+    sessions: { idleMinutes: c.SESSION_IDLE_MINUTES, maxHours: c.SESSION_MAX_HOURS },
   };
 }
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, loadConfig } from './config.ts';
@@ -54,7 +55,7 @@ async function main() {
   const lines = [
     '',
     `Sanctuary Awards is running at ${url} (${database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'Postgres'}, ready in ${readyMs} ms)`,
-    `API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
+    `In a browser: ${url}/   API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
   ];
   if (firstAdmin) {
     lines.push(
@@ -63,6 +64,10 @@ async function main() {
         `  ${firstAdmin.token}`,
         `Try: curl -H "Authorization: Bearer ${firstAdmin.token}" ${url}/me`,
       ]),
+      `To sign in as the admin in a browser: open ${url}/sign-in and enter ${firstAdmin.email}.`,
+      app.signIn.emailConfigured
+        ? '  The sign-in link is e-mailed to that address.'
+        : `  No SMTP is configured, so the sign-in link is ${process.stdout.isTTY ? 'printed here' : `written to ${join(config.dataDir, 'sign-in-links.txt')}`}.`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\n\n`);

@@ -58,10 +58,14 @@ export interface OrganisationsTable {
   updated_at: UpdatedAt;
 }
 
+export type Locale = 'en' | 'cy';
+
 export interface UsersTable {
   id: Generated<string>;
   email: string;
   name: string;
+  /** The language the person chose for pages and e-mails; null until they choose (migration 0007). */
+  locale: ColumnType<Locale | null, Locale | null | undefined, Locale | null>;
   created_at: CreatedAt;
 }
 
@@ -163,6 +167,8 @@ export interface Database {
   reminders: RemindersTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  sign_in_links: SignInLinksTable;
+  sessions: SessionsTable;
 }
 
 export interface ApplicationsTable {
@@ -326,4 +332,29 @@ export interface WebhookDeliveriesTable {
   last_error: string | null;
   delivered_at: Date | null;
   created_at: CreatedAt;
+}
+
+// Sign-in links and browser sessions (migration 0007): only the SHA-256 of each secret is stored.
+
+export interface SignInLinksTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  purpose: 'sign-in' | 'invitation';
+  created_by: string | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  user_agent: string | null;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** The absolute end; idle expiry is computed from last_seen_at. */
+  expires_at: Date;
+  revoked_at: Date | null;
 }

@@ -14,7 +14,9 @@ export function trackAllowedMethods(app: FastifyInstance): (url: string) => stri
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       const key = `${method} ${route.url}`;
-      if (added.has(key) || !(METHODS as readonly string[]).includes(method)) continue;
+      // A catch-all (the pages' browser 404) says nothing about which methods a path supports.
+      if (added.has(key) || route.url.includes('*') || !(METHODS as readonly string[]).includes(method))
+        continue;
       added.add(key);
       router.on(method as (typeof METHODS)[number], route.url, () => {});
     }
@@ -23,4 +25,9 @@ export function trackAllowedMethods(app: FastifyInstance): (url: string) => stri
     const path = url.split('?')[0];
     return METHODS.filter((method) => router.find(method, path) !== null);
   };
+}
+
+/** The path is known but not for this method (otherwise the answer is a plain 404). */
+export function methodNotAllowed(allowed: string[], method: string): boolean {
+  return allowed.length > 0 && !allowed.includes(method);
 }

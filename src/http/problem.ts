@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode, ERROR_TITLES as TITLES } from '../domain/errors.ts';
-import { trackAllowedMethods } from './methods.ts';
+import { methodNotAllowed, trackAllowedMethods } from './methods.ts';
 
 /** The HTTP status of each domain error code (SPEC §5). */
 export const PROBLEM_STATUS: Record<ErrorCode, number> = {
@@ -154,7 +154,7 @@ export function registerProblemHandlers(app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     const allowed = allowedMethods(request.url);
-    if (allowed.length) {
+    if (methodNotAllowed(allowed, request.method)) {
       reply.header('Allow', allowed.join(', '));
       return sendProblem(
         reply,

@@ -115,6 +115,9 @@ describe('the launcher', () => {
       server.on('exit', () => reject(new Error(`server exited early: ${output}`)));
     });
     expect(output).toMatch(/API docs: http:\/\/.+\/docs/);
+    // And how to sign in as that admin in a browser: no SMTP here, so the link goes to a file too.
+    expect(output).toContain(`open ${url}/sign-in and enter admin@sanctuary.local`);
+    expect(output).toContain(join(freshDir, 'sign-in-links.txt'));
     // Without a terminal (here, a pipe) the token stays out of the output a log collector would keep:
     // it is in a file only this user can read, named on the console.
     expect(output).not.toMatch(/sa_[A-Za-z0-9_-]{20,}/);

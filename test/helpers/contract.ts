@@ -34,6 +34,8 @@ export function attachContractCheck(app: FastifyInstance): { violations: Contrac
     const route = request.routeOptions.url;
     // Unknown paths have no operation; the docs page and the document itself are not API operations.
     if (!route || request.is404 || route === '/openapi.json' || route.startsWith('/docs')) return payload;
+    // Web pages and their assets are not API operations: they are hidden from the document.
+    if ((request.routeOptions.schema as { hide?: boolean } | undefined)?.hide) return payload;
     doc ??= app.swagger() as unknown as OpenApiDoc;
     if (!ajv) {
       ajv = addFormats(new Ajv2020({ strict: false, allErrors: false, validateFormats: true }));

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import i18next, { type TFunction } from 'i18next';
+import type { Locale } from '../db/schema.ts';
+
+/**
+ * English and Welsh (SPEC §9): every string people read, pages and e-mails alike, comes from the JSON
+ * catalogues in ./locales. Welsh plurals use i18next's suffixes (_zero, _one, _two, _few, _many, _other)
+ * from the language's own plural rules.
+ */
+
+export const LOCALES: readonly Locale[] = ['en', 'cy'];
+export const DEFAULT_LOCALE: Locale = 'en';
+
+export const isLocale = (value: unknown): value is Locale => value === 'en' || value === 'cy';
+
+const catalogue = (locale: Locale) =>
+  JSON.parse(readFileSync(new URL(`./locales/${locale}.json`, import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+
+const i18n = i18next.createInstance();
+void i18n.init({
+  resources: { en: { translation: catalogue('en') }, cy: { translation: catalogue('cy') } },
+  supportedLngs: [...LOCALES],
+  fallbackLng: DEFAULT_LOCALE,
+  initAsync: false,
+  returnNull: false,
+  // Values are plain text; the templates escape what they print.
+  interpolation: { escapeValue: false },
+});
+
+export type Translate = TFunction;
+
+/** The translation function of one language. */
+export function translator(locale: Locale): Translate {
+  return i18n.getFixedT(locale);
+}
+
+/** Dates as people read them in that language, e.g. "3 March 2027" / "3 Mawrth 2027". */
+export function formatDate(locale: Locale, value: Date, withTime = false): string {
+  return value.toLocaleString(locale === 'cy' ? 'cy-GB' : 'en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    ...(withTime ? { hour: 'numeric', minute: '2-digit', hour12: false } : {}),
+    timeZone: 'Europe/London',
+  });
+}
+
+/** The language an Accept-Language header prefers among ours, if any. */
+export function preferredLocale(header: string | undefined): Locale | null {
+  if (!header) return null;
+  const ranked = header
+    .split(',')
+    .map((part, index) => {
+      const [tag, ...params] = part.trim().split(';');
+      const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find(Boolean);
+      return { lang: tag.trim().toLowerCase().split('-')[0], q: q === undefined ? 1 : Number(q), index };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  return ranked.map((entry) => entry.lang).find(isLocale) ?? null;
+}
