@@ -81,7 +81,13 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         description:
           'multipart/form-data: a `criteria` field (comma-separated criterion codes of this application) first, ' +
           'then one or more files. The type is detected from the bytes (PDF, JPEG, PNG, WebP, HEIC, GIF, MP4, MOV, ' +
-          'MP3, M4A, DOCX, XLSX, PPTX, ODT, ODS, ODP, UTF-8 plain text); anything else answers 415. Limits: ' +
+          'MP3, M4A, DOCX, XLSX, PPTX, ODT, ODS, ODP, UTF-8 plain text); anything else answers 415. The name must ' +
+          'agree with the bytes: a name that promises markup, code or a link to run (`.html`, `.htm`, `.svg`, `.xml`, ' +
+          '`.js`, `.mjs`, `.php`, `.py`, `.sh`, `.ps1`, `.bat`, `.cmd`, `.exe`, `.msi`, `.hta`, `.vbs`, `.wsf`, `.jar`, ' +
+          '`.lnk`, `.url`, `.reg`, macro-enabled Office names …) answers 415 whatever the file holds; plain text is ' +
+          'accepted only under `.txt`, `.csv` or `.md` (or no extension), else 415. A file is stored under the extension ' +
+          'of its detected type, keeping its base name (`photo.pdf` holding a JPEG is `photo.jpg`, `notes` holding text ' +
+          'is `notes.txt`): that is the `filename` returned. A 415 names the file in `detail` and `filename`. Limits: ' +
           `${limits.maxFileBytes} bytes a file, ${limits.maxApplicationBytes} bytes an application, ` +
           `${limits.maxFilesPerRequest} files a request (413). Bytes the application already has are stored ` +
           'once: the existing item is returned with the new criteria added. On any error nothing of the request is kept.\n\n' +
@@ -89,8 +95,10 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
           '(`L1/`, `E2/`) or process names (`Learn/`, `Embed/`, `Share/`, any case; one wrapping folder is looked ' +
           'through); files elsewhere are listed in `skipped`. The whole archive is refused, naming the entry, for ' +
           'path traversal, absolute paths, links, encrypted entries, nested archives (400 with `entry` and `reason`), ' +
-          `a refused type (415), or a decompression bomb (413): more than ${zipLimits.maxEntries} entries, ` +
-          `${zipLimits.maxUncompressedBytes} bytes unpacked, or a compression ratio over ${zipLimits.maxCompressionRatio}; ` +
+          'a refused type or name (415, the same rules as for a file on its own), or a decompression bomb (413 with ' +
+          `\`limit\` and \`limitValue\`): more than ${zipLimits.maxEntries} entries, an entry over ${limits.maxFileBytes} bytes, ` +
+          `entries together over ${zipLimits.maxUncompressedBytes} bytes unpacked, or an entry or the whole archive ` +
+          `expanding over ${zipLimits.maxCompressionRatio} times (from 1 MiB unpacked); ` +
           `a zip may be up to ${zipLimits.maxZipBytes} bytes.`,
         consumes: ['multipart/form-data'],
         params: applicationParams,

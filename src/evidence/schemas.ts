@@ -16,7 +16,9 @@ export const listEvidenceQuery = z.strictObject({
 export const evidenceView = z
   .object({
     id: z.uuid(),
-    filename: z.string(),
+    filename: z
+      .string()
+      .describe('The safe name it is stored under, ending in an extension of its detected media type'),
     mediaType: z.string().describe(`Detected from the bytes; one of ${EVIDENCE_MEDIA_TYPES.join(', ')}`),
     size: z.number().int().describe('Bytes'),
     sha256: z.string().describe('Hex SHA-256 of the bytes; also the download ETag'),

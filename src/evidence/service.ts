@@ -12,10 +12,12 @@ import type { EvidenceDeps } from './deps.ts';
 import { expandArchive, sniffFolderArchive } from './intake/archive.ts';
 import { discardLeftovers, type Intake, startIntake } from './intake/context.ts';
 import { parseCriteria } from './intake/criteria.ts';
+import { sanitiseFilename } from './intake/filenames.ts';
 import type { IncomingUpload, OpenUpload } from './intake/incoming.ts';
 import { tooManyFiles } from './intake/limits.ts';
 import { type ReceivedFile, receiveFile } from './intake/receive.ts';
 import { recordEvidence } from './intake/record.ts';
+import { refuseActiveName } from './media-types.ts';
 import {
   type EvidenceRow,
   findEvidence,
@@ -205,6 +207,8 @@ async function receiveUpload(
   let files = 0;
   for await (const incoming of upload.files) {
     if (++files > limits.maxFilesPerRequest) throw tooManyFiles(limits);
+    // A name that promises markup or code is refused whatever it holds, a zip of folders too.
+    refuseActiveName(sanitiseFilename(incoming.filename));
     const { folderArchive, file } = await sniffFolderArchive(incoming);
     if (folderArchive) {
       const expanded = await expandArchive(intake, file);

@@ -17,7 +17,10 @@ export type ArchiveEntry = { path: string; filename: string; criteria: string[];
 /** A file of the archive that is not filed, and why (reported back to the uploader). */
 export type SkippedEntry = { path: string; reason: string };
 
-/** Compression ratios are judged only on entries at least this large: small text compresses well. */
+/**
+ * Compression ratios are judged only on entries (and archives) expanding to at least this much: small
+ * text compresses well.
+ */
 const RATIO_APPLIES_FROM = 1024 * 1024;
 
 const ARCHIVE_EXTENSIONS =
@@ -82,7 +85,8 @@ export type FolderMapper = (folder: string) => string[] | null;
 export type OpenedArchive = {
   entries: ArchiveEntry[];
   skipped: SkippedEntry[];
-  openEntry(entry: ArchiveEntry): Promise<Readable>;
+  /** The entry's bytes, read once; the archive's expansion is counted across entries. */
+  openEntry(entry: ArchiveEntry): Promise<AsyncIterable<Uint8Array>>;
   close(): void;
 };
 
@@ -180,6 +184,16 @@ export async function openFolderArchive(
       }
       files.push({ path: shown, entry });
     }
+    // Entries that each pass may still add up to a bomb: many sharing one compressed run (overlapping
+    // entries), or many just under the size from which each is judged. The archive is judged whole.
+    const overall = total / Math.max(1, zip.fileSize);
+    if (total >= RATIO_APPLIES_FROM && overall > limits.maxCompressionRatio) {
+      throw overLimit(
+        `The zip archive expands ${Math.round(overall)} times (${zip.fileSize} bytes to ${total}); at most ${limits.maxCompressionRatio} is accepted (a decompression bomb?)`,
+        'zipMaxCompressionRatio',
+        limits.maxCompressionRatio,
+      );
+    }
 
     // "Evidence/L1/…", "Evidence/E2/…": zipping the folder itself adds one wrapping folder.
     const tops = new Set(files.map((f) => f.path.split('/')[0]));
@@ -212,16 +226,34 @@ export async function openFolderArchive(
     }
 
     const opened = zip;
+    // What the entries really expanded to so far. Each entry is held to the size its headers declare
+    // (validateEntrySizes) and those sizes were added up above; this counts the bytes themselves, so
+    // the archive's total holds even if an entry's own check did not.
+    let expanded = 0;
+    const countedTowardsTotal = async function* (stream: Readable, path: string) {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        expanded += chunk.length;
+        if (expanded > limits.maxUncompressedBytes) {
+          throw overLimit(
+            `The zip archive expands to more than ${limits.maxUncompressedBytes} bytes`,
+            'zipMaxUncompressedBytes',
+            limits.maxUncompressedBytes,
+            path,
+          );
+        }
+        yield chunk;
+      }
+    };
     return {
       entries,
       skipped,
       openEntry: (item) =>
-        new Promise<Readable>((resolve, reject) =>
+        new Promise<AsyncIterable<Uint8Array>>((resolve, reject) =>
           opened.openReadStream(item.entry, (err, stream) => {
             if (err || !stream) return reject(err);
             // yauzl may report a size mismatch again after the reader gave up: the first report is enough.
             stream.on('error', () => {});
-            resolve(stream);
+            resolve(countedTowardsTotal(stream, item.path));
           }),
         ),
       close: () => opened.close(),

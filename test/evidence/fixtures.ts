@@ -33,6 +33,20 @@ export function png(seed = ''): Buffer {
   ]);
 }
 
+/** The frame of a JPEG (start of image, a JFIF header, a comment, end of image); `seed` changes its bytes. */
+export function jpeg(seed = ''): Buffer {
+  const comment = Buffer.from(seed || 'photo');
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(comment.length + 2);
+  return Buffer.concat([
+    Buffer.from('ffd8ffe000104a46494600010100000100010000', 'hex'),
+    Buffer.from([0xff, 0xfe]),
+    length,
+    comment,
+    Buffer.from([0xff, 0xd9]),
+  ]);
+}
+
 /** A zip archive with stored (uncompressed) entries, in the given order. */
 export function zip(entries: { name: string; content: string | Buffer }[]): Buffer {
   return buildZip(entries);

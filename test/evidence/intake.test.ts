@@ -83,6 +83,33 @@ describe('the intake behind another door', () => {
     expect(await readdir(join(dir, '.tmp'))).toEqual([]);
   });
 
+  it('names agree with bytes whatever the door: refused names, text names, stored extensions', async () => {
+    const id = await draftOfNewSchool(t.database.db, w, 'Intake school');
+    const applicant = await principalOf(w.applicantA.token);
+    // A browser folder upload names files by their relative paths.
+    await expect(
+      uploadEvidence(deps, applicant, id, async () => ({
+        criteria: 'L1',
+        files: [inMemory('Evidence/L1/a.pdf', pdf('door a')), inMemory('Evidence/L1/page.html', png('door'))],
+      })),
+    ).rejects.toMatchObject({
+      code: 'unsupported-media-type',
+      message: 'page.html: a name ending in .html is not accepted, whatever the file holds',
+    });
+    await expect(
+      uploadEvidence(deps, applicant, id, async () => ({
+        criteria: 'L1',
+        files: [inMemory('minutes.pdf', Buffer.from('Minutes of the welcome group'))],
+      })),
+    ).rejects.toMatchObject({ code: 'unsupported-media-type' });
+    expect(await rowsOf(id)).toEqual([]);
+    const result = await uploadEvidence(deps, applicant, id, async () => ({
+      criteria: 'L1',
+      files: [inMemory('photo.pdf', png('door renamed')), inMemory('minutes', Buffer.from('Minutes'))],
+    }));
+    expect(result.items.map((i) => i.filename)).toEqual(['photo.png', 'minutes.txt']);
+  });
+
   it('a caller who may not add evidence is refused before the door is opened', async () => {
     const id = await draftOfNewSchool(t.database.db, w, 'Intake school');
     let opened = false;

@@ -240,6 +240,27 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
         3 * MB,
       ],
       [
+        'many small entries that add up past the expansion limit, each one fine',
+        () =>
+          Array.from({ length: 15 }, (_, n) => ({
+            name: `L1/part-${n}.txt`,
+            content: text(220 * 1024, `part ${n}`),
+          })),
+        'zipMaxUncompressedBytes',
+        3 * MB,
+      ],
+      [
+        'an overall compression ratio of a bomb, though no entry is large enough to be judged alone',
+        () =>
+          Array.from({ length: 3 }, (_, n) => ({
+            name: `E${n + 1}/zeros.txt`,
+            content: Buffer.alloc(900 * 1024, 0x41),
+            deflate: true,
+          })),
+        'zipMaxCompressionRatio',
+        100,
+      ],
+      [
         'a compression ratio of a bomb',
         () => [{ name: 'L1/zeros.txt', content: Buffer.alloc(2 * MB, 0x41), deflate: true }],
         'zipMaxCompressionRatio',

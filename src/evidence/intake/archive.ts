@@ -4,10 +4,11 @@ import { fileTypeFromBuffer } from 'file-type';
 import { DomainError, validationFailed } from '../../domain/errors.ts';
 import { reserveTempFile } from '../../storage/local.ts';
 import { ObjectTooLargeError } from '../../storage/store.ts';
-import { HEAD_BYTES } from '../media-types.ts';
+import { HEAD_BYTES, refuseActiveName } from '../media-types.ts';
 import { criteriaOfSet } from '../repository.ts';
 import { folderMapper, type OpenedArchive, openFolderArchive, type SkippedEntry } from '../zip.ts';
 import type { Intake } from './context.ts';
+import { sanitiseFilename } from './filenames.ts';
 import type { IncomingFile } from './incoming.ts';
 import { zipTooLarge } from './limits.ts';
 import { type ReceivedBytes, type ReceivedFile, receiveFile } from './receive.ts';
@@ -79,6 +80,17 @@ async function spool(source: AsyncIterable<Uint8Array>, path: string, maxBytes: 
   return size;
 }
 
+/** A problem with a zip entry names the entry, so the school knows which file to fix. */
+function namingEntry(err: unknown, path: string): DomainError {
+  if (err instanceof DomainError)
+    return new DomainError(err.code, err.message, { ...err.extra, entry: path });
+  return new DomainError(
+    'validation-failed',
+    `The zip entry "${path}" cannot be read: ${(err as Error).message}`,
+    { entry: path, reason: 'corrupt' },
+  );
+}
+
 /**
  * Expands a folder archive into received files: the zip is spooled to a scratch file (its table of
  * contents is at its end), checked as a whole (src/evidence/zip.ts), and each entry in a criterion or
@@ -107,6 +119,14 @@ export async function expandArchive(
       { ...zipLimits, maxFileBytes: limits.maxFileBytes },
       mapper,
     );
+    // Names are checked for every entry to be filed before a single one is extracted.
+    for (const entry of archive.entries) {
+      try {
+        refuseActiveName(sanitiseFilename(entry.filename), entry.path);
+      } catch (err) {
+        throw namingEntry(err, entry.path);
+      }
+    }
     const received: ReceivedFile[] = [];
     const skipped = [...archive.skipped];
     for (const entry of archive.entries) {
@@ -119,14 +139,7 @@ export async function expandArchive(
           entry.path,
         );
       } catch (err) {
-        // The problem names the entry, so the school knows which file to fix.
-        if (err instanceof DomainError)
-          throw new DomainError(err.code, err.message, { ...err.extra, entry: entry.path });
-        throw new DomainError(
-          'validation-failed',
-          `The zip entry "${entry.path}" cannot be read: ${(err as Error).message}`,
-          { entry: entry.path, reason: 'corrupt' },
-        );
+        throw namingEntry(err, entry.path);
       }
       if (file.size === 0) {
         skipped.push({ path: entry.path, reason: 'the file is empty' });

@@ -1,4 +1,7 @@
-/** A file name safe to store and show: no path, no control or bidi-override characters, ≤ 255 characters. */
+/**
+ * A file name safe to store and show: no path, no control or bidi-override characters, no leading or
+ * trailing dots, ≤ 255 characters.
+ */
 export function sanitiseFilename(raw: string | undefined): string {
   const base = (raw ?? '').split(/[/\\]/).pop() ?? '';
   const cleaned = base
@@ -7,6 +10,8 @@ export function sanitiseFilename(raw: string | undefined): string {
     .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '')
     .trim()
     .replace(/^\.+/, '')
+    // Windows drops trailing dots and spaces, so "page.html. " would be saved as "page.html".
+    .replace(/[.\s]+$/, '')
     .trim();
   const chars = Array.from(cleaned || 'file');
   if (chars.length <= 255) return chars.join('');

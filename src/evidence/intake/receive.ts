@@ -1,5 +1,5 @@
 import { ObjectTooLargeError, type PendingObject } from '../../storage/store.ts';
-import { inspectMediaType } from '../media-types.ts';
+import { inspectMediaType, refuseActiveName, storedFilename } from '../media-types.ts';
 import type { Intake } from './context.ts';
 import { sanitiseFilename } from './filenames.ts';
 import type { IncomingFile } from './incoming.ts';
@@ -8,7 +8,7 @@ import { applicationFull, fileTooLarge } from './limits.ts';
 /** A file whose bytes are in a pending object, measured, hashed and typed; not yet filed. */
 export type ReceivedBytes = {
   object: PendingObject;
-  /** The safe name it is stored under. */
+  /** The safe name it is stored under, ending in an extension of its detected type. */
   filename: string;
   /** Detected from the bytes; empty for an empty file. */
   mediaType: string;
@@ -25,10 +25,12 @@ export type ReceivedFile = ReceivedBytes & {
 
 /**
  * Receives one file into a pending object of the store, under the per-file limit and what is left
- * of the application's: its type is decided from its first bytes on the way (a refused type stops
- * the stream then and there) and it is hashed as it is written. `shownName` names the file in
- * problems (a zip entry's path); by default its safe name. An empty file is received too: what it
- * means is the caller's decision.
+ * of the application's. A name that promises markup or code is refused before a byte is read; the
+ * type is decided from the first bytes on the way (a refused type, or text under a name that is not a
+ * text name, stops the stream then and there) and the file is hashed as it is written. The name it
+ * is stored under ends in its type's extension (SPEC §6). `shownName` names the file in problems (a
+ * zip entry's path); by default its safe name. An empty file is received too: what it means is the
+ * caller's decision.
  */
 export async function receiveFile(
   intake: Intake,
@@ -38,9 +40,10 @@ export async function receiveFile(
   const { store, limits } = intake.deps;
   const filename = sanitiseFilename(incoming.filename);
   const shown = shownName ?? filename;
+  refuseActiveName(filename, shown);
   const object = await store.begin();
   intake.pending.push(object);
-  const inspection = inspectMediaType(incoming.stream, shown);
+  const inspection = inspectMediaType(incoming.stream, { filename, shown });
   const allowance = limits.maxApplicationBytes - intake.bytesSoFar;
   let written: { size: number; sha256: string };
   try {
@@ -55,5 +58,6 @@ export async function receiveFile(
   // A door may stop a file at its own size limit and flag it: known only once the stream was read.
   if (incoming.truncated()) throw fileTooLarge(shown, limits);
   intake.bytesSoFar += written.size;
-  return { object, filename, mediaType: written.size > 0 ? inspection.result() : '', ...written };
+  const mediaType = inspection.result();
+  return { object, filename: storedFilename(filename, mediaType), mediaType, ...written };
 }
