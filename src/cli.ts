@@ -255,8 +255,11 @@ async function main(argv: string[]) {
   }
 }
 
+/** Exits once stdout is flushed: into a pipe it is written asynchronously, and exit would cut it. */
+const exitAfterOutput = (code: number) => process.stdout.write('', () => process.exit(code));
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (err) => {
     if (err instanceof ConfigError || err instanceof DomainError) console.error(err.message);
     else if (err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error(`${err.message}\n\n${USAGE}`);

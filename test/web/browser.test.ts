@@ -127,7 +127,10 @@ run('signing in by e-mail link', () => {
     await h.check(page, 'home-signed-in');
     // On a phone's width the navigation folds into a menu button (JavaScript on).
     await page.setViewportSize({ width: 375, height: 800 });
-    expect(await page.getByRole('button', { name: 'Menu' }).isVisible()).toBe(true);
+    // GOV.UK Frontend's script builds the menu button once it runs: wait for it rather than race it.
+    const menu = page.getByRole('button', { name: 'Menu' });
+    await menu.waitFor({ state: 'visible' });
+    expect(await menu.isVisible()).toBe(true);
     await h.check(page, 'home-signed-in-narrow');
     await page.setViewportSize({ width: 1024, height: 768 });
 
