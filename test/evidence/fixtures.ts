@@ -124,6 +124,45 @@ export function multipart(parts: FormPart[], boundary = `----sanctuary${randomBy
 
 // Uploads over a real socket, for what `inject` cannot do: cut a body short, drop a connection.
 
+/** A whole multipart upload to the server on `port`, answered as status, JSON body and headers. */
+export function uploadOverSocket(
+  port: number,
+  token: string,
+  applicationId: string,
+  parts: FormPart[],
+): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+  const { body, contentType } = multipart(parts);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/applications/${applicationId}/evidence`,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': contentType,
+          'content-length': body.length,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString()),
+            headers: res.headers,
+          }),
+        );
+      },
+    );
+    // The server may close the connection before it has read the whole body of a refused upload.
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /**
  * Starts an upload to the server on `port` and sends only the first `sentBytes` of the body, leaving
  * the request open: the test then drops the connection or kills the server mid-body.

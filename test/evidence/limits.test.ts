@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,15 @@ import { listenOnFreePort } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { filesUnder } from '../helpers/storage.ts';
-import { type FormPart, multipart, pdf, sendPartOfUpload, text, waitFor } from './fixtures.ts';
+import {
+  type FormPart,
+  multipart,
+  pdf,
+  sendPartOfUpload,
+  text,
+  uploadOverSocket,
+  waitFor,
+} from './fixtures.ts';
 
 /**
  * Limits and aborted uploads over a real socket (SPEC §6, ARCHITECTURE "Known pitfalls"): `inject`
@@ -33,40 +40,8 @@ const draft = () => draftOfNewSchool(t.database.db, w, 'Limits school');
 const file = (filename: string, content: Buffer): FormPart => ({ name: 'file', filename, content });
 const criteria = (codes: string): FormPart => ({ name: 'criteria', value: codes });
 
-function post(
-  applicationId: string,
-  parts: FormPart[],
-): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
-  const { body, contentType } = multipart(parts);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: `/applications/${applicationId}/evidence`,
-        headers: {
-          authorization: `Bearer ${w.applicantA.token}`,
-          'content-type': contentType,
-          'content-length': body.length,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(Buffer.concat(chunks).toString()),
-            headers: res.headers,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (applicationId: string, parts: FormPart[]) =>
+  uploadOverSocket(port, w.applicantA.token, applicationId, parts);
 
 const tempFiles = () => filesUnder(join(t.config.evidenceDir, '.tmp'));
 

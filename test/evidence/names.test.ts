@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { listenOnFreePort } from '../helpers/app.ts';
@@ -7,7 +6,17 @@ import type { Res } from '../helpers/client.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { filesUnder } from '../helpers/storage.ts';
 import { buildZip, type ZipEntrySpec } from '../helpers/zip.ts';
-import { type FormPart, jpeg, multipart, pdf, plainZip, png, text, waitFor } from './fixtures.ts';
+import {
+  type FormPart,
+  jpeg,
+  multipart,
+  pdf,
+  plainZip,
+  png,
+  text,
+  uploadOverSocket,
+  waitFor,
+} from './fixtures.ts';
 
 /**
  * The name must agree with the bytes (SPEC §6): names that promise markup or code are refused whatever
@@ -43,34 +52,8 @@ async function upload(applicationId: string, parts: FormPart[]): Promise<Res> {
 }
 
 /** The same upload over a real socket. */
-function uploadOverSocket(applicationId: string, parts: FormPart[]): Promise<{ status: number; body: any }> {
-  const { body, contentType } = multipart(parts);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: `/applications/${applicationId}/evidence`,
-        headers: {
-          authorization: `Bearer ${w.applicantA.token}`,
-          'content-type': contentType,
-          'content-length': body.length,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
-        );
-      },
-    );
-    // The server may close the connection before it has read the whole body of a refused upload.
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const socketUpload = (applicationId: string, parts: FormPart[]) =>
+  uploadOverSocket(port, w.applicantA.token, applicationId, parts);
 
 const rowsOf = (applicationId: string) =>
   t.database.db.selectFrom('evidence').selectAll().where('application_id', '=', applicationId).execute();
@@ -165,7 +148,7 @@ describe('plain text only under a text name', () => {
 
   it('is refused as it streams, past the first bytes of a large file', async () => {
     const id = await draft();
-    const res = await uploadOverSocket(id, [criteria('L1'), file('long report.pdf', text(500_000))]);
+    const res = await socketUpload(id, [criteria('L1'), file('long report.pdf', text(500_000))]);
     expect([res.status, res.body.code]).toEqual([415, 'unsupported-media-type']);
     expect(res.body.detail).toMatch(/^long report\.pdf: the file holds plain text/);
     await expectNothingKept(id);
@@ -315,11 +298,11 @@ describe('the same rules inside a zip of evidence folders', () => {
 describe('over a real socket', () => {
   it('a PNG named x.html → 415, nothing kept, and the server answers normally afterwards', async () => {
     const id = await draft();
-    const res = await uploadOverSocket(id, [criteria('L1'), file('x.html', png('socket'))]);
+    const res = await socketUpload(id, [criteria('L1'), file('x.html', png('socket'))]);
     expect(res.status).toBe(415);
     expect(res.body).toMatchObject({ code: 'unsupported-media-type', filename: 'x.html' });
     await expectNothingKept(id);
-    const after = await uploadOverSocket(id, [criteria('L1'), file('photo.pdf', jpeg('socket after'))]);
+    const after = await socketUpload(id, [criteria('L1'), file('photo.pdf', jpeg('socket after'))]);
     expect(after.status).toBe(201);
     expect(after.body.items[0].filename).toBe('photo.jpg');
   });
