@@ -186,7 +186,13 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
       },
     },
     async (request, reply) => {
-      const added = await service.addMember(db, caller(request), request.params.id, request.body);
+      const added = await service.addMember(
+        db,
+        caller(request),
+        request.params.id,
+        request.body,
+        request.server.signIn,
+      );
       if ('invitation' in added) return reply.code(202).send(added);
       return reply.code(201).send(added.member);
     },

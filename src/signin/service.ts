@@ -7,7 +7,7 @@ import { notFound } from '../domain/errors.ts';
 import { type Principal, principalFromGrants } from '../domain/principal.ts';
 import { createMailer } from '../notifications/delivery.ts';
 import { WindowLimiter } from './limiter.ts';
-import { type LinkMessage, renderLinkMessage } from './messages.ts';
+import { type LinkMessage, type OfferSummary, renderLinkMessage } from './messages.ts';
 import * as repo from './repository.ts';
 
 /**
@@ -96,7 +96,7 @@ export function createSignIn(options: SignInOptions) {
     return 'email';
   }
 
-  return {
+  const signIn = {
     emailConfigured,
 
     /**
@@ -137,12 +137,15 @@ export function createSignIn(options: SignInOptions) {
 
     /**
      * Sends a person an invitation: a sign-in link valid for INVITATION_LINK_DAYS, worded as an
-     * invitation, in their language. Mail failures are thrown to the caller (the person exists either way).
+     * invitation, in their language: to the service (an account made for them), or, with `offer`, to
+     * what a lead offered them, which they accept after signing in. Mail failures are thrown to the
+     * caller (the person exists either way).
      */
     async sendInvitation(
       db: Db,
       userId: string,
       invitedBy: Pick<Principal, 'userId' | 'name'> | null,
+      offer?: OfferSummary,
     ): Promise<{ expiresAt: Date; deliveredBy: 'email' | 'console' }> {
       const user = await repo.findUserById(db, userId);
       if (!user) throw notFound('user');
@@ -160,8 +163,28 @@ export function createSignIn(options: SignInOptions) {
         expiresAt,
         invitedBy: invitedBy?.name ?? null,
         locale: user.locale ?? 'en',
+        offer,
       });
       return { expiresAt, deliveredBy };
+    },
+
+    /**
+     * The users domain's `Invite` port (src/users/invitations.ts): sends the invitation, and logs a
+     * failed delivery (without the link) instead of throwing it. The account or the offer stands
+     * either way, the answer to whoever made it is the same, and the person can ask for a sign-in
+     * link on the sign-in page.
+     */
+    async invite(
+      db: Db,
+      userId: string,
+      invitedBy: Pick<Principal, 'userId' | 'name'>,
+      offer?: OfferSummary,
+    ): Promise<void> {
+      try {
+        await signIn.sendInvitation(db, userId, invitedBy, offer);
+      } catch (err) {
+        log.error({ err: { message: (err as Error)?.message } }, 'invitation could not be sent');
+      }
     },
 
     /** What a link is for, while it can be used, without using it (the confirm page). */
@@ -254,4 +277,5 @@ export function createSignIn(options: SignInOptions) {
       (await mailer)?.close();
     },
   };
+  return signIn;
 }

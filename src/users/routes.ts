@@ -99,7 +99,8 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
       },
     },
     async (request, reply) => {
-      const added = await service.addUser(db, caller(request), request.body);
+      // The invitation e-mail goes through the sign-in domain (the users service's `Invite` port).
+      const added = await service.addUser(db, caller(request), request.body, request.server.signIn);
       if ('invitation' in added) return reply.code(202).send(added);
       return reply.code(201).header('Location', `/users/${added.user.id}`).send(added.user);
     },
