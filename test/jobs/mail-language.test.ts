@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { pageLinks } from '../../src/notifications/links.ts';
 import { type MessageContext, renderBodies, renderEventMessage } from '../../src/notifications/messages.ts';
-import { event, ok, readyDraft } from '../helpers/applications.ts';
+import { event, ok, readyDraft, review, toReviewing } from '../helpers/applications.ts';
 import { type ReceivedMail, shift, startSmtpServer, tick } from '../helpers/jobs.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { type Actor, createUserWithToken } from '../helpers/world.ts';
@@ -52,6 +52,7 @@ const notificationsOf = async (actor: Actor) =>
 describe('e-mails in the recipient’s language, linking to their page', () => {
   const start = new Date();
   let applicationId: string;
+  let second: string;
 
   it('a Welsh-speaking applicant is told in Welsh, an English one in English, both linking to /applications/{id}', async () => {
     applicationId = await readyDraft(t.app, w);
@@ -126,7 +127,7 @@ describe('e-mails in the recipient’s language, linking to their page', () => {
 
   it('a reminder digest is in Welsh for a Welsh reader, and links to the home page', async () => {
     // A second submission left waiting: the lead is reminded after the configured days.
-    const second = await readyDraft(t.app, w);
+    second = await readyDraft(t.app, w);
     ok(await event(english, second, { type: 'SUBMIT' }));
     const from = smtp.mails.length;
     const summary = await tick(t.database.db, t.config, shift(start.toISOString(), 15));
@@ -139,6 +140,27 @@ describe('e-mails in the recipient’s language, linking to their page', () => {
     expect(digest.text).toMatch(
       /^Annwyl Lead A,\n\nPethau sy'n aros amdanoch yng Ngwobrau Noddfa:\n\n• Nid yw cais Hillfields Primary School, a gyflwynwyd ar \d{1,2} [A-Z][a-z]+ \d{4}, wedi'i dderbyn na'i ddychwelyd eto\.\n\nMynd i Wobrau Noddfa: https:\/\/awards\.example\.org\/sanctuary\/\n\n—/,
     );
+  });
+  it('award notifications link to /awards/{id}, in each reader’s language', async () => {
+    const panel = await toReviewing(t.app, w, second, 'language');
+    for (const member of panel) ok(await event(member, second, review('met')));
+    const { awardId } = ok(
+      await event(w.leadA, second, { type: 'DECIDE', outcome: 'award', rationale: 'Da iawn' }),
+    );
+    await tick(t.database.db, t.config, new Date());
+    const expiresAt = ok(await w.admin.api.get(`/awards/${awardId}`)).expiresAt as string;
+    const from = smtp.mails.length;
+    await tick(t.database.db, t.config, shift(expiresAt, -89));
+    const [welsh] = mailsTo(w.applicantA, from);
+    const [inEnglish] = mailsTo(english, from);
+    expect(welsh.subject).toMatch(/^Adnewyddu: mae Gwobr Noddfa Hillfields Primary School yn dod i ben ar /);
+    expect(inEnglish.subject).toMatch(
+      /^Renewal due: Hillfields Primary School’s Sanctuary Award expires on /,
+    );
+    const page = `${PUBLIC_URL}/awards/${awardId}`;
+    for (const mail of [welsh, inEnglish]) expect(mail.raw.replace(/=\r?\n/g, '')).toContain(page);
+    const [renewal] = await notificationsOf(w.applicantA);
+    expect(renewal.text).toContain(`Gweld y wobr: ${page}`);
   });
 });
 
