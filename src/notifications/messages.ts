@@ -308,6 +308,8 @@ const EN: Words = {
 
 const cy = dates('cy-GB', 'dyddiad anhysbys', "amser i'w gadarnhau");
 const cyApp = (c: MessageContext) => `cais ${c.organisationName} am Wobr Noddfa`;
+/** The same after "ar", which softens "cais" to "gais". */
+const cyOnApp = (c: MessageContext) => `ar gais ${c.organisationName} am Wobr Noddfa`;
 const cyAward = (c: MessageContext) => `Gwobr Noddfa ${c.organisationName}`;
 const cyReason = (c: MessageContext) => (text(c.payload.reason) ? `Rheswm: ${text(c.payload.reason)}` : '');
 
@@ -384,7 +386,7 @@ const CY: Words = {
       return {
         subject: 'Adborth gan eich panel arfarnu',
         paragraphs: [
-          `Mae'r panel wedi anfon ei adborth ar ${cyApp(c)}.`,
+          `Mae'r panel wedi anfon ei adborth ${cyOnApp(c)}.`,
           ...Object.entries(feedbackOf(c)).map(
             ([code, f]) =>
               `${code}: ${f.judgement === 'met' ? "wedi'i fodloni" : 'angen rhagor o dystiolaeth'}${text(f.feedback) ? ` — ${text(f.feedback)}` : ''}`,
@@ -417,7 +419,7 @@ const CY: Words = {
             ? `Mae'r panel yn gofyn i ${c.organisationName} am ragor o dystiolaeth erbyn ${cy.day(c.payload.dueBy)}.`
             : `Penderfynodd y panel beidio â rhoi'r wobr i ${c.organisationName} y tro hwn.`;
       return {
-        subject: `Penderfyniad ar ${cyApp(c)}: ${outcome === 'award' ? 'dyfarnwyd y wobr' : outcome === 'further_evidence' ? 'gofynnwyd am ragor o dystiolaeth' : 'ni ddyfarnwyd y wobr'}`,
+        subject: `Penderfyniad ${cyOnApp(c)}: ${outcome === 'award' ? 'dyfarnwyd y wobr' : outcome === 'further_evidence' ? 'gofynnwyd am ragor o dystiolaeth' : 'ni ddyfarnwyd y wobr'}`,
         paragraphs: [
           headline,
           ...(text(c.payload.rationale) ? [`Rhesymau'r panel: ${text(c.payload.rationale)}`] : []),
@@ -434,7 +436,7 @@ const CY: Words = {
     EXTEND_DEADLINE: (c) => ({
       subject: 'Mwy o amser ar gyfer eich tystiolaeth ychwanegol',
       paragraphs: [
-        `Y dyddiad cau ar gyfer tystiolaeth ychwanegol ar ${cyApp(c)} bellach yw ${cy.day(c.payload.dueBy)}.`,
+        `Y dyddiad cau ar gyfer tystiolaeth ychwanegol ${cyOnApp(c)} bellach yw ${cy.day(c.payload.dueBy)}.`,
       ],
     }),
     LAPSE: (c) => ({

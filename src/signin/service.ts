@@ -55,6 +55,8 @@ export function createSignIn(options: SignInOptions) {
   const pending = new Set<Promise<void>>();
   let mailer: ReturnType<typeof createMailer> | undefined;
   const emailConfigured = Boolean(config.smtp.url || config.smtp.host);
+  /** Whether the console has named the file links are written to (when there is no terminal). */
+  let namedFile = false;
 
   const idleSince = (now: Date) => new Date(now.getTime() - config.sessions.idleMinutes * 60_000);
 
@@ -84,10 +86,12 @@ export function createSignIn(options: SignInOptions) {
   async function deliver(to: string, message: LinkMessage): Promise<'email' | 'console'> {
     if (!emailConfigured) {
       const what = message.purpose === 'invitation' ? 'Invitation' : 'Sign-in link';
-      const lines = secretForPerson(config.dataDir, 'sign-in-links.txt', [
-        `${what} for ${to} (valid until ${message.expiresAt.toISOString()}): ${message.link}`,
-      ]);
-      process.stdout.write(`${lines.join('\n')}\n`);
+      const line = `${what} for ${to} (valid until ${message.expiresAt.toISOString()}): ${message.link}`;
+      const lines = secretForPerson(config.dataDir, 'sign-in-links.txt', [line]);
+      // Written to the file, the console says where once, not at every link (invitations come in numbers).
+      const toFile = lines[0] !== line;
+      if (!toFile || !namedFile) process.stdout.write(`${lines.join('\n')}\n`);
+      namedFile ||= toFile;
       return 'console';
     }
     mailer ??= createMailer(config.smtp);

@@ -216,4 +216,12 @@ describe('every template in both languages', () => {
     expect(html).toContain('<html lang="cy">');
     expect(url).toBe(`https://awards.example.org/${entity}s/id-1`);
   });
+
+  it('Welsh mutates what follows a preposition ("ar gais"), never the organisation’s name', () => {
+    const decided = renderEventMessage('cy', context('application', 'DECIDE'), 'applicants', 'u');
+    expect(decided?.subject).toBe('Penderfyniad ar gais Ysgol Glan Morfa am Wobr Noddfa: dyfarnwyd y wobr');
+    expect(decided?.paragraphs[0]).toBe(
+      "Llongyfarchiadau: mae Ysgol Glan Morfa wedi cael Gwobr Noddfa. Mae wedi'i rhestru ar y gofrestr gyhoeddus.",
+    );
+  });
 });
