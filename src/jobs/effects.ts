@@ -2,12 +2,14 @@ import type { Insertable } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
 import { stateString } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import type { NotificationsTable } from '../db/schema.ts';
+import type { Locale, NotificationsTable } from '../db/schema.ts';
+import { type PageLinks, pageLinks } from '../notifications/links.ts';
 import {
-  APPLICATION_MESSAGES,
-  AWARD_MESSAGES,
+  audiencesOf,
+  type Message,
   type MessageContext,
   renderBodies,
+  renderEventMessage,
 } from '../notifications/messages.ts';
 import { audienceMembers, type Recipient } from '../notifications/recipients.ts';
 import { enqueueWebhookEvent } from '../webhooks/outbox.ts';
@@ -15,6 +17,22 @@ import type { TransitionResult, WorkflowActor } from '../workflow/types.ts';
 import { pendingTimersFor, scheduleTimers, type TimerEntity } from './timers.ts';
 
 type EntityRow = { organisation_id: string; area_id: string; organisation_name: string };
+
+/** What the effects need of the configuration: where the pages that e-mails link to are. */
+export type EffectsSettings = { links: PageLinks };
+
+let processSettings: EffectsSettings | null = null;
+
+/**
+ * Sets the settings of the transitions this process runs, from its configuration, where the transition
+ * path does not carry them (the runner): `buildApp` and the job worker call it with `publicBaseUrl`.
+ * Until then, links are relative to the service's origin.
+ */
+export function useEffectsSettings(settings: EffectsSettings): void {
+  processSettings = settings;
+}
+
+const currentSettings = (): EffectsSettings => processSettings ?? { links: pageLinks('') };
 
 /**
  * What every transition leaves behind, in its own transaction (so a rolled-back event leaves nothing):
@@ -27,6 +45,7 @@ export async function recordTransitionEffects(
   result: TransitionResult<AnyMachineSnapshot, unknown>,
   actor: WorkflowActor,
   now: Date,
+  settings: EffectsSettings = currentSettings(),
 ): Promise<void> {
   const { before, after, event, version } = result;
   const wanted = pendingTimersFor(entity, after);
@@ -39,8 +58,8 @@ export async function recordTransitionEffects(
   const to = stateString(after);
   const context = after.context as Record<string, any>;
 
-  const template = (entity === 'application' ? APPLICATION_MESSAGES : AWARD_MESSAGES)[type];
-  if (template) {
+  const audiences = audiencesOf(entity, type);
+  if (audiences.length) {
     const panel =
       entity === 'application'
         ? [...new Set([...(before.snapshot.context.panel ?? []), ...(context.panel ?? [])])]
@@ -55,12 +74,20 @@ export async function recordTransitionEffects(
       context: { ...context, reached: to },
       actorName: actor === 'system' ? null : actor.name,
     };
+    const url =
+      entity === 'application' ? settings.links.application(before.id) : settings.links.award(before.id);
     const actorId = actor === 'system' ? null : actor.userId;
     const told = new Set<string>();
     const outbox: Insertable<NotificationsTable>[] = [];
-    for (const audience of template.audiences) {
-      const message = template.render(messageContext, audience);
-      if (!message) continue;
+    for (const audience of audiences) {
+      // Rendered once per language: whether an audience is told does not depend on it.
+      const messages = new Map<Locale, Message | null>();
+      const messageIn = (locale: Locale) => {
+        if (!messages.has(locale))
+          messages.set(locale, renderEventMessage(locale, messageContext, audience, url));
+        return messages.get(locale) ?? null;
+      };
+      if (!messageIn('en')) continue;
       const members = await audienceMembers(trx, audience, {
         organisationId: row.organisation_id,
         areaId: row.area_id,
@@ -69,25 +96,25 @@ export async function recordTransitionEffects(
       });
       // Nobody is told of their own action, and nobody twice.
       const recipients = members.filter((m: Recipient) => m.id !== actorId && !told.has(m.id));
-      for (const r of recipients) told.add(r.id);
-      outbox.push(
-        ...recipients.map((r) => {
-          const bodies = renderBodies(r.name, message);
-          return {
-            user_id: r.id,
-            kind: 'event' as const,
-            event_type: `${entity}.${type}`,
-            entity,
-            entity_id: before.id,
-            subject: message.subject,
-            body_text: bodies.text,
-            body_html: bodies.html,
-            email_to: r.email,
-            next_attempt_at: now,
-            created_at: now,
-          };
-        }),
-      );
+      for (const r of recipients) {
+        // Written now, in the recipient's language: the outbox keeps what is sent.
+        const message = messageIn(r.locale ?? 'en') as Message;
+        told.add(r.id);
+        const bodies = renderBodies(r.locale, r.name, message);
+        outbox.push({
+          user_id: r.id,
+          kind: 'event' as const,
+          event_type: `${entity}.${type}`,
+          entity,
+          entity_id: before.id,
+          subject: message.subject,
+          body_text: bodies.text,
+          body_html: bodies.html,
+          email_to: r.email,
+          next_attempt_at: now,
+          created_at: now,
+        });
+      }
     }
     // One insert for every audience's notifications.
     if (outbox.length) await trx.insertInto('notifications').values(outbox).execute();

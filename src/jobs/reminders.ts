@@ -1,39 +1,35 @@
 import { sql } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
-import { renderBodies } from '../notifications/messages.ts';
+import type { Locale } from '../db/schema.ts';
+import type { PageLinks } from '../notifications/links.ts';
+import { digestMessage, type ReminderFacts, reminderLine, renderBodies } from '../notifications/messages.ts';
 import { audienceMembers } from '../notifications/recipients.ts';
 
 export type ReminderSummary = { created: number; digests: number };
 
 const DAY_MS = 86_400_000;
-const day = (d: Date | string) =>
-  new Date(d).toLocaleDateString('en-GB', {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    timeZone: 'UTC',
-  });
 
 type Candidate = {
-  kind: string;
   userId: string;
   entity: 'application' | 'award';
   entityId: string;
   dedupeKey: string;
-  summary: string;
+  facts: ReminderFacts;
 };
 
 /**
  * The reminders due at `now` (SPEC §2, §5's overdue work), each recorded once per person and occasion
- * (`reminders_once`), then gathered into at most one digest e-mail per person per day.
+ * (`reminders_once`), then gathered into at most one digest e-mail per person per day. A reminder's
+ * line is written in its person's language when it is recorded; the digest links to the home page.
  */
 export async function runReminders(
   db: Db,
   settings: Config['reminders'],
   now: Date,
-  log?: (msg: string, data: object) => void,
+  options: { links: PageLinks; log?: (msg: string, data: object) => void },
 ): Promise<ReminderSummary> {
+  const { links, log } = options;
   const candidates: Candidate[] = [];
   const ago = (days: number) => new Date(now.getTime() - days * DAY_MS);
 
@@ -60,12 +56,16 @@ export async function runReminders(
     const context = (a.snapshot as { context: { panel: string[]; reviewedBy: string[] } }).context;
     for (const userId of context.panel.filter((u) => !context.reviewedBy.includes(u))) {
       candidates.push({
-        kind: 'review-outstanding',
         userId,
         entity: 'application',
         entityId: a.id,
         dedupeKey: `round-${a.round}`,
-        summary: `Your review of ${a.name}'s application (round ${a.round}) is outstanding: reviews opened on ${day(a.opened_at as Date)}.`,
+        facts: {
+          kind: 'review-outstanding',
+          organisationName: a.name,
+          round: a.round,
+          openedAt: new Date(a.opened_at as Date),
+        },
       });
     }
   }
@@ -97,12 +97,11 @@ export async function runReminders(
       panel: [],
     })) {
       candidates.push({
-        kind: 'submission-not-accepted',
         userId: lead.id,
         entity: 'application',
         entityId: a.id,
         dedupeKey: submittedAt.toISOString(),
-        summary: `${a.name}'s application, submitted on ${day(submittedAt)}, has not been accepted or returned yet.`,
+        facts: { kind: 'submission-not-accepted', organisationName: a.name, submittedAt },
       });
     }
   }
@@ -130,12 +129,11 @@ export async function runReminders(
       panel: [],
     })) {
       candidates.push({
-        kind: 'further-evidence-due',
         userId: member.id,
         entity: 'application',
         entityId: a.id,
         dedupeKey: dueBy.toISOString(),
-        summary: `The further evidence for ${a.name}'s application is due by ${day(dueBy)}.`,
+        facts: { kind: 'further-evidence-due', organisationName: a.name, dueBy },
       });
     }
   }
@@ -163,27 +161,30 @@ export async function runReminders(
     ];
     for (const person of people) {
       candidates.push({
-        kind: 'renewal-due',
         userId: person.id,
         entity: 'award',
         entityId: a.id,
         dedupeKey: new Date(a.expires_at).toISOString(),
-        summary: `${a.name}'s Sanctuary Award expires on ${day(a.expires_at)} and no renewal has been started.`,
+        facts: { kind: 'renewal-due', organisationName: a.name, expiresAt: new Date(a.expires_at) },
       });
     }
   }
 
+  const localeOf = await localesOf(
+    db,
+    candidates.map((c) => c.userId),
+  );
   let created = 0;
   for (const c of candidates) {
     const inserted = await db
       .insertInto('reminders')
       .values({
-        kind: c.kind,
+        kind: c.facts.kind,
         user_id: c.userId,
         entity: c.entity,
         entity_id: c.entityId,
         dedupe_key: c.dedupeKey,
-        summary: c.summary,
+        summary: reminderLine(localeOf.get(c.userId) ?? null, c.facts),
         created_at: now,
       })
       .onConflict((oc) => oc.constraint('reminders_once').doNothing())
@@ -191,19 +192,34 @@ export async function runReminders(
       .executeTakeFirst();
     if (inserted) {
       created++;
-      log?.('reminder', { kind: c.kind, userId: c.userId, entity: c.entity, entityId: c.entityId });
+      log?.('reminder', { kind: c.facts.kind, userId: c.userId, entity: c.entity, entityId: c.entityId });
     }
   }
-  return { created, digests: await sendDigests(db, now) };
+  return { created, digests: await sendDigests(db, now, links) };
+}
+
+/** The language each of these people reads (null: not chosen). */
+async function localesOf(db: Db, userIds: string[]): Promise<Map<string, Locale | null>> {
+  const ids = [...new Set(userIds)];
+  if (!ids.length) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'locale']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.locale]));
 }
 
 /** One digest notification per person per day with every reminder not yet sent; later ones wait for tomorrow. */
-async function sendDigests(db: Db, now: Date): Promise<number> {
+async function sendDigests(db: Db, now: Date, links: PageLinks): Promise<number> {
   const digestDay = now.toISOString().slice(0, 10);
   const waiting = await db
     .selectFrom('reminders')
     .innerJoin('users', 'users.id', 'reminders.user_id')
-    .select(['reminders.id', 'reminders.user_id', 'reminders.summary', 'users.email', 'users.name'])
+    .select([
+      'reminders.id',
+      'reminders.user_id',
+      'reminders.summary',
+      'users.email',
+      'users.name',
+      'users.locale',
+    ])
     .where('reminders.digest_id', 'is', null)
     .orderBy('reminders.created_at')
     .execute();
@@ -212,15 +228,13 @@ async function sendDigests(db: Db, now: Date): Promise<number> {
   let digests = 0;
   for (const [userId, items] of byUser) {
     const done = await db.transaction().execute(async (trx) => {
-      const message = {
-        subject:
-          items.length === 1 ? 'Sanctuary Awards: 1 reminder' : `Sanctuary Awards: ${items.length} reminders`,
-        paragraphs: [
-          'Things waiting for you in the Sanctuary Awards:',
-          ...items.map((i) => `• ${i.summary}`),
-        ],
-      };
-      const bodies = renderBodies(items[0].name, message);
+      const { locale } = items[0];
+      const message = digestMessage(
+        locale,
+        items.map((i) => i.summary),
+        links.home(),
+      );
+      const bodies = renderBodies(locale, items[0].name, message);
       const digest = await trx
         .insertInto('notifications')
         .values({

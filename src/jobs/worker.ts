@@ -1,7 +1,9 @@
-import type { Config } from '../config.ts';
+import { type Config, publicBaseUrl } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { deliverEmails, type EmailSummary } from '../notifications/delivery.ts';
+import { pageLinks } from '../notifications/links.ts';
 import { deliverWebhooks, type WebhookSummary } from '../webhooks/delivery.ts';
+import { useEffectsSettings } from './effects.ts';
 import { runDueTimers, type TimerSummary } from './fire.ts';
 import { type ReminderSummary, runReminders } from './reminders.ts';
 
@@ -22,8 +24,11 @@ type Log = { info(data: object, msg: string): void; warn(data: object, msg: stri
  */
 export async function runJobsOnce(db: Db, config: Config, now: Date, log?: Log): Promise<TickSummary> {
   const info = log ? (msg: string, data: object) => log.info(data, msg) : undefined;
+  // E-mails link to pages under PUBLIC_URL, else the listen address: the timers' events write some.
+  const links = pageLinks(publicBaseUrl(config));
+  useEffectsSettings({ links });
   const timers = await runDueTimers(db, now, info);
-  const reminders = await runReminders(db, config.reminders, now, info);
+  const reminders = await runReminders(db, config.reminders, now, { links, log: info });
   const emails = await deliverEmails(db, config, now);
   const webhooks = await deliverWebhooks(db, config, now);
   return { now: now.toISOString(), timers, reminders, emails, webhooks };

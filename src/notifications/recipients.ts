@@ -1,7 +1,9 @@
 import type { DbOrTrx } from '../db/index.ts';
+import type { Locale } from '../db/schema.ts';
 import type { Audience } from './messages.ts';
 
-export type Recipient = { id: string; email: string; name: string };
+/** Someone to notify, with the language their e-mails are written in (null: not chosen, English). */
+export type Recipient = { id: string; email: string; name: string; locale: Locale | null };
 
 export type AudienceScope = {
   organisationId: string;
@@ -11,6 +13,8 @@ export type AudienceScope = {
   /** The user the event is about (ASSIGN_APPRAISER's userId). */
   subjectUserId?: string;
 };
+
+const COLUMNS = ['users.id', 'users.email', 'users.name', 'users.locale'] as const;
 
 /**
  * The people of one audience: the organisation's applicant members; the area's leads, or the admins
@@ -24,7 +28,7 @@ export async function audienceMembers(
   const users = db
     .selectFrom('users')
     .innerJoin('grants', 'grants.user_id', 'users.id')
-    .select(['users.id', 'users.email', 'users.name'])
+    .select(COLUMNS)
     .distinct();
   switch (audience) {
     case 'applicants':
@@ -41,15 +45,11 @@ export async function audienceMembers(
     }
     case 'panel':
       return scope.panel.length
-        ? db.selectFrom('users').select(['id', 'email', 'name']).where('id', 'in', scope.panel).execute()
+        ? db.selectFrom('users').select(COLUMNS).where('users.id', 'in', scope.panel).execute()
         : [];
     case 'subject':
       return scope.subjectUserId
-        ? db
-            .selectFrom('users')
-            .select(['id', 'email', 'name'])
-            .where('id', '=', scope.subjectUserId)
-            .execute()
+        ? db.selectFrom('users').select(COLUMNS).where('users.id', '=', scope.subjectUserId).execute()
         : [];
   }
 }

@@ -179,14 +179,20 @@ export const organisationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app,
         summary:
           'Add an applicant member: an existing user by id, or a person by email and name (admin, the area lead)',
         description:
-          'An admin adds anyone at once (201). A lead adds someone already in their scope at once (201); anyone else named by e-mail is invited (202), with the same answer whether or not the address already has an account.',
+          'An admin adds anyone at once (201; a new address gets an account and an e-mailed invitation to sign in). A lead adds someone already in their scope at once (201); anyone else named by e-mail is invited (202) and e-mailed the invitation, with the same answer and the same e-mail whether or not the address already has an account.',
         params: idParams,
         body: addMemberBody,
         response: { 201: userView, 202: invitationSent, ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
-      const added = await service.addMember(db, caller(request), request.params.id, request.body);
+      const added = await service.addMember(
+        db,
+        caller(request),
+        request.params.id,
+        request.body,
+        request.server.signIn,
+      );
       if ('invitation' in added) return reply.code(202).send(added);
       return reply.code(201).send(added.member);
     },

@@ -14,7 +14,13 @@ import { forbidden, validationFailed } from '../domain/errors.ts';
 import { iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
-import { invitePerson, userInScopeByEmail } from '../users/invitations.ts';
+import {
+  type Invite,
+  invitePerson,
+  type OfferMade,
+  sendOffer,
+  userInScopeByEmail,
+} from '../users/invitations.ts';
 import * as users from '../users/repository.ts';
 import type { InvitationView, UserView } from '../users/schemas.ts';
 import { toUserView } from '../users/service.ts';
@@ -140,38 +146,48 @@ export async function listMembers(db: Db, p: Principal, id: string) {
 /**
  * Adds an applicant member: someone the caller may already act on (an admin: anyone, creating a new
  * address's account; a lead: a person in their scope) at once; anyone else a lead names by e-mail is
- * invited, with the same answer whether or not the address has an account (SPEC §3).
+ * invited, with the same answer whether or not the address has an account (SPEC §3). A new account
+ * and an offer are e-mailed an invitation (`invite`, SPEC §10), alike for a new address and an account
+ * elsewhere.
  */
 export async function addMember(
   db: Db,
   p: Principal,
   orgId: string,
   b: { userId: string } | { email: string; name: string },
+  invite: Invite,
 ): Promise<{ member: UserView } | { invitation: InvitationView }> {
   const org = await getManageableOrganisation(db, p, orgId);
   const added = await db
     .transaction()
-    .execute(async (trx): Promise<{ userId: string } | { invitation: InvitationView }> => {
+    .execute(async (trx): Promise<{ userId: string; created: boolean } | { offer: OfferMade }> => {
       let id: string | undefined;
+      let created = false;
       if ('userId' in b) {
         id = (await users.findUser(trx, b.userId, usersInScope(p)))?.id;
         if (!id) throw validationFailed(`No such user: ${b.userId}`);
       } else if (grantsDirectly(p)) {
-        id =
-          (await users.findUserIdByEmail(trx, b.email)) ??
-          (await users.insertUserIfNew(trx, { email: b.email, name: b.name })) ??
-          (await users.findUserIdByEmail(trx, b.email));
+        id = await users.findUserIdByEmail(trx, b.email);
+        if (!id) {
+          id = await users.insertUserIfNew(trx, { email: b.email, name: b.name });
+          created = Boolean(id);
+          id ??= await users.findUserIdByEmail(trx, b.email);
+        }
       } else {
         id = await userInScopeByEmail(trx, p, b.email);
         if (!id) {
           const offer = [{ role: 'applicant' as const, organisationId: org.id }];
-          return { invitation: await invitePerson(trx, p, b, offer) };
+          return { offer: await invitePerson(trx, p, b, offer) };
         }
       }
       await users.insertGrant(trx, { user_id: id as string, role: 'applicant', organisation_id: org.id });
-      return { userId: id as string };
+      return { userId: id as string, created };
     });
-  if ('invitation' in added) return { invitation: added.invitation };
+  if ('offer' in added) {
+    await sendOffer(db, invite, p, added.offer);
+    return { invitation: added.offer.invitation };
+  }
+  if (added.created) await invite.invite(db, added.userId, p);
   return { member: toUserView((await users.findUser(db, added.userId)) as users.UserRow, p) };
 }
 

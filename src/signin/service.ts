@@ -7,7 +7,7 @@ import { notFound } from '../domain/errors.ts';
 import { type Principal, principalFromGrants } from '../domain/principal.ts';
 import { createMailer } from '../notifications/delivery.ts';
 import { WindowLimiter } from './limiter.ts';
-import { type LinkMessage, renderLinkMessage } from './messages.ts';
+import { type LinkMessage, type OfferSummary, renderLinkMessage } from './messages.ts';
 import * as repo from './repository.ts';
 
 /**
@@ -55,6 +55,8 @@ export function createSignIn(options: SignInOptions) {
   const pending = new Set<Promise<void>>();
   let mailer: ReturnType<typeof createMailer> | undefined;
   const emailConfigured = Boolean(config.smtp.url || config.smtp.host);
+  /** Whether the console has named the file links are written to (when there is no terminal). */
+  let namedFile = false;
 
   const idleSince = (now: Date) => new Date(now.getTime() - config.sessions.idleMinutes * 60_000);
 
@@ -84,10 +86,12 @@ export function createSignIn(options: SignInOptions) {
   async function deliver(to: string, message: LinkMessage): Promise<'email' | 'console'> {
     if (!emailConfigured) {
       const what = message.purpose === 'invitation' ? 'Invitation' : 'Sign-in link';
-      const lines = secretForPerson(config.dataDir, 'sign-in-links.txt', [
-        `${what} for ${to} (valid until ${message.expiresAt.toISOString()}): ${message.link}`,
-      ]);
-      process.stdout.write(`${lines.join('\n')}\n`);
+      const line = `${what} for ${to} (valid until ${message.expiresAt.toISOString()}): ${message.link}`;
+      const lines = secretForPerson(config.dataDir, 'sign-in-links.txt', [line]);
+      // Written to the file, the console says where once, not at every link (invitations come in numbers).
+      const toFile = lines[0] !== line;
+      if (!toFile || !namedFile) process.stdout.write(`${lines.join('\n')}\n`);
+      namedFile ||= toFile;
       return 'console';
     }
     mailer ??= createMailer(config.smtp);
@@ -96,7 +100,7 @@ export function createSignIn(options: SignInOptions) {
     return 'email';
   }
 
-  return {
+  const signIn = {
     emailConfigured,
 
     /**
@@ -137,12 +141,15 @@ export function createSignIn(options: SignInOptions) {
 
     /**
      * Sends a person an invitation: a sign-in link valid for INVITATION_LINK_DAYS, worded as an
-     * invitation, in their language. Mail failures are thrown to the caller (the person exists either way).
+     * invitation, in their language: to the service (an account made for them), or, with `offer`, to
+     * what a lead offered them, which they accept after signing in. Mail failures are thrown to the
+     * caller (the person exists either way).
      */
     async sendInvitation(
       db: Db,
       userId: string,
       invitedBy: Pick<Principal, 'userId' | 'name'> | null,
+      offer?: OfferSummary,
     ): Promise<{ expiresAt: Date; deliveredBy: 'email' | 'console' }> {
       const user = await repo.findUserById(db, userId);
       if (!user) throw notFound('user');
@@ -160,8 +167,28 @@ export function createSignIn(options: SignInOptions) {
         expiresAt,
         invitedBy: invitedBy?.name ?? null,
         locale: user.locale ?? 'en',
+        offer,
       });
       return { expiresAt, deliveredBy };
+    },
+
+    /**
+     * The users domain's `Invite` port (src/users/invitations.ts): sends the invitation, and logs a
+     * failed delivery (without the link) instead of throwing it. The account or the offer stands
+     * either way, the answer to whoever made it is the same, and the person can ask for a sign-in
+     * link on the sign-in page.
+     */
+    async invite(
+      db: Db,
+      userId: string,
+      invitedBy: Pick<Principal, 'userId' | 'name'>,
+      offer?: OfferSummary,
+    ): Promise<void> {
+      try {
+        await signIn.sendInvitation(db, userId, invitedBy, offer);
+      } catch (err) {
+        log.error({ err: { message: (err as Error)?.message } }, 'invitation could not be sent');
+      }
     },
 
     /** What a link is for, while it can be used, without using it (the confirm page). */
@@ -254,4 +281,5 @@ export function createSignIn(options: SignInOptions) {
       (await mailer)?.close();
     },
   };
+  return signIn;
 }

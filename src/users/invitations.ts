@@ -15,6 +15,27 @@ import { invalidateCachedPrincipals } from './tokens.ts';
 
 export type { OfferedGrant };
 
+/** What a lead offered someone, as their invitation e-mail words it. */
+export type InvitationOffer = { organisations: string[]; appraiser: boolean; until: Date };
+
+/**
+ * How an invitation reaches its person: the sign-in domain's `invite` (src/signin), handed in by the
+ * route from `app.signIn`. It e-mails a sign-in link worded as an invitation (to the service, or with
+ * `offer` to what was offered, accepted after signing in), or, with no SMTP, writes it for the person
+ * at the console. A failed delivery is its own to report: it never undoes the account or the offer.
+ */
+export type Invite = {
+  invite(
+    db: Db,
+    userId: string,
+    invitedBy: Pick<Principal, 'userId' | 'name'>,
+    offer?: InvitationOffer,
+  ): Promise<void>;
+};
+
+/** An offer just made: its view for the answer, and whom to e-mail (never in the answer). */
+export type OfferMade = { invitation: InvitationView; userId: string };
+
 /** How long an invitation can be accepted. */
 export const INVITATION_VALID_DAYS = 30;
 
@@ -61,15 +82,15 @@ export async function userInScopeByEmail(trx: Trx, p: Principal, email: string):
 /**
  * Offers grants to the person at this address. A new address gets its account at once, without
  * grants (an admin can issue it a token, and a sign-in finds it); an existing account is left as it
- * is. Nothing in the answer tells the two apart. The invitation is returned for its e-mail, which
- * the sign-in work (SPEC §10) sends from here.
+ * is. Nothing in the answer tells the two apart, and both are e-mailed alike, once the transaction has
+ * committed (`sendOffer`).
  */
 export async function invitePerson(
   trx: Trx,
   p: Principal,
   person: { email: string; name: string },
   grants: OfferedGrant[],
-): Promise<InvitationView> {
+): Promise<OfferMade> {
   const email = person.email.toLowerCase();
   const userId =
     (await repo.findUserIdByEmail(trx, email)) ??
@@ -85,7 +106,22 @@ export async function invitePerson(
     expires_at: new Date(Date.now() + INVITATION_VALID_DAYS * DAY_MS),
   });
   const [view] = await toInvitationViews(trx, [row]);
-  return view;
+  return { invitation: view, userId };
+}
+
+/**
+ * E-mails the person an offer was made to, whether the address was new or had an account elsewhere
+ * (SPEC §3: the same e-mail as the same answer). Call it after the offer's transaction has committed.
+ */
+export async function sendOffer(db: Db, invite: Invite, p: Principal, made: OfferMade): Promise<void> {
+  const offer: InvitationOffer = {
+    organisations: made.invitation.grants.flatMap((g) =>
+      g.role === 'applicant' ? [g.organisationName] : [],
+    ),
+    appraiser: made.invitation.grants.some((g) => g.role === 'appraiser'),
+    until: new Date(made.invitation.expiresAt),
+  };
+  await invite.invite(db, made.userId, p, offer);
 }
 
 /** The caller's own invitations, newest first. */

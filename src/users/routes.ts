@@ -93,13 +93,14 @@ export const userRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db })
         summary:
           'Create a user with grants (admin), or invite someone to grants (a lead: applicants and appraisers of their areas)',
         description:
-          "An admin's user is created at once (201). A lead's grants are offered: 202 with an invitation the person accepts, the same answer whether or not the address already has an account; 409 only for someone already in the lead's scope.",
+          "An admin's user is created at once (201) and e-mailed an invitation with a sign-in link. A lead's grants are offered: 202 with an invitation the person accepts after signing in, e-mailed to them; the same answer and the same e-mail whether or not the address already has an account; 409 (and no e-mail) only for someone already in the lead's scope.",
         body: createUserBody,
         response: { 201: userView, 202: invitationSent, ...problemResponses(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
-      const added = await service.addUser(db, caller(request), request.body);
+      // The invitation e-mail goes through the sign-in domain (the users service's `Invite` port).
+      const added = await service.addUser(db, caller(request), request.body, request.server.signIn);
       if ('invitation' in added) return reply.code(202).send(added);
       return reply.code(201).header('Location', `/users/${added.user.id}`).send(added.user);
     },

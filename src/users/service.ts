@@ -14,7 +14,13 @@ import { conflict, forbidden, notFound, validationFailed } from '../domain/error
 import { DAY_MS, isoOrNull as iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
-import { invitePerson, type OfferedGrant, userInScopeByEmail } from './invitations.ts';
+import {
+  type Invite,
+  invitePerson,
+  type OfferedGrant,
+  sendOffer,
+  userInScopeByEmail,
+} from './invitations.ts';
 import * as repo from './repository.ts';
 import type { CreateUserInput, GrantInput, InvitationView, UserView } from './schemas.ts';
 import { newToken } from './tokens.ts';
@@ -150,16 +156,22 @@ export async function createUser(db: Db, p: Principal, input: CreateUserInput): 
 }
 
 /**
- * `POST /users`. An admin creates the user with their grants. A lead's grants are offered: unless the
- * address belongs to someone already in the lead's scope (409, as they can see that person anyway),
- * the answer is an invitation, the same for a new address as for an account elsewhere (SPEC §3).
+ * `POST /users`. An admin creates the user with their grants, and they are e-mailed an invitation to
+ * sign in (SPEC §10). A lead's grants are offered: unless the address belongs to someone already in the
+ * lead's scope (409, as they can see that person anyway), the answer is an invitation, the same for a
+ * new address as for an account elsewhere (SPEC §3), and so is the e-mail the person gets.
  */
 export async function addUser(
   db: Db,
   p: Principal,
   input: CreateUserInput,
+  invite: Invite,
 ): Promise<{ user: UserView } | { invitation: InvitationView }> {
-  if (grantsDirectly(p)) return { user: await createUser(db, p, input) };
+  if (grantsDirectly(p)) {
+    const user = await createUser(db, p, input);
+    await invite.invite(db, user.id, p);
+    return { user };
+  }
   const { homeAreaId } = await checkUserInput(db, p, input);
   if (input.grants.length === 0)
     throw validationFailed('Offer at least one grant: applicant of one of your organisations, or appraiser');
@@ -180,11 +192,13 @@ export async function addUser(
       },
     ];
   });
-  return db.transaction().execute(async (trx) => {
+  const made = await db.transaction().execute(async (trx) => {
     if (await userInScopeByEmail(trx, p, input.email))
       throw conflict(`A user with email ${input.email} already exists`);
-    return { invitation: await invitePerson(trx, p, input, offered) };
+    return invitePerson(trx, p, input, offered);
   });
+  await sendOffer(db, invite, p, made);
+  return { invitation: made.invitation };
 }
 
 export async function listUsers(

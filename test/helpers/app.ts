@@ -28,9 +28,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   // Each app gets its own evidence directory unless the test names one: the orphan sweep must never see
   // files another database knows (such as a developer's ./data/evidence).
   const ownEvidenceDir = env.EVIDENCE_DIR ? null : await mkdtemp(join(tmpdir(), 'sa-evidence-'));
+  // Likewise its own data directory: invitations made without SMTP are written to a file there.
+  const ownDataDir = env.DATA_DIR ? null : await mkdtemp(join(tmpdir(), 'sa-data-'));
   const config = loadConfig({
     NODE_ENV: 'test',
     ...(ownEvidenceDir ? { EVIDENCE_DIR: ownEvidenceDir } : {}),
+    ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
     LOG_LEVEL: 'silent',
     AUTH_FAILURES_PER_MINUTE: '1000',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
@@ -51,6 +54,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await database.close();
       await drop();
       if (ownEvidenceDir) await rm(ownEvidenceDir, { recursive: true, force: true });
+      if (ownDataDir) await rm(ownDataDir, { recursive: true, force: true });
       if (contract.violations.length) {
         const lines = contract.violations.slice(0, 20).map((v) => `${v.request} → ${v.status}: ${v.problem}`);
         throw new Error(

@@ -43,6 +43,8 @@ describe('people are e-mailed at each step that concerns them', () => {
     expect(summary.emails.sent).toBe(2);
     const lead = emailOf.get(w.leadA.id) as string;
     expect(subjectsFor(lead)).toEqual([
+      // Sent when the admin created the lead, straight away rather than through the outbox.
+      'You are invited to Sanctuary Awards',
       'New application from Hillfields Primary School',
       'Sanctuary Awards: 1 reminder',
     ]);
@@ -50,7 +52,9 @@ describe('people are e-mailed at each step that concerns them', () => {
     expect(digest.raw).toMatch(/has not been accepted or returned yet/);
     expect(digest.raw).toMatch(/Content-Type: text\/html/i);
     expect(digest.from).toBe('awards@example.org');
-    expect(subjectsFor(emailOf.get(w.applicantA.id) as string)).toEqual([]);
+    expect(subjectsFor(emailOf.get(w.applicantA.id) as string)).toEqual([
+      'You are invited to Sanctuary Awards',
+    ]);
     // The same instant again: nothing more is reminded or sent.
     const again = await tick(t.database.db, t.config, shift(start.toISOString(), 15));
     expect(again.reminders).toEqual({ created: 0, digests: 0 });
@@ -65,6 +69,7 @@ describe('people are e-mailed at each step that concerns them', () => {
     expect(summary.reminders.created).toBe(3);
     for (const email of panelEmails) {
       expect(subjectsFor(email, before)).toEqual([
+        'You are invited to Sanctuary Awards',
         'You were assigned to the panel for Hillfields Primary School',
         'Reviews are open: Hillfields Primary School',
         'Sanctuary Awards: 1 reminder',

@@ -34,6 +34,9 @@ beforeAll(async () => {
     leadA: w.leadA,
   }))
     emails.set(name, (await actor.api.get('/me')).body.email);
+  // Creating the world's users e-mailed each an invitation (test/signin/invitations.test.ts): these
+  // tests count the mails that follow.
+  smtp.mails.length = 0;
 });
 afterAll(async () => {
   await t.close();
