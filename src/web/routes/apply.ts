@@ -214,7 +214,10 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
             }
           : null,
       checkHref: `/apply/${view.id}/check`,
-      blockers: blockerLinks(t, view.id, submitBlockers, titles, view.organisationId),
+      // A criterion's own blockers are its status above; the others (the pledge, the area) are listed.
+      blockers: blockerLinks(t, view.id, submitBlockers, titles, view.organisationId).filter(
+        (b) => !b.href?.includes('/criteria/'),
+      ),
     });
   };
 
@@ -432,34 +435,39 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
         canSubmit: view.allowedEvents.includes('SUBMIT'),
         groups: tasksByProcess(view).map((g) => ({
           heading: t(`apply.process.${g.process}`),
-          rows: g.tasks.flatMap((task) => [
-            {
-              key: { text: `${task.code}: ${task.title}` },
-              value: { text: task.answer.trim() ? task.answer : t('check.noAnswer') },
-              actions: {
-                items: [
-                  {
-                    href: `/apply/${view.id}/criteria/${task.code}#answer`,
-                    text: t('check.change'),
-                    visuallyHiddenText: t('check.answerOf', { code: task.code }),
-                  },
-                ],
+          // A summary card per criterion: its answer and its evidence, each with a link to change it.
+          cards: g.tasks.map((task) => ({
+            card: { title: { text: `${task.code}: ${task.title}`, headingLevel: 3 } },
+            classes: 'app-answers',
+            rows: [
+              {
+                key: { text: t('check.answer') },
+                value: { text: task.answer.trim() ? task.answer : t('check.noAnswer') },
+                actions: {
+                  items: [
+                    {
+                      href: `/apply/${view.id}/criteria/${task.code}#answer`,
+                      text: t('check.change'),
+                      visuallyHiddenText: t('check.answerOf', { code: task.code }),
+                    },
+                  ],
+                },
               },
-            },
-            {
-              key: { text: t('check.evidenceOf', { code: task.code }) },
-              value: { text: t('tasks.evidenceCount', { count: task.evidenceCount }) },
-              actions: {
-                items: [
-                  {
-                    href: `/apply/${view.id}/criteria/${task.code}#evidence`,
-                    text: t('check.change'),
-                    visuallyHiddenText: t('check.evidenceOf', { code: task.code }),
-                  },
-                ],
+              {
+                key: { text: t('check.evidence') },
+                value: { text: t('tasks.evidenceCount', { count: task.evidenceCount }) },
+                actions: {
+                  items: [
+                    {
+                      href: `/apply/${view.id}/criteria/${task.code}#evidence`,
+                      text: t('check.change'),
+                      visuallyHiddenText: t('check.evidenceOf', { code: task.code }),
+                    },
+                  ],
+                },
               },
-            },
-          ]),
+            ],
+          })),
         })),
         ...extra,
       },
@@ -545,14 +553,20 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
         done: query.done,
         submittedOn: date(view.submittedAt),
         returned: view.returned as { reason?: string } | null,
+        // In the criteria's order, each with the panel's judgement as a tag.
         feedback: view.feedback
-          ? Object.entries(view.feedback).map(([code, f]) => ({
-              key: { text: `${code}: ${titles.get(code) ?? ''}` },
-              value: {
-                html: undefined,
-                text: `${f.judgement === 'met' ? t('progress.met') : t('progress.furtherEvidence')}. ${f.feedback}`,
-              },
-            }))
+          ? view.criteria
+              .filter((c) => view.feedback?.[c.code])
+              .map((c) => {
+                const f = view.feedback?.[c.code] as { judgement: string; feedback: string };
+                return {
+                  code: c.code,
+                  title: c.title,
+                  met: f.judgement === 'met',
+                  judgement: f.judgement === 'met' ? t('progress.met') : t('progress.furtherEvidence'),
+                  text: f.feedback,
+                };
+              })
           : [],
         questions: view.questions,
         responses: view.responses,
@@ -592,7 +606,8 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
         ended: FINAL_STATES.includes(view.status),
         tasksHref: `/apply/${view.id}/tasks`,
         timeline: lines.items
-          .filter((line) => line.type !== 'EVIDENCE_DOWNLOADED')
+          // Saving an answer or reading a file is not news: the timeline keeps what changed the application.
+          .filter((line) => line.type !== 'EVIDENCE_DOWNLOADED' && line.type !== 'ANSWER_SAVED')
           .reverse()
           .map((line) => {
             const payload = line.payload as Record<string, unknown>;
@@ -603,7 +618,8 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
                 filename: payload.filename ?? '',
               }),
               at: formatDate(locale, new Date(line.at), true),
-              by: line.actorName,
+              // Panel changes name nobody (SPEC §3).
+              by: line.type === 'PANEL_CHANGED' ? null : line.actorName,
             };
           }),
         ...extra,

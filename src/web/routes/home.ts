@@ -26,6 +26,9 @@ export async function homeRoutes(app: FastifyInstance, { db, pages }: { db: Db; 
         roles,
         organisations: home.organisations.map((o) => {
           const award = o.award;
+          // Where things stand: the open application, else the last one (its decision, say).
+          const [last, ...earlier] = o.ended;
+          const shown = o.open ?? (last ? { ...last, status: last.state } : null);
           return {
             id: o.id,
             name: o.name,
@@ -38,13 +41,13 @@ export async function homeRoutes(app: FastifyInstance, { db, pages }: { db: Db; 
                 })
               : null,
             pledgeHref: `/apply/organisations/${o.id}/pledge`,
-            application: o.open
+            application: shown
               ? {
-                  text: `${t(`apply.kind.${o.open.kind}`)}: ${statusText(t, o.open.state)}`,
-                  next: nextStep(t, o.open.id, o.open.status),
+                  text: `${t(`apply.kind.${shown.kind}`)}: ${statusText(t, shown.state)}`,
+                  next: nextStep(t, shown.id, shown.status),
                 }
               : null,
-            ended: o.ended.map((a) => ({
+            ended: (o.open ? o.ended : earlier).map((a) => ({
               text: `${t(`apply.kind.${a.kind}`)}: ${statusText(t, a.state)} (${date(a.updatedAt)})`,
               href: `/apply/${a.id}`,
             })),
