@@ -1,5 +1,6 @@
 import { listAwards } from '../awards/service.ts';
 import type { Db } from '../db/index.ts';
+import { isMemberOfOrganisation } from '../domain/access.ts';
 import type { Principal } from '../domain/principal.ts';
 import { selectOrganisations } from '../organisations/repository.ts';
 import { getVisibleOrganisation, toOrganisationView } from '../organisations/service.ts';
@@ -108,6 +109,13 @@ export async function homeFor(db: Db, p: Principal): Promise<Home> {
 export async function organisationFor(db: Db, p: Principal, id: string) {
   return toOrganisationView(await getVisibleOrganisation(db, p, id));
 }
+
+/**
+ * Whether the person acts for the applying organisation (its member): others who may see the
+ * application (its area's lead, an admin) read its pages without the organisation's forms.
+ */
+export const actsForApplicant = (p: Principal, view: Pick<ApplicationView, 'organisationId'>) =>
+  isMemberOfOrganisation(p, view.organisationId);
 
 export type TaskStatus = 'notStarted' | 'inProgress' | 'completed';
 

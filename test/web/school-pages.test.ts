@@ -232,6 +232,26 @@ describe('the school’s journey over HTTP', () => {
     expect((await b.get('/apply/not-an-id')).status).toBe(404);
   });
 
+  it('the area’s lead reads the pages without the organisation’s forms; a form posted anyway is refused', async () => {
+    const lead = await signedIn(await emailOf(w.leadA));
+    const tasks = await lead.get(`/apply/${id}`);
+    expect(tasks.status).toBe(200);
+    expect(tasks.html).toContain('only the organisation');
+    expect(tasks.html).not.toContain('Check and submit');
+    const criterion = await lead.get(`/apply/${id}/criteria/L1`);
+    expect(criterion.status).toBe(200);
+    expect(criterion.html).toContain('Every class learns about sanctuary.');
+    expect(criterion.html).not.toContain('name="answer"');
+    expect(criterion.html).not.toContain('enctype="multipart/form-data"');
+    expect(criterion.html).not.toContain('/delete"');
+    await lead.get('/');
+    const refused = await lead.post(`/apply/${id}/criteria/L1`, { answer: 'written by the lead' });
+    expect(refused.status).toBe(403);
+    expect(ok(await w.applicantA.api.get(`/applications/${id}`)).answers.L1).toBe(
+      'Every class learns about sanctuary.',
+    );
+  });
+
   it('check answers lists every blocker as a link to the page that fixes it', async () => {
     const check = await a.get(`/apply/${id}/check`);
     expect(check.status).toBe(200);

@@ -312,6 +312,24 @@ run('the school’s journey in a browser', () => {
     await navigate(page, () => page.getByRole('link', { name: 'English' }).first().click());
     expect(await page.getAttribute('html', 'lang')).toBe('en');
   }, 60_000);
+
+  it('a renewal starts pre-filled from the award’s answers', async () => {
+    await page.goto('/');
+    await click(page, 'button', 'Start your renewal');
+    const renewal = applicationIdOf(page);
+    expect(renewal).not.toBe(id);
+    expect(await textOf(page, 'main')).toContain('Renewal: Draft: you are still preparing it');
+    // The answers are carried over; the evidence is new for each award.
+    expect(await page.locator('.govuk-task-list__status').filter({ hasText: 'In progress' }).count()).toBe(8);
+    await page.goto(`/apply/${renewal}/criteria/L1`);
+    expect(await page.getByLabel('What your organisation does for L1').inputValue()).toBe(
+      'Every class learns why people seek sanctuary.',
+    );
+    await page.goto('/');
+    expect(await textOf(page, 'main')).toContain('Renewal: Draft');
+    expect(await textOf(page, 'main')).toContain('Earlier applications');
+    await h.check(page, 'school-home-renewing');
+  }, 60_000);
 });
 
 run('with JavaScript off', () => {

@@ -1,7 +1,13 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { criterionTasks, FINAL_STATES, organisationFor, tasksByProcess } from '../../applications/journey.ts';
+import {
+  actsForApplicant,
+  criterionTasks,
+  FINAL_STATES,
+  organisationFor,
+  tasksByProcess,
+} from '../../applications/journey.ts';
 import type { ApplicationView } from '../../applications/schemas.ts';
 import {
   createApplication,
@@ -168,10 +174,11 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
   });
 
   const tasksPage = async (request: FastifyRequest, reply: FastifyReply, view: ApplicationView) => {
-    const { t } = who(request);
+    const { p, t } = who(request);
     const groups = tasksByProcess(view);
     const tasks = groups.flatMap((g) => g.tasks);
-    const editable = EDITABLE_STATUSES.includes(view.status);
+    const member = actsForApplicant(p, view);
+    const editable = member && EDITABLE_STATUSES.includes(view.status);
     const submitBlockers = view.blockers.SUBMIT ?? [];
     const titles = new Map(view.criteria.map((c) => [c.code, c.title]));
     return pages.send(request, reply, 'apply/tasks', {
@@ -179,6 +186,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
       ...header(t, view),
       view,
       editable,
+      member,
       groups: groups.map((g) => ({
         heading: t(`apply.process.${g.process}`),
         items: g.tasks.map((task) => ({
@@ -203,7 +211,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
       pledgeMissing: submitBlockers.some((b) => /pledge/i.test(b)),
       pledgeHref: `/apply/organisations/${view.organisationId}/pledge`,
       checkItem:
-        view.status === 'draft'
+        member && view.status === 'draft'
           ? {
               title: { text: t('tasks.checkHeading') },
               hint: { text: t('tasks.checkHint') },
@@ -249,8 +257,9 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
     const task = criterionTasks(view).find((c) => c.code === code);
     if (!task) throw notFound('criterion');
     const evidence = await listEvidence(db, p, id, { criterion: code });
-    const editable = EDITABLE_STATUSES.includes(view.status);
-    const deletable = view.status === 'draft' && view.submittedAt === null;
+    const member = actsForApplicant(p, view);
+    const editable = member && EDITABLE_STATUSES.includes(view.status);
+    const deletable = member && view.status === 'draft' && view.submittedAt === null;
     const query = request.query as Record<string, string | undefined>;
     return pages.send(
       request,
@@ -570,7 +579,8 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
           : [],
         questions: view.questions,
         responses: view.responses,
-        canRespond: view.allowedEvents.includes('RESPOND') || view.status === 'awaitingResponse',
+        member: actsForApplicant(p, view),
+        canRespond: actsForApplicant(p, view) && view.status === 'awaitingResponse',
         meeting:
           meeting && (meeting.at || meeting.heldAt)
             ? {
@@ -592,7 +602,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
               dueBy: date(decision.dueBy),
             }
           : null,
-        canResubmit: view.status === 'furtherEvidenceRequested',
+        canResubmit: actsForApplicant(p, view) && view.status === 'furtherEvidenceRequested',
         resubmitBlockers: blockerLinks(t, view.id, view.blockers.RESUBMIT ?? [], titles, view.organisationId),
         award: award
           ? {
