@@ -5,6 +5,7 @@ import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
 import { multipart, pdf } from '../helpers/multipart.ts';
 import { h1, type PageClient, pageClient } from '../helpers/pages.ts';
 import { useWorld } from '../helpers/setup.ts';
+import { buildZip } from '../helpers/zip.ts';
 
 /**
  * The school's pages over HTTP (SPEC §9): what they answer, the forms' CSRF checks, refusals as error
@@ -190,6 +191,28 @@ describe('the school’s journey over HTTP', () => {
     expect(none.status).toBe(400);
     expect(errorSummary(none.html)).toContain('Choose at least one file or folder to upload');
     expect(ok(await w.applicantA.api.get(`/applications/${id}/evidence?criterion=L2`)).items).toEqual([]);
+  });
+
+  it('a zip files its folders; a zip that is not safe to open is refused naming the entry', async () => {
+    const zip = buildZip([
+      { name: 'Evidence/S2/refugee-week.pdf', content: pdf('refugee week') },
+      { name: 'Evidence/Share/leaflet.pdf', content: pdf('leaflet') },
+    ]);
+    const res = await upload(a, uploadAction((await a.get(`/apply/${id}/criteria/S1`)).html), 'S1', [
+      { filename: 'evidence.zip', content: zip },
+    ]);
+    expect(res.location).toBe(`/apply/${id}/criteria/S1?uploaded=2`);
+    const evidence = ok(await w.applicantA.api.get(`/applications/${id}/evidence`)).items;
+    const filed = (name: string) => evidence.find((e: { filename: string }) => e.filename === name).criteria;
+    expect(filed('refugee-week.pdf')).toEqual(['S2']);
+    expect(filed('leaflet.pdf')).toEqual(['S1', 'S2', 'S3']);
+
+    const climbing = buildZip([{ name: '../outside.pdf', content: pdf('outside') }]);
+    const refused = await upload(a, uploadAction((await a.get(`/apply/${id}/criteria/S1`)).html), 'S1', [
+      { filename: 'bad.zip', content: climbing },
+    ]);
+    expect(refused.status).toBe(400);
+    expect(errorSummary(refused.html)).toContain('The zip file cannot be used because of “../outside.pdf”');
   });
 
   it('every new form refuses a request without its CSRF token', async () => {
