@@ -264,7 +264,16 @@ run('the school’s journey in a browser', () => {
     expect(await textOf(page, '.govuk-error-summary')).toContain('Add new evidence to E2');
     await click(page, 'link', 'Add new evidence to E2: ');
     await page.setInputFiles('#files', join(folder, 'minutes.pdf'));
-    await Promise.all([page.waitForURL(/uploaded=1/), page.getByRole('button', { name: 'Upload' }).click()]);
+    // The upload is held a moment on its way: meanwhile the page shows how much has been sent.
+    await page.route('**/evidence?_csrf=*', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('[data-progress]').waitFor({ state: 'visible' });
+    expect(await page.getByRole('progressbar').count()).toBe(1);
+    await page.waitForURL(/uploaded=1/);
+    await page.unroute('**/evidence?_csrf=*');
     await page.goto(`/apply/${id}`);
     await click(page, 'button', 'Send the further evidence');
     expect(await textOf(page, '.govuk-notification-banner')).toContain('Your further evidence has been sent');
