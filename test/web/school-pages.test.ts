@@ -193,6 +193,17 @@ describe('the school’s journey over HTTP', () => {
     expect(ok(await w.applicantA.api.get(`/applications/${id}/evidence?criterion=L2`)).items).toEqual([]);
   });
 
+  it('a refusal is in the person’s language', async () => {
+    await a.get(`/apply/${id}/criteria/L2?lang=cy`);
+    const page = await a.get(`/apply/${id}/criteria/L2`);
+    expect(page.html).toContain('lang="cy"');
+    const refused = await upload(a, uploadAction(page.html), 'L2', [{ filename: 'run.js', content: 'alert(1)' }]);
+    expect(refused.status).toBe(415);
+    expect(errorSummary(refused.html)).toContain('Nid yw “run.js” yn fath o ffeil y gallwn ei derbyn');
+    await a.get(`/apply/${id}/criteria/L2?lang=en`);
+    expect((await a.get(`/apply/${id}/criteria/L2`)).html).toContain('lang="en"');
+  });
+
   it('a zip files its folders; a zip that is not safe to open is refused naming the entry', async () => {
     const zip = buildZip([
       { name: 'Evidence/S2/refugee-week.pdf', content: pdf('refugee week') },
