@@ -197,7 +197,9 @@ describe('the school’s journey over HTTP', () => {
     await a.get(`/apply/${id}/criteria/L2?lang=cy`);
     const page = await a.get(`/apply/${id}/criteria/L2`);
     expect(page.html).toContain('lang="cy"');
-    const refused = await upload(a, uploadAction(page.html), 'L2', [{ filename: 'run.js', content: 'alert(1)' }]);
+    const refused = await upload(a, uploadAction(page.html), 'L2', [
+      { filename: 'run.js', content: 'alert(1)' },
+    ]);
     expect(refused.status).toBe(415);
     expect(errorSummary(refused.html)).toContain('Nid yw “run.js” yn fath o ffeil y gallwn ei derbyn');
     await a.get(`/apply/${id}/criteria/L2?lang=en`);
