@@ -287,6 +287,9 @@ run('the school’s journey in a browser', () => {
     expect(await textOf(page, '.govuk-panel')).toContain('Sanctuary Award');
     expect(await textOf(page, 'main')).toContain('What has happened');
     expect(await textOf(page, 'main')).toContain('Further evidence sent');
+    // The feedback of the round that had one stays readable, with the response.
+    expect(await textOf(page, 'main')).toContain('From round 1 of the review.');
+    expect(await textOf(page, 'main')).toContain('Each new pupil has a council buddy');
     await h.check(page, 'school-awarded');
     const [download] = await Promise.all([
       page.waitForEvent('download'),

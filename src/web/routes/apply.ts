@@ -551,6 +551,11 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
       heldAt: string | null;
     } | null;
     const query = request.query as Record<string, string | undefined>;
+    // The panel's feedback of this round, or (once a new round began) of the last round that had one.
+    const shownRound: Pick<ApplicationView, 'round' | 'feedback' | 'questions' | 'responses'> =
+      view.feedback || view.questions.length
+        ? view
+        : ([...view.previousRounds].reverse().find((r) => r.feedback) ?? view);
     return pages.send(
       request,
       reply,
@@ -563,22 +568,21 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
         submittedOn: date(view.submittedAt),
         returned: view.returned as { reason?: string } | null,
         // In the criteria's order, each with the panel's judgement as a tag.
-        feedback: view.feedback
-          ? view.criteria
-              .filter((c) => view.feedback?.[c.code])
-              .map((c) => {
-                const f = view.feedback?.[c.code] as { judgement: string; feedback: string };
-                return {
-                  code: c.code,
-                  title: c.title,
-                  met: f.judgement === 'met',
-                  judgement: f.judgement === 'met' ? t('progress.met') : t('progress.furtherEvidence'),
-                  text: f.feedback,
-                };
-              })
-          : [],
-        questions: view.questions,
-        responses: view.responses,
+        feedback: (shownRound.feedback ? view.criteria : [])
+          .filter((c) => shownRound.feedback?.[c.code])
+          .map((c) => {
+            const f = shownRound.feedback?.[c.code] as { judgement: string; feedback: string };
+            return {
+              code: c.code,
+              title: c.title,
+              met: f.judgement === 'met',
+              judgement: f.judgement === 'met' ? t('progress.met') : t('progress.furtherEvidence'),
+              text: f.feedback,
+            };
+          }),
+        feedbackRound: shownRound === view ? null : shownRound.round,
+        questions: shownRound.questions,
+        responses: shownRound.responses,
         member: actsForApplicant(p, view),
         canRespond: actsForApplicant(p, view) && view.status === 'awaitingResponse',
         meeting:
