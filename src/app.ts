@@ -200,7 +200,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   const signIn = createSignIn({ config, baseUrl: () => ownOrigin(config, app), log: app.log });
   app.decorate('signIn', signIn);
   app.addHook('onClose', async () => signIn.close());
-  await app.register(webPlugin, { db: database.db, config, signIn });
+  await app.register(webPlugin, { db: database.db, config, signIn, store });
 
   return app;
 }

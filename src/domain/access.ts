@@ -61,9 +61,13 @@ export function assertCanManageOrganisation(p: Principal, org: OrganisationRef |
     throw forbidden('Only the area lead or an admin may do this');
 }
 
+/** Whether the caller is one of the organisation's own applicant members (who act in its name). */
+export const isMemberOfOrganisation = (p: Principal, organisationId: string) =>
+  p.memberOrganisationIds.includes(organisationId);
+
 /** Only an organisation's own applicant members act in its name (e.g. sign its pledge). */
 export function assertMemberOf(p: Principal, org: OrganisationRef, detail: string) {
-  if (!p.memberOrganisationIds.includes(org.id)) throw forbidden(detail);
+  if (!isMemberOfOrganisation(p, org.id)) throw forbidden(detail);
 }
 
 /** SQL form of organisation visibility, for lists. */

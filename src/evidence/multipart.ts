@@ -5,20 +5,27 @@ import { tooLarge, tooManyFiles, type UploadLimits } from './intake/limits.ts';
 
 /**
  * The multipart door onto the evidence intake (SPEC §5): a `criteria` field first, then the files.
+ * Registered with `preservePath`, so a browser's folder upload keeps each file's relative path as its
+ * name (the intake files it by its folders, see ./intake/folders.ts).
  * Turns @fastify/multipart's parts into an `IncomingUpload` and its parser's errors into problems.
  *
  * Two pitfalls of the parser shape this: a file over busboy's `fileSize` is only known to be cut short
  * once its stream was read (`truncated`, asked by the intake after reading), and busboy holds the next
  * part until the current file was read, so a file its reader left untouched is drained here.
  */
-export function multipartUpload(parts: AsyncIterable<Multipart>, limits: UploadLimits): OpenUpload {
+export function multipartUpload(
+  parts: AsyncIterable<Multipart>,
+  limits: UploadLimits,
+  options: { criteriaAreDefault?: boolean } = {},
+): OpenUpload {
   return async (): Promise<IncomingUpload> => {
     const iterator = parts[Symbol.asyncIterator]();
     const first = await nextPart(iterator, limits);
+    const rest = { criteriaAreDefault: options.criteriaAreDefault ?? false };
     if (first?.type === 'field') {
-      return { criteria: criteriaField(first), files: fileParts(iterator, null, limits) };
+      return { criteria: criteriaField(first), files: fileParts(iterator, null, limits), ...rest };
     }
-    return { criteria: undefined, files: fileParts(iterator, first, limits) };
+    return { criteria: undefined, files: fileParts(iterator, first, limits), ...rest };
   };
 }
 
@@ -42,6 +49,12 @@ async function* fileParts(
       throw validationFailed('Send the criteria field once, before the files');
     }
     const file = part.file;
+    // A form's file input left empty still sends a part, with no name and no bytes: nothing was chosen.
+    if (part.filename === '') {
+      file.resume();
+      part = await nextPart(iterator, limits);
+      continue;
+    }
     yield {
       filename: part.filename,
       stream: withProblems(file, limits),

@@ -51,6 +51,8 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
 ) => {
   const { limits, zipLimits } = config;
   await app.register(multipart, {
+    // A folder's files arrive named by their relative paths (`Evidence/L1/photo.jpg`): see ./intake/folders.ts.
+    preservePath: true,
     limits: {
       // A zip of evidence folders may be larger than one file; each file's own limit is enforced while it streams.
       fileSize: Math.max(limits.maxFileBytes, zipLimits.maxZipBytes),
@@ -99,7 +101,15 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
           `\`limit\` and \`limitValue\`): more than ${zipLimits.maxEntries} entries, an entry over ${limits.maxFileBytes} bytes, ` +
           `entries together over ${zipLimits.maxUncompressedBytes} bytes unpacked, or an entry or the whole archive ` +
           `expanding over ${zipLimits.maxCompressionRatio} times (from 1 MiB unpacked); ` +
-          `a zip may be up to ${zipLimits.maxZipBytes} bytes.`,
+          `a zip may be up to ${zipLimits.maxZipBytes} bytes.\n\n` +
+          'A folder (what a browser sends for `<input type=file webkitdirectory multiple>`): when no `criteria` ' +
+          'field is sent and the files are named by relative paths (`Evidence/L1/photo.jpg`), each file is filed by ' +
+          'its folders as a zip entry is: its top folder a criterion code or process name, or the folder below ' +
+          'when the top one (the chosen folder) names neither; files elsewhere, and the files operating systems ' +
+          'add (`.DS_Store`, `Thumbs.db` …), are listed in `skipped`, and a folder with no file in a criterion or ' +
+          'process folder is refused (400). A file is stored under its base name. With a `criteria` field every ' +
+          'file is filed under those criteria, whatever its path. A file part with an empty name (an empty file ' +
+          'input) is ignored.',
         consumes: ['multipart/form-data'],
         params: applicationParams,
         body: uploadEvidenceBody,

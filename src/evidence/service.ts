@@ -13,6 +13,7 @@ import { expandArchive, sniffFolderArchive } from './intake/archive.ts';
 import { discardLeftovers, type Intake, startIntake } from './intake/context.ts';
 import { parseCriteria } from './intake/criteria.ts';
 import { sanitiseFilename } from './intake/filenames.ts';
+import { criteriaOfFolders, folderMapperFor, folderPath, isSystemFile } from './intake/folders.ts';
 import type { IncomingUpload, OpenUpload } from './intake/incoming.ts';
 import { tooManyFiles } from './intake/limits.ts';
 import { type ReceivedFile, receiveFile } from './intake/receive.ts';
@@ -193,7 +194,9 @@ export async function uploadEvidence(
 
 /**
  * Receives every file of an upload, in order: a folder archive is expanded into its entries (filed by
- * their folders), any other file is received whole and filed under the upload's criteria.
+ * their folders); a file sent with a relative path (a browser folder) is filed by its folders when
+ * no criteria were named, or when the named criteria are only a default (see IncomingUpload); any
+ * other file is received whole and filed under the upload's criteria.
  */
 async function receiveUpload(
   intake: Intake,
@@ -202,13 +205,23 @@ async function receiveUpload(
   const { limits } = intake.deps;
   const criteria =
     upload.criteria === undefined ? null : parseCriteria(upload.criteria, intake.criteriaCodes);
+  const mapper = folderMapperFor(intake);
   const received: ReceivedFile[] = [];
   const skipped: SkippedEntry[] = [];
   let files = 0;
+  let inFolders = 0;
   for await (const incoming of upload.files) {
     if (++files > limits.maxFilesPerRequest) throw tooManyFiles(limits);
+    const folder = criteria === null || upload.criteriaAreDefault ? folderPath(incoming.filename) : null;
+    if (folder) {
+      inFolders++;
+      if (isSystemFile(folder.path)) {
+        skipped.push({ path: folder.path, reason: 'a file the operating system adds, not evidence' });
+        continue;
+      }
+    }
     // A name that promises markup or code is refused whatever it holds, a zip of folders too.
-    refuseActiveName(sanitiseFilename(incoming.filename));
+    refuseActiveName(sanitiseFilename(incoming.filename), folder?.path);
     const { folderArchive, file } = await sniffFolderArchive(incoming);
     if (folderArchive) {
       const expanded = await expandArchive(intake, file);
@@ -216,17 +229,32 @@ async function receiveUpload(
       skipped.push(...expanded.skipped);
       continue;
     }
-    if (criteria === null) {
+    const byFolder = folder ? criteriaOfFolders(folder.folders, await mapper()) : null;
+    if (folder && !byFolder && criteria === null) {
+      skipped.push({
+        path: folder.path,
+        reason: `the folder "${folder.folders.at(-1)}" is not a criterion code or process name of this application`,
+      });
+      continue;
+    }
+    const filedUnder = byFolder ?? criteria;
+    if (filedUnder === null) {
       throw validationFailed('Send the criteria field before the files', [
         {
           path: 'body.criteria',
-          message: 'missing before the first file (only a zip of criterion folders needs none)',
+          message: 'missing before the first file (only a zip or a folder of criterion folders needs none)',
         },
       ]);
     }
-    const bytes = await receiveFile(intake, file);
-    if (bytes.size === 0) throw validationFailed(`"${bytes.filename}" is empty`);
-    received.push({ ...bytes, criteria });
+    const bytes = await receiveFile(intake, file, folder?.path);
+    if (bytes.size === 0) {
+      if (folder) {
+        skipped.push({ path: folder.path, reason: 'the file is empty' });
+        continue;
+      }
+      throw validationFailed(`"${bytes.filename}" is empty`);
+    }
+    received.push({ ...bytes, criteria: filedUnder, ...(folder ? { archivePath: folder.path } : {}) });
   }
   if (files === 0) {
     if (criteria === null) {
@@ -235,6 +263,12 @@ async function receiveUpload(
       ]);
     }
     throw validationFailed('Send at least one file after the criteria field');
+  }
+  if (received.length === 0 && inFolders > 0) {
+    throw validationFailed(
+      `The folder has no files inside criterion folders (${intake.criteriaCodes.join(', ')}) or process folders (Learn, Embed, Share)`,
+      skipped.map((s) => ({ path: s.path, message: s.reason })),
+    );
   }
   return { received, skipped };
 }

@@ -26,8 +26,8 @@ const RATIO_APPLIES_FROM = 1024 * 1024;
 const ARCHIVE_EXTENSIONS =
   /\.(zip|zipx|rar|7z|tar|tgz|gz|bz2|tbz2|xz|txz|zst|lz|lzma|z|cab|iso|dmg|jar|war|apk|arj|lzh|ace)$/i;
 
-// What operating systems add to a folder when it is zipped; never evidence.
-const SYSTEM_FILE = /(^|\/)(__MACOSX\/|\.DS_Store$|Thumbs\.db$|desktop\.ini$|\._)/i;
+// What operating systems add to a folder when it is zipped (or chosen in a browser); never evidence.
+export const SYSTEM_FILE = /(^|\/)(__MACOSX\/|\.DS_Store$|Thumbs\.db$|desktop\.ini$|\._)/i;
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;

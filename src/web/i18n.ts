@@ -43,7 +43,7 @@ export function formatDate(locale: Locale, value: Date, withTime = false): strin
     day: 'numeric',
     month: 'long',
     year: 'numeric',
-    ...(withTime ? { hour: 'numeric', minute: '2-digit', hour12: false } : {}),
+    ...(withTime ? { hour: '2-digit', minute: '2-digit', hour12: false } : {}),
     timeZone: 'Europe/London',
   });
 }

@@ -11,6 +11,7 @@ import type { Db } from '../db/index.ts';
 import { DomainError } from '../domain/errors.ts';
 import { isDatabaseUnavailable } from '../http/problem.ts';
 import type { SignIn } from '../signin/service.ts';
+import type { EvidenceStore } from '../storage/store.ts';
 import { isLocale, translator } from './i18n.ts';
 import {
   CSRF_COOKIE,
@@ -23,6 +24,7 @@ import {
 } from './pages.ts';
 import { GOVUK_DIR, STATIC_DIR } from './render.ts';
 import { accountRoutes } from './routes/account.ts';
+import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 
@@ -35,7 +37,7 @@ declare module 'fastify' {
   }
 }
 
-export type WebOptions = { db: Db; config: Config; signIn: SignIn };
+export type WebOptions = { db: Db; config: Config; signIn: SignIn; store: EvidenceStore };
 
 const isMultipart = (request: FastifyRequest) => /^multipart\//i.test(request.headers['content-type'] ?? '');
 
@@ -60,7 +62,7 @@ const programOnCatchAll = (request: FastifyRequest) =>
  * the OpenAPI document; pages authenticate by session cookie only, so a token opens no page and a
  * session cookie opens no API route.
  */
-export async function webPlugin(app: FastifyInstance, { db, config, signIn }: WebOptions) {
+export async function webPlugin(app: FastifyInstance, { db, config, signIn, store }: WebOptions) {
   const pages = createPages(config);
 
   app.addHook('onRoute', (route) => {
@@ -147,6 +149,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn }: We
   await app.register(homeRoutes, { db, pages });
   await app.register(signInRoutes, { db, config, signIn, pages });
   await app.register(accountRoutes, { db, config, signIn, pages });
+  await app.register(applyRoutes, { db, config, store, pages });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),

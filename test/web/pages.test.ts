@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { forbidden, notFound, validationFailed } from '../../src/domain/errors.ts';
+import { createEvidenceStore } from '../../src/storage/index.ts';
 import { webPlugin } from '../../src/web/plugin.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { eventually, signInLinkIn } from '../helpers/browser.ts';
@@ -268,7 +269,12 @@ describe('errors on pages', () => {
     // The pages' own error handler, with routes that fail the ways a service can.
     mini = Fastify({ logger: { level: 'info', stream: { write: (line: string) => logs.push(line) } } });
     await mini.register(async (pages) => {
-      await webPlugin(pages, { db: t.database.db, config: t.config, signIn: t.app.signIn });
+      await webPlugin(pages, {
+        db: t.database.db,
+        config: t.config,
+        signIn: t.app.signIn,
+        store: await createEvidenceStore(t.config),
+      });
       pages.get('/test/forbidden', async () => {
         throw forbidden('Only the area lead or an admin may do this');
       });

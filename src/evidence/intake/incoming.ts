@@ -27,6 +27,12 @@ export type IncomingUpload = {
    * then only a folder archive (whose folders name the criteria) can be filed.
    */
   criteria: string | undefined;
+  /**
+   * Whether `criteria` only file what its folders do not: a file sent with a relative path (a browser
+   * folder) whose folder names a criterion or process is filed there. Without criteria such a file is
+   * always filed by its folders; with criteria and without this flag, every file is filed under them.
+   */
+  criteriaAreDefault?: boolean;
   files: AsyncIterable<IncomingFile> | Iterable<IncomingFile>;
 };
 

@@ -5,8 +5,8 @@ import { DomainError } from '../../domain/errors.ts';
 
 export type UploadLimits = Config['limits'];
 
-export const tooLarge = (detail: string, limit: string, value: number) =>
-  new DomainError('payload-too-large', detail, { limit, limitValue: value });
+export const tooLarge = (detail: string, limit: string, value: number, extra: Record<string, unknown> = {}) =>
+  new DomainError('payload-too-large', detail, { limit, limitValue: value, ...extra });
 
 export const tooManyFiles = (limits: UploadLimits) =>
   tooLarge(
@@ -20,6 +20,7 @@ export const fileTooLarge = (shownName: string, limits: UploadLimits) =>
     `"${shownName}" is larger than the limit of ${limits.maxFileBytes} bytes a file`,
     'maxFileBytes',
     limits.maxFileBytes,
+    { filename: shownName },
   );
 
 /** `holds`: the bytes the application held when the upload began, or at the final count. */

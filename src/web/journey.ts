@@ -1,0 +1,136 @@
+import type { Locale } from '../db/schema.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { Translate } from './i18n.ts';
+
+/**
+ * How the school's pages put the services' answers into words: a state in plain language, the next
+ * step, a blocker as a link to the page that fixes it, a refused upload as a sentence. Presentation
+ * only: what may be done is decided by the services.
+ */
+
+/** The catalogue key of a dotted workflow state (`appraisal.reviewing` → `appraisal_reviewing`). */
+export const stateKey = (state: string) => state.replace(/\./g, '_');
+
+export const statusText = (t: Translate, state: string) => t(`apply.status.${stateKey(state)}`);
+
+/** Where a person goes next for an application in this top-level state, and what the link says. */
+export function nextStep(t: Translate, id: string, status: string): { href: string; text: string } {
+  const key = ['draft', 'awaitingResponse', 'furtherEvidenceRequested', 'awarded'].includes(status)
+    ? status
+    : 'other';
+  return { href: `/apply/${id}`, text: t(`apply.next.${key}`) };
+}
+
+/** States in which the organisation holds the application: its answers and evidence may change. */
+export const EDITABLE_STATUSES: readonly string[] = ['draft', 'awaitingResponse', 'furtherEvidenceRequested'];
+
+/** Sizes as people read them: 512 bytes, 12 KB, 3.4 MB, 2 GB. */
+export function formatSize(locale: Locale, bytes: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const number = new Intl.NumberFormat(locale === 'cy' ? 'cy-GB' : 'en-GB', {
+    maximumFractionDigits: unit === 0 || value >= 10 ? 0 : 1,
+  }).format(value);
+  return `${number} ${units[unit]}`;
+}
+
+/** A short name for a file's type, from the extension it is stored under (its detected type's). */
+export function fileType(filename: string): string {
+  const dot = filename.lastIndexOf('.');
+  return dot > 0 ? filename.slice(dot + 1).toUpperCase() : '–';
+}
+
+export type Blocker = { text: string; href?: string };
+
+/**
+ * The reasons SUBMIT is refused (the workflow's blockers, in English) as links to the pages that fix
+ * them, in the person's language; a reason not recognised is shown as it is.
+ */
+export function blockerLinks(
+  t: Translate,
+  applicationId: string,
+  blockers: string[],
+  titles: Map<string, string>,
+  organisationId: string,
+): Blocker[] {
+  return blockers.map((blocker) => {
+    const renewed = /^Criterion (\S+) has no new evidence/.exec(blocker);
+    if (renewed) {
+      const code = renewed[1] as string;
+      return {
+        text: t('check.blocker.newEvidence', { code, title: titles.get(code) ?? '' }),
+        href: `/apply/${applicationId}/criteria/${code}#evidence`,
+      };
+    }
+    const criterion = /^Criterion (\S+) has no (answer|evidence)/.exec(blocker);
+    if (criterion) {
+      const [, code, what] = criterion;
+      return {
+        text: t(what === 'answer' ? 'check.blocker.answer' : 'check.blocker.evidence', {
+          code,
+          title: titles.get(code) ?? '',
+        }),
+        href: `/apply/${applicationId}/criteria/${code}${what === 'answer' ? '#answer' : '#evidence'}`,
+      };
+    }
+    if (/pledge/i.test(blocker))
+      return { text: t('check.blocker.pledge'), href: `/apply/organisations/${organisationId}/pledge` };
+    if (/no active local lead/i.test(blocker)) return { text: t('check.blocker.route') };
+    return { text: blocker };
+  });
+}
+
+/**
+ * A refused upload in plain words, naming the file where the service named it (its codes and extra
+ * fields, see src/evidence/intake/limits.ts and src/evidence/zip.ts).
+ */
+export function uploadErrorText(
+  t: Translate,
+  locale: Locale,
+  err: unknown,
+  limits: { maxFileBytes: number; maxApplicationBytes: number },
+): string {
+  if (!(err instanceof DomainError)) return t('upload.errors.generic');
+  const extra = err.extra as Record<string, unknown>;
+  const name = String(extra.filename ?? extra.entry ?? '');
+  const size = (value: unknown) => formatSize(locale, Number(value));
+  switch (err.code) {
+    case 'unsupported-media-type':
+      return t('upload.errors.type', { name: name || t('upload.errors.aFile') });
+    case 'payload-too-large':
+      switch (extra.limit) {
+        case 'maxFileBytes':
+          return t('upload.errors.fileTooLarge', {
+            name: name || t('upload.errors.aFile'),
+            limit: size(extra.limitValue ?? limits.maxFileBytes),
+          });
+        case 'maxApplicationBytes':
+          return t('upload.errors.applicationFull', { limit: size(extra.limitValue) });
+        case 'maxFilesPerRequest':
+          return t('upload.errors.tooManyFiles', { limit: extra.limitValue });
+        case 'zipMaxBytes':
+          return t('upload.errors.zipTooLarge', { limit: size(extra.limitValue) });
+        default:
+          return t('upload.errors.zipLimit');
+      }
+    case 'validation-failed':
+      if (extra.entry) return t('upload.errors.zipEntry', { entry: extra.entry });
+      if (/no files inside criterion folders/.test(err.message)) return t('upload.errors.emptyFolder');
+      if (/zip archive has no files/.test(err.message)) return t('upload.errors.emptyFolder');
+      if (/ is empty$/.test(err.message))
+        return t('upload.errors.empty', { name: /^"(.*)" is empty$/.exec(err.message)?.[1] ?? '' });
+      if (/at least one file|criteria field is missing|criteria field before/i.test(err.message))
+        return t('upload.errors.noFile');
+      if (/climbs out/.test(err.message)) return t('upload.errors.path');
+      return t('upload.errors.generic');
+    case 'illegal-transition':
+      return t('upload.errors.closed');
+    default:
+      return t('upload.errors.generic');
+  }
+}
