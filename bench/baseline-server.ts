@@ -2,11 +2,14 @@ import Fastify from 'fastify';
 import pg from 'pg';
 
 /**
- * The baselines of SPEC §8: a bare Fastify app (no validation, no auth, no workflow) on the same
- * database with a pg pool of the same size as the service's.
- * - `GET /select1`: `SELECT 1` through the pool (baseline of GET /applications/{id}).
- * - `POST /bare/applications/:id/events`: the same SQL as a transition, written by hand: lock the row,
- *   update its snapshot and version, insert a history line (baseline of POST /applications/{id}/events).
+ * The baselines of SPEC §8: a bare Fastify app (no validation, no authentication, no workflow, no
+ * effects) on the same database with a pg pool of the same size as the service's, each route doing
+ * by hand the essential work of the service's route it stands for, as one would write it naively
+ * (plain `pool.query` text, as most code does).
+ * - `POST /bare/applications/:id/events`: lock the row, update it, insert the history row, answer the
+ *   updated row as JSON (baseline of POST /applications/{id}/events).
+ * - `GET /bare/applications/:id`: the application's row, its answers and its evidence counts per
+ *   criterion from one hand-written query (baseline of GET /applications/{id}).
  */
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL,
@@ -16,9 +19,20 @@ pool.on('error', () => {});
 
 const app = Fastify({ logger: false });
 
-app.get('/select1', async () => {
-  const { rows } = await pool.query('select 1 as one');
-  return { one: rows[0].one };
+const READ = `
+  select a.*, o.name as organisation_name, o.area_id,
+    (select coalesce(jsonb_object_agg(x.code, x.text), '{}'::jsonb)
+       from application_answers x where x.application_id = a.id) as answers,
+    (select coalesce(jsonb_object_agg(c.code, c.n), '{}'::jsonb) from (
+       select code, count(*) as n from evidence e cross join lateral unnest(e.criteria) as code
+       where e.application_id = a.id and e.deleted_at is null group by code) c) as evidence_counts
+  from applications a join organisations o on o.id = a.organisation_id
+  where a.id = $1`;
+
+app.get<{ Params: { id: string } }>('/bare/applications/:id', async (request, reply) => {
+  const { rows } = await pool.query(READ, [request.params.id]);
+  if (!rows[0]) return reply.code(404).send({ status: 404 });
+  return rows[0];
 });
 
 app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
@@ -35,8 +49,8 @@ app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
       const version = row.version + 1;
       const snapshot = { ...row.snapshot, context: { ...row.snapshot.context, meeting: request.body } };
       const json = JSON.stringify(snapshot);
-      await client.query(
-        'update applications set snapshot = $2, version = $3, updated_at = now() where id = $1',
+      const updated = await client.query(
+        'update applications set snapshot = $2, version = $3, updated_at = now() where id = $1 returning *',
         [row.id, json, version],
       );
       await client.query(
@@ -45,7 +59,7 @@ app.post<{ Params: { id: string }; Body: Record<string, unknown> }>(
         [row.id, request.body.type, row.state, JSON.stringify(request.body), json, version],
       );
       await client.query('commit');
-      return { id: row.id, version };
+      return updated.rows[0];
     } catch (err) {
       await client.query('rollback').catch(() => {});
       throw err;

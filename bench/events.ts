@@ -1,9 +1,9 @@
 import {
   adminTokenFrom,
+  alternatingRounds,
   createBenchDatabase,
-  type LoadResult,
-  load,
-  maxResult,
+  failures,
+  maxRatioResult,
   mean,
   ratioResult,
   roundRobin,
@@ -15,9 +15,12 @@ import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
 
 /**
  * SPEC §8: POST /applications/{id}/events throughput with 50 concurrent clients, against a bare
- * Fastify route doing the same SQL by hand (lock row, update, insert history); and its p99 latency.
- * The event is SCHEDULE_MEETING, which the `meeting` state accepts again and again, spread over
- * many applications; service and baseline run in alternating rounds in the same run.
+ * Fastify route doing the essential work by hand (lock the row, update it, insert the history row,
+ * answer the updated row as JSON; bench/baseline-server.ts); and its p99 latency as a ratio to that
+ * route's. The event is SCHEDULE_MEETING, which the `meeting` state accepts again and again, spread
+ * over many applications; it tells the organisation's members (a notification each) and writes
+ * webhook deliveries when subscriptions match (none here). Service and baseline share the database
+ * and the pool size and run in alternating rounds.
  */
 export const eventsBench: BenchModule = {
   title: 'Workflow events (POST /applications/{id}/events)',
@@ -39,38 +42,29 @@ export const eventsBench: BenchModule = {
       baseline = await startBaseline(database.url);
       const headers = { authorization: `Bearer ${seed.leadToken}`, 'content-type': 'application/json' };
       const ids = roundRobin(seed.ids);
-      const ours = () => ({
+      const request = (prefix: string) => () => ({
         method: 'POST' as const,
-        path: `/applications/${ids()}/events`,
+        path: `${prefix}/applications/${ids()}/events`,
         headers,
         body: scheduleMeetingBody(),
       });
-      const bare = () => ({
-        method: 'POST' as const,
-        path: `/bare/applications/${ids()}/events`,
-        headers,
-        body: scheduleMeetingBody(),
-      });
-
       const seconds = quick ? 3 : 10;
-      const rounds = quick ? 1 : 3;
-      await load(service.url, ours, quick ? 1 : 3); // warm-up: JIT, pool, caches
-      await load(baseline.url, bare, quick ? 1 : 3);
-      const runs: { ours: LoadResult[]; bare: LoadResult[] } = { ours: [], bare: [] };
-      for (let i = 0; i < rounds; i++) {
-        runs.bare.push(await load(baseline.url, bare, seconds));
-        runs.ours.push(await load(service.url, ours, seconds));
-      }
-      const failed = runs.ours.reduce((n, r) => n + r.errors + r.non2xx, 0);
-      const bareFailed = runs.bare.reduce((n, r) => n + r.errors + r.non2xx, 0);
+      const rounds = quick ? 2 : 3;
+      const runs = await alternatingRounds(
+        {
+          bare: { url: baseline.url, next: request('/bare') },
+          ours: { url: service.url, next: request('') },
+        },
+        { rounds, seconds, warmupSeconds: quick ? 1 : 3 },
+      );
       const rps = mean(runs.ours.map((r) => r.rps));
       const bareRps = mean(runs.bare.map((r) => r.rps));
       const p99 = mean(runs.ours.map((r) => r.p99));
       const bareP99 = mean(runs.bare.map((r) => r.p99));
-      const how = `${rounds} × ${seconds} s rounds, 50 connections, ${seed.ids.length} applications; non-2xx/errors: ours ${failed}, baseline ${bareFailed}`;
+      const how = `${rounds} × ${seconds} s rounds each, alternating, 50 connections, pool of 10, ${seed.ids.length} applications; p50 ours ${Math.round(mean(runs.ours.map((r) => r.p50)))} ms, baseline ${Math.round(mean(runs.bare.map((r) => r.p50)))} ms; requests not answered 200: ours ${failures(runs.ours)}, baseline ${failures(runs.bare)}`;
       return [
         ratioResult('events.throughput', rps, bareRps, 'req/s', 0.8, how),
-        maxResult('events.p99', p99, 50, 'ms', bareP99, `baseline = the bare route's p99; ${how}`),
+        maxRatioResult('events.p99', p99, bareP99, 'ms', 1.5, `p99 against the bare route's p99; ${how}`),
       ];
     } finally {
       await baseline?.stop();

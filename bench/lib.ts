@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -161,9 +161,15 @@ export function startBaseline(databaseUrl: string) {
   );
 }
 
-/** The first admin token the service prints on its first start. */
+/**
+ * The first admin token the service gives on its first start: on a terminal it is printed; through a
+ * pipe (as here) it is written to a file under DATA_DIR whose path the output names. Read it before
+ * the child stops (stopping removes its data directory).
+ */
 export function adminTokenFrom(output: string): string {
-  const m = /\n\s+(sa_[A-Za-z0-9_-]+)\s*\n/.exec(output);
+  const file = /see (\S+first-admin-token\.txt)/.exec(output)?.[1];
+  const text = file ? readFileSync(file, 'utf8') : output;
+  const m = /(?:^|\n)\s+(sa_[A-Za-z0-9_-]+)\s*\n/.exec(text);
   if (!m) throw new Error(`no admin token in the service's output:\n${output}`);
   return m[1];
 }
@@ -182,6 +188,8 @@ export type LoadResult = {
   requests: number;
   errors: number;
   non2xx: number;
+  /** Answers per status code. */
+  statuses: Record<string, number>;
 };
 
 /** Runs autocannon with CONNECTIONS clients for `seconds`; `next()` gives each request. */
@@ -206,8 +214,47 @@ export async function load(baseUrl: string, next: () => LoadRequest, seconds: nu
     requests: result.requests.total,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    statuses: Object.fromEntries(
+      Object.entries(
+        (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {},
+      ).map(([status, { count }]) => [status, count]),
+    ),
   };
 }
+
+/**
+ * Runs every contender under the same load in `rounds` rounds of `seconds`, after a warm-up of each;
+ * the order rotates from round to round, so neither side always runs first (right after the other's
+ * round, with its vacuum, checkpoints and caches) on a machine whose speed drifts.
+ */
+export async function alternatingRounds<K extends string>(
+  contenders: Record<K, { url: string; next: () => LoadRequest }>,
+  options: { rounds: number; seconds: number; warmupSeconds: number },
+): Promise<Record<K, LoadResult[]>> {
+  const names = Object.keys(contenders) as K[];
+  for (const name of names) await load(contenders[name].url, contenders[name].next, options.warmupSeconds);
+  const runs = Object.fromEntries(names.map((n) => [n, [] as LoadResult[]])) as Record<K, LoadResult[]>;
+  for (let round = 0; round < options.rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length];
+      runs[name].push(await load(contenders[name].url, contenders[name].next, options.seconds));
+    }
+  }
+  return runs;
+}
+
+/** Requests that failed or were answered with another status than `expected`, over all rounds. */
+export const failures = (runs: LoadResult[], expected = 200) =>
+  runs.reduce(
+    (n, r) =>
+      n +
+      r.errors +
+      Object.entries(r.statuses).reduce(
+        (m, [status, count]) => m + (status === String(expected) ? 0 : count),
+        0,
+      ),
+    0,
+  );
 
 /** A round-robin over `items`. */
 export function roundRobin<T>(items: T[]): () => T {
@@ -236,6 +283,28 @@ export function ratioResult(
     unit,
     target: `ratio ≥ ${minRatio}`,
     pass: ratio >= minRatio,
+    notes,
+  };
+}
+
+/** A figure against a baseline, lower is better: ratio = value / baseline, at most `maxRatio`. */
+export function maxRatioResult(
+  name: string,
+  value: number,
+  baseline: number,
+  unit: string,
+  maxRatio: number,
+  notes?: string,
+): BenchResult {
+  const ratio = round(value / baseline, 3);
+  return {
+    name,
+    value: round(value, 1),
+    baseline: round(baseline, 1),
+    ratio,
+    unit,
+    target: `ratio ≤ ${maxRatio}`,
+    pass: ratio <= maxRatio,
     notes,
   };
 }

@@ -4,13 +4,16 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
-/** The upload bench's baseline: the request body piped straight to a file, no parsing, no hashing. */
+/**
+ * The upload bench's baseline: the request body piped straight to a file and fsynced (as the service
+ * makes a stored file durable before it commits), no parsing, no hashing.
+ */
 const dir = process.env.BASELINE_DIR as string;
 let n = 0;
 const server = createServer(async (req, res) => {
   const path = join(dir, `baseline-${process.pid}-${++n}.bin`);
   try {
-    await pipeline(req, createWriteStream(path));
+    await pipeline(req, createWriteStream(path, { flush: true }));
     res.writeHead(201).end('{}');
   } catch {
     res.writeHead(500).end();

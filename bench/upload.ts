@@ -17,8 +17,8 @@ import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
 
 /**
  * SPEC §8: an evidence upload of a 1 GB file through the real service on loopback (multipart parsing,
- * type detection, SHA-256, temp file, rename, transaction) against piping the same bytes to a file
- * with no parsing, in the same run; and the service's RSS growth while it takes the upload.
+ * type detection, SHA-256, temp file, fsync, rename, transaction) against piping the same bytes to a
+ * file and fsyncing it, with no parsing, in the same run; and the service's RSS growth while it takes the upload.
  */
 const MB = 1024 * 1024;
 
@@ -176,9 +176,9 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     const upload = Math.max(...uploadRates);
     const pipe = Math.max(...baselineRates);
     const growth = (peakRss - rssBefore) / MB;
-    const notes = `${size / MB} MB file, best of ${rounds}; upload runs ${uploadRates.map((r) => round(r, 0)).join(', ')} MB/s, pipe ${baselineRates.map((r) => round(r, 0)).join(', ')} MB/s`;
+    const notes = `${size / MB} MB file, best of ${rounds}; upload runs ${uploadRates.map((r) => round(r, 0)).join(', ')} MB/s, pipe and fsync ${baselineRates.map((r) => round(r, 0)).join(', ')} MB/s`;
     return [
-      ratioResult('upload.throughput', upload, pipe, 'MB/s', 0.5, notes),
+      ratioResult('upload.throughput', upload, pipe, 'MB/s', 0.8, notes),
       maxResult(
         'upload.rssGrowth',
         growth,
