@@ -24,7 +24,7 @@ import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
  */
 export const eventsBench: BenchModule = {
   title: 'Workflow events (POST /applications/{id}/events)',
-  async run({ quick, databaseUrl }: BenchOptions): Promise<BenchResult[]> {
+  async run({ quick, databaseUrl, ...options }: BenchOptions): Promise<BenchResult[]> {
     const database = await createBenchDatabase(databaseUrl, 'events');
     const service = await startService(
       database.url,
@@ -48,8 +48,8 @@ export const eventsBench: BenchModule = {
         headers,
         body: scheduleMeetingBody(),
       });
-      const seconds = quick ? 3 : 10;
-      const rounds = quick ? 2 : 3;
+      const seconds = options.seconds ?? (quick ? 3 : 10);
+      const rounds = options.rounds ?? (quick ? 2 : 3);
       const runs = await alternatingRounds(
         {
           bare: { url: baseline.url, next: request('/bare') },

@@ -35,7 +35,7 @@ const notModifiedResult = (result: BenchResult, not304: number): BenchResult => 
 
 export const readBench: BenchModule = {
   title: 'Reading an application (GET /applications/{id}) and start-up',
-  async run({ quick, databaseUrl }: BenchOptions): Promise<BenchResult[]> {
+  async run({ quick, databaseUrl, ...options }: BenchOptions): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
     const database = await createBenchDatabase(databaseUrl, 'read');
     try {
@@ -119,8 +119,8 @@ export const readBench: BenchModule = {
             headers: { ...headers, 'if-none-match': etags.get(id) as string },
           };
         };
-        const seconds = quick ? 3 : 10;
-        const rounds = quick ? 2 : 3;
+        const seconds = options.seconds ?? (quick ? 3 : 10);
+        const rounds = options.rounds ?? (quick ? 2 : 3);
         const runs = await alternatingRounds(
           {
             bare: { url: baseline.url, next: get('/bare') },

@@ -11,7 +11,16 @@ import type { BenchOptions, BenchResult } from './types.ts';
  */
 const quick = process.argv.includes('--quick');
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const options: BenchOptions = { quick, databaseUrl };
+const numberArg = (name: string) => {
+  const value = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  return value ? Number(value) : undefined;
+};
+const options: BenchOptions = {
+  quick,
+  databaseUrl,
+  rounds: numberArg('rounds'),
+  seconds: numberArg('seconds'),
+};
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)

@@ -24,6 +24,9 @@ export type BenchOptions = {
   quick: boolean;
   /** Postgres server URL; each bench creates its own database on it. */
   databaseUrl: string;
+  /** `--rounds=N`, `--seconds=S`: the load benches' rounds and their length, instead of the defaults. */
+  rounds?: number;
+  seconds?: number;
 };
 
 /** A bench module: bench/run.ts runs every module listed in bench/index.ts. */

@@ -8,11 +8,13 @@ import {
 } from '../../workflows/index.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
 import type { ApplicationsTable, Database } from '../db/schema.ts';
+import { directoryGeneration } from '../db/validators.ts';
 import { assertRelated, relationsTo } from '../domain/access.ts';
 import { notFound } from '../domain/errors.ts';
 import { likePattern } from '../domain/pagination.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
 import { streamIdsNamed } from '../streams/repository.ts';
+import type { ViewValidator } from '../workflow/types.ts';
 
 export type ApplicationRow = Selectable<ApplicationsTable> & { area_id: string; organisation_name: string };
 
@@ -74,11 +76,50 @@ export type ApplicationDetails = {
   evidenceCounts: Record<string, number>;
   panelPeople: PanelPerson[];
   awardId: string | null;
+  /** The validator of the view these details are part of. */
+  validator: ViewValidator;
 };
+
+/** The validator of an application's view (with the caller's identity, its ETag: src/http/etag.ts). */
+export function applicationValidatorOf(row: {
+  version: number;
+  revision: number;
+  directory_generation: string;
+}): ViewValidator {
+  return { version: row.version, stamp: `a${row.revision}.${row.directory_generation}` };
+}
+
+/**
+ * The validator of an application's view, for a revalidation: one primary-key lookup (not the view's
+ * query); not-found out of the caller's scope, as the view would be.
+ */
+export async function loadApplicationValidator(
+  db: DbOrTrx,
+  p: WorkflowActor,
+  id: string,
+): Promise<ViewValidator> {
+  const row = await db
+    .selectFrom('applications')
+    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+    .select([
+      'applications.version',
+      'applications.revision',
+      'applications.organisation_id',
+      'organisations.area_id',
+      sql<string[]>`applications.snapshot -> 'context' -> 'panel'`.as('panel'),
+      directoryGeneration.as('directory_generation'),
+    ])
+    .where('applications.id', '=', id)
+    .executeTakeFirst();
+  if (!row) throw notFound('application');
+  assertRelated(relationsTo(p, row, row.panel ?? []), 'application');
+  return applicationValidatorOf(row);
+}
 
 /** The application row with its answers, evidence counts per criterion, panel people and award id. */
 export function selectApplicationsWithDetails(db: DbOrTrx) {
   return selectApplications(db).select([
+    directoryGeneration.as('directory_generation'),
     sql<Record<string, string>>`(select coalesce(jsonb_object_agg(a.code, a.text), '{}'::jsonb)
       from application_answers a where a.application_id = applications.id)`.as('answers'),
     sql<Record<string, number>>`(select coalesce(jsonb_object_agg(c.code, c.n), '{}'::jsonb) from (
@@ -104,7 +145,7 @@ export async function loadApplicationForView(
 ): Promise<ApplicationAccess & { details: ApplicationDetails }> {
   const row = await selectApplicationsWithDetails(db).where('applications.id', '=', id).executeTakeFirst();
   if (!row) throw notFound('application');
-  const { answers, evidence_counts, panel_people, award_id, ...application } = row;
+  const { answers, evidence_counts, panel_people, award_id, directory_generation, ...application } = row;
   const snapshot = reviveApplicationSnapshot(application.snapshot);
   const relations = relationsTo(p, application, snapshot.context.panel);
   assertRelated(relations, 'application');
@@ -112,7 +153,13 @@ export async function loadApplicationForView(
     application,
     snapshot,
     relations,
-    details: { answers, evidenceCounts: evidence_counts, panelPeople: panel_people, awardId: award_id },
+    details: {
+      answers,
+      evidenceCounts: evidence_counts,
+      panelPeople: panel_people,
+      awardId: award_id,
+      validator: applicationValidatorOf({ ...application, directory_generation }),
+    },
   };
 }
 

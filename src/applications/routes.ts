@@ -3,7 +3,14 @@ import { z } from 'zod';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { CSV_NOTE, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
-import { expectedVersionFrom, setVersionHeaders } from '../http/etag.ts';
+import {
+  answeredNotModified,
+  expectedVersionFrom,
+  NOT_MODIFIED,
+  REVALIDATION_NOTE,
+  setViewHeaders,
+  versionEtag,
+} from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
 import {
@@ -49,8 +56,9 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
       },
     },
     async (request, reply) => {
-      const view = await service.createApplication(db, caller(request), request.body);
-      setVersionHeaders(reply, view.version);
+      const p = caller(request);
+      const { view, validator } = await service.createApplication(db, p, request.body);
+      setViewHeaders(reply, validator, p);
       return reply.code(201).header('Location', `/applications/${view.id}`).send(view);
     },
   );
@@ -87,19 +95,30 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
         tags: ['applications'],
         summary:
           'One application with the events the caller may send now (allowedEvents) and why others are blocked',
+        description: REVALIDATION_NOTE,
         params: idParams,
         querystring: z.strictObject({
           asOf: z.iso
             .datetime({ offset: true })
             .optional()
-            .describe('Show the application as it stood at this instant'),
+            .describe('Show the application as it stood at this instant (never answered 304)'),
         }),
-        response: { 200: applicationView, ...problemResponses(400, 401, 404) },
+        response: { 200: applicationView, 304: NOT_MODIFIED, ...problemResponses(400, 401, 404) },
       },
     },
     async (request, reply) => {
-      const view = await service.getApplication(db, caller(request), request.params.id, request.query.asOf);
-      setVersionHeaders(reply, view.version);
+      const p = caller(request);
+      const { id } = request.params;
+      const { asOf } = request.query;
+      if (asOf) {
+        const past = await service.getApplication(db, p, id, asOf);
+        reply.header('ETag', versionEtag(past.version));
+        return past;
+      }
+      if (await answeredNotModified(request, reply, p, () => service.applicationValidator(db, p, id)))
+        return reply;
+      const { view, validator } = await service.readApplication(db, p, id);
+      setViewHeaders(reply, validator, p);
       return view;
     },
   );
@@ -140,14 +159,15 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
       },
     },
     async (request, reply) => {
-      const view = await service.sendEvent(
+      const p = caller(request);
+      const { view, validator } = await service.sendEvent(
         db,
-        caller(request),
+        p,
         request.params.id,
         request.body,
         expectedVersionFrom(request),
       );
-      setVersionHeaders(reply, view.version);
+      setViewHeaders(reply, validator, p);
       return view;
     },
   );

@@ -23,9 +23,10 @@ import * as users from '../users/repository.ts';
 import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
 import { beginRenewal } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
+import type { ViewValidator } from '../workflow/types.ts';
 import { appendApplicationHistory } from './history.ts';
 import * as repo from './repository.ts';
-import type { ApplicationEventBody } from './schemas.ts';
+import type { ApplicationEventBody, ApplicationView } from './schemas.ts';
 import { historyLineFor, renderApplication } from './views.ts';
 
 export function loadApplication(db: Db, p: Principal, id: string): Promise<LoadedApplication> {
@@ -41,11 +42,23 @@ async function loadForView(db: Db, p: Principal | 'system', id: string) {
   };
 }
 
+/** The application as the caller sees it now, with its view's validator (for the ETag). */
+export async function readApplication(
+  db: Db,
+  p: Principal,
+  id: string,
+): Promise<{ view: ApplicationView; validator: ViewValidator }> {
+  const { loaded, details } = await loadForView(db, p, id);
+  return { view: await renderApplication(db, loaded, p, { details }), validator: details.validator };
+}
+
+/** The validator of the caller's view of the application, without the view (a revalidation). */
+export function applicationValidator(db: Db, p: Principal, id: string): Promise<ViewValidator> {
+  return repo.loadApplicationValidator(db, p, id);
+}
+
 export async function getApplication(db: Db, p: Principal, id: string, asOf?: string) {
-  if (!asOf) {
-    const { loaded, details } = await loadForView(db, p, id);
-    return renderApplication(db, loaded, p, { details });
-  }
+  if (!asOf) return (await readApplication(db, p, id)).view;
   const loaded = await loadApplication(db, p, id);
   const at = new Date(asOf);
   const past = await repo.snapshotAsOf(db, id, at);
@@ -99,7 +112,7 @@ export async function createApplication(
     }
     return created.id;
   });
-  return getApplication(db, p, id);
+  return readApplication(db, p, id);
 }
 
 export async function listApplications(
@@ -184,7 +197,7 @@ export async function sendEvent(
   // An appraiser who just declared a conflict is off the panel: they still get the answer to their own event.
   const relations = relationsTo(p, loaded.row, loaded.snapshot.context.panel);
   loaded.relations = relations.size ? relations : result.before.relations;
-  return renderApplication(db, loaded, p, { details });
+  return { view: await renderApplication(db, loaded, p, { details }), validator: details.validator };
 }
 
 export async function history(db: Db, p: Principal, id: string, limit: number, cursor?: string) {

@@ -4,7 +4,13 @@ import { type Config, publicBaseUrl } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { caller } from '../http/auth.ts';
 import { CSV_NOTE, type CsvColumn, columnsOf, sendCsv, wantsCsv } from '../http/csv.ts';
-import { expectedVersionFrom, setVersionHeaders } from '../http/etag.ts';
+import {
+  answeredNotModified,
+  expectedVersionFrom,
+  NOT_MODIFIED,
+  REVALIDATION_NOTE,
+  setViewHeaders,
+} from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
 import { AWARD_SORT_KEYS } from './repository.ts';
@@ -136,13 +142,17 @@ export const awardRoutes: FastifyPluginAsyncZod<{
         operationId: 'getAward',
         tags: ['awards'],
         summary: 'One award',
+        description: REVALIDATION_NOTE,
         params: z.strictObject({ id: z.uuid() }),
-        response: { 200: awardView, ...problemResponses(401, 404) },
+        response: { 200: awardView, 304: NOT_MODIFIED, ...problemResponses(401, 404) },
       },
     },
     async (request, reply) => {
-      const view = await service.getAward(db, caller(request), request.params.id);
-      setVersionHeaders(reply, view.version);
+      const p = caller(request);
+      const { id } = request.params;
+      if (await answeredNotModified(request, reply, p, () => service.awardValidator(db, p, id))) return reply;
+      const { view, validator } = await service.readAward(db, p, id);
+      setViewHeaders(reply, validator, p);
       return view;
     },
   );
@@ -190,14 +200,15 @@ export const awardRoutes: FastifyPluginAsyncZod<{
       },
     },
     async (request, reply) => {
-      const view = await service.revokeAward(
+      const p = caller(request);
+      const { view, validator } = await service.revokeAward(
         db,
-        caller(request),
+        p,
         request.params.id,
         request.body,
         expectedVersionFrom(request),
       );
-      setVersionHeaders(reply, view.version);
+      setViewHeaders(reply, validator, p);
       return view;
     },
   );

@@ -6,9 +6,9 @@ import { conflict, notFound } from '../domain/errors.ts';
 import { iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
-import { type AwardRow, awardWorkflow } from '../workflow/awards.ts';
+import { type AwardRow, awardWorkflow, loadAwardForView, loadAwardValidator } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
-import type { Loaded } from '../workflow/types.ts';
+import type { Loaded, ViewValidator } from '../workflow/types.ts';
 import { renderCertificate } from './certificate.ts';
 import type { AwardFilters, RegisterFilters, RegisterRow } from './repository.ts';
 import * as repo from './repository.ts';
@@ -60,6 +60,17 @@ export async function getAward(db: Db, p: Principal, id: string) {
   return toAwardView(await awardWorkflow.load(db, id, p));
 }
 
+/** One award the caller may see, with its view's validator (for the ETag). */
+export async function readAward(db: Db, p: Principal, id: string) {
+  const { loaded, validator } = await loadAwardForView(db, id, p);
+  return { view: toAwardView(loaded), validator };
+}
+
+/** The validator of the caller's view of the award, without the view (a revalidation). */
+export function awardValidator(db: Db, p: Principal, id: string): Promise<ViewValidator> {
+  return loadAwardValidator(db, id, p);
+}
+
 /** Revokes an award through the workflow (the only event a caller sends to an award); answers the new view. */
 export async function revokeAward(
   db: Db,
@@ -71,7 +82,7 @@ export async function revokeAward(
   await db
     .transaction()
     .execute((trx) => runTransition(awardWorkflow, trx, { id, event, actor: p, expectedVersion }));
-  return getAward(db, p, id);
+  return readAward(db, p, id);
 }
 
 /**

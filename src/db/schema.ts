@@ -169,6 +169,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   sign_in_links: SignInLinksTable;
   sessions: SessionsTable;
+  directory_changes: DirectoryChangesTable;
 }
 
 export interface ApplicationsTable {
@@ -184,9 +185,17 @@ export interface ApplicationsTable {
   snapshot: JSONColumnType<Record<string, any>, string, string>;
   machine_version: number;
   version: Generated<number>;
+  /** Changes to the application's own data that leave `version` alone (answers, evidence): see history.ts. */
+  revision: Generated<number>;
   created_by: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** One row: how many committed transactions changed records that views show beside their own (migration 0009). */
+export interface DirectoryChangesTable {
+  single: Generated<boolean>;
+  generation: Generated<number>;
 }
 
 export interface ApplicationAnswersTable {

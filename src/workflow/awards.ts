@@ -16,12 +16,13 @@ import {
 import type { ApplicationRow } from '../applications/repository.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
 import type { AwardsTable } from '../db/schema.ts';
+import { directoryGeneration } from '../db/validators.ts';
 import { assertRelated, relationsTo } from '../domain/access.ts';
 import { notFound } from '../domain/errors.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
 import { recordAwardStarted } from '../jobs/effects.ts';
 import { runTransition } from './runner.ts';
-import type { Loaded, WorkflowDefinition } from './types.ts';
+import type { Loaded, ViewValidator, WorkflowDefinition } from './types.ts';
 
 export type AwardRow = Selectable<AwardsTable> & { area_id: string; organisation_name: string };
 
@@ -44,6 +45,48 @@ async function loadAward(
   assertRelated(relations, 'award');
   return { id: row.id, row, snapshot: reviveAwardSnapshot(row.snapshot), version: row.version, relations };
 }
+
+/** An award the caller may see with the validator of its view (its ETag), in one query. */
+export async function loadAwardForView(
+  db: DbOrTrx,
+  id: string,
+  actor: WorkflowActor,
+): Promise<{ loaded: Loaded<AwardSnapshot, AwardRow>; validator: ViewValidator }> {
+  const row = await selectAwards(db)
+    .select(directoryGeneration.as('directory_generation'))
+    .where('awards.id', '=', id)
+    .executeTakeFirst();
+  const loaded = await loadAward({ executeTakeFirst: async () => row }, actor);
+  return { loaded, validator: awardValidatorOf(row as { version: number; directory_generation: string }) };
+}
+
+/** The validator of the caller's view of an award (a revalidation): one primary-key lookup. */
+export async function loadAwardValidator(
+  db: DbOrTrx,
+  id: string,
+  actor: WorkflowActor,
+): Promise<ViewValidator> {
+  const row = await db
+    .selectFrom('awards')
+    .innerJoin('organisations', 'organisations.id', 'awards.organisation_id')
+    .select([
+      'awards.version',
+      'awards.organisation_id',
+      'organisations.area_id',
+      directoryGeneration.as('directory_generation'),
+    ])
+    .where('awards.id', '=', id)
+    .executeTakeFirst();
+  if (!row) throw notFound('award');
+  assertRelated(relationsTo(actor, row), 'award');
+  return awardValidatorOf(row);
+}
+
+// An award's view shows its own row, its organisation's name and area, and what the caller may do.
+const awardValidatorOf = (row: { version: number; directory_generation: string }): ViewValidator => ({
+  version: row.version,
+  stamp: `w${row.directory_generation}`,
+});
 
 export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   name: 'award',

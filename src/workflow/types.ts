@@ -93,3 +93,9 @@ export type TransitionRequest = {
   extraFacts?: Record<string, unknown>;
   now?: Date;
 };
+
+/**
+ * What the validator (ETag) of an application's or an award's view is made of, besides who asks: the
+ * entity's version, and a stamp of everything else the view shows (see migration 0009).
+ */
+export type ViewValidator = { version: number; stamp: string };

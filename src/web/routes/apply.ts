@@ -153,7 +153,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
     const orgId = param(uuid, (request.params as { orgId?: string }).orgId, 'organisation');
     const kind = field(request.body, 'kind') === 'renewal' ? 'renewal' : 'initial';
     try {
-      const view = await createApplication(db, p, { organisationId: orgId, kind });
+      const { view } = await createApplication(db, p, { organisationId: orgId, kind });
       return reply.redirect(`/apply/${view.id}`, 303);
     } catch (err) {
       // Someone opened it meanwhile: that one is the application to continue.
@@ -500,7 +500,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
   ): Promise<{ view: ApplicationView } | { stale: ApplicationView } | { blocked: string[] }> => {
     const expected = /^\d{1,9}$/.test(version) ? Number(version) : undefined;
     try {
-      return { view: await sendEvent(db, p, id, body, expected) };
+      return { view: (await sendEvent(db, p, id, body, expected)).view };
     } catch (err) {
       if (err instanceof DomainError && err.code === 'version-mismatch')
         return { stale: await getApplication(db, p, id) };
