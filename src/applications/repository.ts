@@ -1,4 +1,11 @@
-import { type Expression, type ExpressionBuilder, type Selectable, type SqlBool, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type RawBuilder,
+  type Selectable,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import {
   APPLICATION_FINAL_STATES,
   type ApplicationSnapshot,
@@ -70,15 +77,112 @@ export type PanelPerson = {
   cos: boolean | null;
 };
 
-/** What a view shows besides the row itself: read in the same query as the row (one round trip). */
-export type ApplicationDetails = {
-  answers: Record<string, string>;
-  evidenceCounts: Record<string, number>;
-  panelPeople: PanelPerson[];
-  awardId: string | null;
-  /** The validator of the view these details are part of. */
-  validator: ViewValidator;
+// The panel's member ids, as uuids (an index lookup each, not a scan of every user).
+const PANEL_IDS = sql`(select (jsonb_array_elements_text(applications.snapshot -> 'context' -> 'panel'))::uuid)`;
+
+/** Non-deleted evidence files per criterion code (codes with none absent). */
+const EVIDENCE_COUNTS = sql<
+  Record<string, number>
+>`(select coalesce(jsonb_object_agg(c.code, c.n), '{}'::jsonb) from (
+    select code, count(*) as n from evidence e cross join lateral unnest(e.criteria) as code
+    where e.application_id = applications.id and e.deleted_at is null group by code) c)`;
+
+export type PanelProfileFact = {
+  userId: string;
+  livedExperience: boolean;
+  localGroup: boolean;
+  cosStaff: boolean;
 };
+
+/**
+ * What SPEC §4's guards read from the database, as columns over `applications` joined with
+ * `organisations`: raw facts, read in the statement that reads (or locks) the row. The rules that read
+ * them, and which event's guard reads which, are in src/workflow/applications.ts.
+ */
+const GUARD_FACTS = {
+  pledge_signed: sql<boolean>`exists (select 1 from pledges p where p.organisation_id = applications.organisation_id)`,
+  // Blank answers do not count (btrim: spaces only, as written).
+  answered_codes: sql<string[]>`(select coalesce(jsonb_agg(x.code order by x.code), '[]'::jsonb)
+    from application_answers x where x.application_id = applications.id and btrim(x.text) <> '')`,
+  evidence_counts: EVIDENCE_COUNTS,
+  area: sql<{ nation: string; active: boolean; hasLead: boolean }>`(select jsonb_build_object(
+      'nation', ar.nation, 'active', ar.active,
+      'hasLead', exists (select 1 from grants g where g.role = 'lead' and g.area_id = ar.id))
+    from areas ar where ar.id = organisations.area_id)`,
+  panel_profiles: sql<PanelProfileFact[]>`(select coalesce(jsonb_agg(jsonb_build_object('userId', p.user_id,
+      'livedExperience', p.lived_experience, 'localGroup', p.local_group, 'cosStaff', p.cos_staff)), '[]'::jsonb)
+    from appraiser_profiles p where p.user_id in ${PANEL_IDS})`,
+  // Criteria that received evidence since the decision and still have it: a new file, or a file newly
+  // filed under the criterion (the same bytes uploaded again for another criterion count for that
+  // criterion), read from the upload history lines, which record what each upload added.
+  criteria_with_new_evidence: sql<
+    string[]
+  >`(select coalesce(jsonb_agg(distinct c.code order by c.code), '[]'::jsonb)
+    from application_events h
+    join evidence e on e.id::text = h.payload->>'evidenceId' and e.deleted_at is null
+    cross join lateral jsonb_array_elements_text(coalesce(h.payload->'addedCriteria', h.payload->'criteria')) as c(code)
+    where h.application_id = applications.id
+      and h.type = 'EVIDENCE_UPLOADED'
+      and h.at > (applications.snapshot -> 'context' -> 'decision' ->> 'decidedAt')::timestamptz
+      and c.code = any(e.criteria))`,
+};
+export type GuardFactName = keyof typeof GUARD_FACTS;
+/** Guard facts as read; a fact not read (not asked for, or not wanted in this state) is absent or null. */
+export type GuardFacts = {
+  pledge_signed?: boolean | null;
+  answered_codes?: string[] | null;
+  evidence_counts?: Record<string, number> | null;
+  area?: { nation: string; active: boolean; hasLead: boolean } | null;
+  panel_profiles?: PanelProfileFact[] | null;
+  criteria_with_new_evidence?: string[] | null;
+};
+
+/** Reads these guard facts of one application (no scope check: the caller holds it already). */
+export async function loadGuardFacts(db: DbOrTrx, id: string, names: GuardFactName[]): Promise<GuardFacts> {
+  if (names.length === 0) return {};
+  return (await db
+    .selectFrom('applications')
+    .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
+    .select(names.map((name) => (GUARD_FACTS[name] as RawBuilder<unknown>).as(name)))
+    .where('applications.id', '=', id)
+    .executeTakeFirstOrThrow()) as GuardFacts;
+}
+
+/** What ASSIGN_APPRAISER's guards need of the person assigned, in one statement. */
+export async function loadAssigneeFacts(db: DbOrTrx, userId: string, organisationId: string) {
+  return db
+    .selectNoFrom((eb) => [
+      eb
+        .exists(
+          eb.selectFrom('grants').select('id').where('user_id', '=', userId).where('role', '=', 'appraiser'),
+        )
+        .as('is_appraiser'),
+      eb
+        .exists(
+          eb
+            .selectFrom('grants')
+            .select('id')
+            .where('user_id', '=', userId)
+            .where('organisation_id', '=', organisationId),
+        )
+        .as('is_member'),
+      eb
+        .exists(
+          eb
+            .selectFrom('conflicts')
+            .select('user_id')
+            .where('user_id', '=', userId)
+            .where('organisation_id', '=', organisationId),
+        )
+        .as('has_conflict'),
+      eb
+        .selectFrom('appraiser_profiles')
+        .select('home_area_id')
+        .where('user_id', '=', userId)
+        .as('home_area_id'),
+    ])
+    .executeTakeFirstOrThrow();
+}
 
 /** The validator of an application's view (with the caller's identity, its ETag: src/http/etag.ts). */
 export function applicationValidatorOf(row: {
@@ -116,24 +220,45 @@ export async function loadApplicationValidator(
   return applicationValidatorOf(row);
 }
 
-/** The application row with its answers, evidence counts per criterion, panel people and award id. */
-export function selectApplicationsWithDetails(db: DbOrTrx) {
+/** What a view shows besides the row itself: read in the same query as the row (one round trip). */
+export type ApplicationDetails = {
+  answers: Record<string, string>;
+  evidenceCounts: Record<string, number>;
+  panelPeople: PanelPerson[];
+  awardId: string | null;
+  /** The guard facts of the events the application's state accepts (for allowedEvents and blockers). */
+  guardFacts: GuardFacts;
+  /** The validator of the view these details are part of. */
+  validator: ViewValidator;
+};
+
+/**
+ * The application row with its answers, evidence counts per criterion, panel people, award id and
+ * the guard facts the view's preview of events reads: each only in the states listed for it in
+ * `guardFactStates` (the states accepting an event whose guard reads it).
+ */
+export function selectApplicationsWithDetails(
+  db: DbOrTrx,
+  guardFactStates: ReadonlyMap<GuardFactName, readonly string[]>,
+) {
   return selectApplications(db).select([
     directoryGeneration.as('directory_generation'),
     sql<Record<string, string>>`(select coalesce(jsonb_object_agg(a.code, a.text), '{}'::jsonb)
       from application_answers a where a.application_id = applications.id)`.as('answers'),
-    sql<Record<string, number>>`(select coalesce(jsonb_object_agg(c.code, c.n), '{}'::jsonb) from (
-        select code, count(*) as n from evidence e cross join lateral unnest(e.criteria) as code
-        where e.application_id = applications.id and e.deleted_at is null group by code) c)`.as(
-      'evidence_counts',
-    ),
+    EVIDENCE_COUNTS.as('evidence_counts'),
     sql<PanelPerson[]>`(select coalesce(jsonb_agg(jsonb_build_object('id', u.id, 'name', u.name,
         'lived', p.lived_experience, 'local', p.local_group, 'cos', p.cos_staff)), '[]'::jsonb)
       from users u left join appraiser_profiles p on p.user_id = u.id
-      where u.id::text in (select jsonb_array_elements_text(applications.snapshot -> 'context' -> 'panel')))`.as(
-      'panel_people',
-    ),
+      where u.id in ${PANEL_IDS})`.as('panel_people'),
     sql<string | null>`(select w.id from awards w where w.application_id = applications.id)`.as('award_id'),
+    ...[...guardFactStates]
+      .filter(([name]) => name !== 'evidence_counts')
+      .map(([name, states]) =>
+        (states.length
+          ? sql`case when applications.state in (${sql.join(states.map((s) => sql.lit(s)))}) then ${GUARD_FACTS[name]} end`
+          : sql`null`
+        ).as(`fact_${name}`),
+      ),
   ]);
 }
 
@@ -142,15 +267,55 @@ export async function loadApplicationForView(
   db: DbOrTrx,
   p: WorkflowActor,
   id: string,
+  guardFactStates: ReadonlyMap<GuardFactName, readonly string[]>,
 ): Promise<ApplicationAccess & { details: ApplicationDetails }> {
-  const row = await selectApplicationsWithDetails(db).where('applications.id', '=', id).executeTakeFirst();
+  return viewOf(
+    p,
+    await selectApplicationsWithDetails(db, guardFactStates)
+      .where('applications.id', '=', id)
+      .executeTakeFirst(),
+  );
+}
+
+/** The same, locking the row for the rest of the transaction (a transition answers with the view). */
+export async function lockApplicationForView(
+  trx: Trx,
+  p: WorkflowActor,
+  id: string,
+  guardFactStates: ReadonlyMap<GuardFactName, readonly string[]>,
+): Promise<ApplicationAccess & { details: ApplicationDetails }> {
+  return viewOf(
+    p,
+    await selectApplicationsWithDetails(trx, guardFactStates)
+      .where('applications.id', '=', id)
+      .forUpdate('applications')
+      .executeTakeFirst(),
+  );
+}
+
+function viewOf(
+  p: WorkflowActor,
+  row: Record<string, unknown> | undefined,
+): ApplicationAccess & { details: ApplicationDetails } {
   if (!row) throw notFound('application');
-  const { answers, evidence_counts, panel_people, award_id, directory_generation, ...application } = row;
-  const snapshot = reviveApplicationSnapshot(application.snapshot);
-  const relations = relationsTo(p, application, snapshot.context.panel);
+  const guardFacts: Record<string, unknown> = {};
+  const application: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (key.startsWith('fact_')) guardFacts[key.slice('fact_'.length)] = value;
+    else application[key] = value;
+  }
+  const { answers, evidence_counts, panel_people, award_id, directory_generation, ...rest } = application as {
+    answers: Record<string, string>;
+    evidence_counts: Record<string, number>;
+    panel_people: PanelPerson[];
+    award_id: string | null;
+    directory_generation: string;
+  } & ApplicationRow;
+  const snapshot = reviveApplicationSnapshot(rest.snapshot);
+  const relations = relationsTo(p, rest, snapshot.context.panel);
   assertRelated(relations, 'application');
   return {
-    application,
+    application: rest,
     snapshot,
     relations,
     details: {
@@ -158,7 +323,8 @@ export async function loadApplicationForView(
       evidenceCounts: evidence_counts,
       panelPeople: panel_people,
       awardId: award_id,
-      validator: applicationValidatorOf({ ...application, directory_generation }),
+      guardFacts: { ...guardFacts, evidence_counts } as GuardFacts,
+      validator: applicationValidatorOf({ ...rest, directory_generation }),
     },
   };
 }

@@ -1,8 +1,15 @@
-import { canEditAnswers, reviveApplicationSnapshot } from '../../workflows/index.ts';
+import {
+  type ApplicationSnapshot,
+  applicationStatusOf,
+  canEditAnswers,
+  reviveApplicationSnapshot,
+  stateString,
+} from '../../workflows/index.ts';
 import type { Db } from '../db/index.ts';
 import {
   applicationsInScope,
   assertOrganisationVisible,
+  eventsForCaller,
   isManager,
   mayReadEvidence,
   panelPeopleHiddenFrom,
@@ -20,10 +27,17 @@ import { iso } from '../domain/iso.ts';
 import { keysetPage, parseSort } from '../domain/pagination.ts';
 import type { Principal } from '../domain/principal.ts';
 import * as users from '../users/repository.ts';
-import { applicationWorkflow, type LoadedApplication, startApplication } from '../workflow/applications.ts';
+import {
+  applicationWorkflow,
+  GUARD_FACT_STATES,
+  type LoadedApplication,
+  readsGuardFacts,
+  startApplication,
+  type WorkflowApplicationRow,
+} from '../workflow/applications.ts';
 import { beginRenewal } from '../workflow/awards.ts';
 import { runTransition } from '../workflow/runner.ts';
-import type { ViewValidator } from '../workflow/types.ts';
+import type { TransitionResult, ViewValidator } from '../workflow/types.ts';
 import { appendApplicationHistory } from './history.ts';
 import * as repo from './repository.ts';
 import type { ApplicationEventBody, ApplicationView } from './schemas.ts';
@@ -35,7 +49,12 @@ export function loadApplication(db: Db, p: Principal, id: string): Promise<Loade
 
 /** Loads an application for a view, with its details, in one query (404 out of scope). */
 async function loadForView(db: Db, p: Principal | 'system', id: string) {
-  const { application, snapshot, relations, details } = await repo.loadApplicationForView(db, p, id);
+  const { application, snapshot, relations, details } = await repo.loadApplicationForView(
+    db,
+    p,
+    id,
+    GUARD_FACT_STATES,
+  );
   return {
     loaded: { id: application.id, row: application, snapshot, version: application.version, relations },
     details,
@@ -149,17 +168,17 @@ export async function listApplications(
 /** Saves one answer; only an applicant member, and only while the organisation holds the application. */
 export async function saveAnswer(db: Db, p: Principal, id: string, code: string, text: string) {
   return db.transaction().execute(async (trx) => {
-    const loaded = await applicationWorkflow.lock(trx, id, p);
-    if (!loaded.relations.has('applicant'))
-      throw forbidden("Only the organisation's members write its answers");
-    if (!loaded.snapshot.context.criteriaCodes.includes(code))
+    // The row lock serialises answers with transitions and uploads (no view needed: not the workflow's lock).
+    const { application, snapshot, relations } = await repo.lockApplicationAccess(trx, p, id);
+    if (!relations.has('applicant')) throw forbidden("Only the organisation's members write its answers");
+    if (!snapshot.context.criteriaCodes.includes(code))
       throw notFound(`criterion ${code} in this application`);
-    if (!canEditAnswers(loaded.snapshot)) {
+    if (!canEditAnswers(snapshot)) {
       throw new DomainError(
         'illegal-transition',
-        `Answers cannot be changed while the application is ${loaded.row.state}`,
+        `Answers cannot be changed while the application is ${application.state}`,
         {
-          state: loaded.row.state,
+          state: application.state,
         },
       );
     }
@@ -169,8 +188,8 @@ export async function saveAnswer(db: Db, p: Principal, id: string, code: string,
       applicationId: id,
       type: 'ANSWER_SAVED',
       actorId: p.userId,
-      from: loaded.row.state,
-      to: loaded.row.state,
+      from: application.state,
+      to: application.state,
       payload: { code, text },
       at: now,
     });
@@ -184,20 +203,67 @@ export async function sendEvent(
   id: string,
   event: ApplicationEventBody,
   expectedVersion?: number,
-) {
+): Promise<{ view: ApplicationView; validator: ViewValidator }> {
+  const now = new Date();
   const result = await db.transaction().execute((trx) =>
     runTransition(applicationWorkflow, trx, {
       id,
       event: event as { type: string } & Record<string, unknown>,
       actor: p,
       expectedVersion,
+      now,
     }),
   );
+  const answered = await viewAfterTransition(db, p, result, now);
+  if (answered) return answered;
   const { loaded, details } = await loadForView(db, 'system', id);
   // An appraiser who just declared a conflict is off the panel: they still get the answer to their own event.
   const relations = relationsTo(p, loaded.row, loaded.snapshot.context.panel);
   loaded.relations = relations.size ? relations : result.before.relations;
   return { view: await renderApplication(db, loaded, p, { details }), validator: details.validator };
+}
+
+/**
+ * The caller's view after a transition, from the transition's own result: the row as it was locked,
+ * with the view's details read in the same statement (answers and evidence, which no transition
+ * changes, panel people, the validator's stamp), and the new snapshot and version. Null where that is
+ * not enough and the view is read again: a new award (its id), someone new on the panel (their name),
+ * or a preview of events whose guards read the database (SUBMIT, START_REVIEW, RESUBMIT).
+ */
+async function viewAfterTransition(
+  db: Db,
+  p: Principal,
+  { before, after, version }: TransitionResult<ApplicationSnapshot, WorkflowApplicationRow>,
+  now: Date,
+): Promise<{ view: ApplicationView; validator: ViewValidator } | null> {
+  const { details, ...locked } = before.row;
+  if (!details) return null;
+  const status = applicationStatusOf(after);
+  if (status === 'awarded' && locked.status !== 'awarded') return null;
+  const known = new Set(details.panelPeople.map((person) => person.id));
+  if (!after.context.panel.every((userId) => known.has(userId))) return null;
+  const row: repo.ApplicationRow = {
+    ...locked,
+    state: stateString(after),
+    status,
+    round: after.context.round,
+    version,
+    updated_at: now,
+  };
+  // An appraiser who just declared a conflict is off the panel: they still get the answer to their own event.
+  const relationsNow = relationsTo(p, row, after.context.panel);
+  const loaded = {
+    id: before.id,
+    row,
+    snapshot: after,
+    version,
+    relations: relationsNow.size ? relationsNow : before.relations,
+  };
+  if (eventsForCaller(applicationWorkflow, loaded).some(readsGuardFacts)) return null;
+  return {
+    view: await renderApplication(db, loaded, p, { details: { ...details, guardFacts: {} } }),
+    validator: { version, stamp: details.validator.stamp },
+  };
 }
 
 export async function history(db: Db, p: Principal, id: string, limit: number, cursor?: string) {

@@ -4,7 +4,7 @@ import type { DbOrTrx } from '../db/index.ts';
 import { isManager, visiblePanelMembers } from '../domain/access.ts';
 import { iso } from '../domain/iso.ts';
 import type { Principal } from '../domain/principal.ts';
-import { applicationWorkflow } from '../workflow/applications.ts';
+import { applicationWorkflow, guardFactsFor } from '../workflow/applications.ts';
 import { previewEvents } from '../workflow/runner.ts';
 import type { Loaded } from '../workflow/types.ts';
 import {
@@ -68,7 +68,11 @@ export async function renderApplication(
     asOf ? factsAsOf(db, app.id, asOf.at) : (view as { details: ApplicationDetails }).details,
     asOf ? panelPeopleOf(db, members) : (view as { details: ApplicationDetails }).details.panelPeople,
     // The past cannot be acted on: a view as of an earlier instant offers no events.
-    asOf ? { allowedEvents: [], blockers: {} } : previewEvents(applicationWorkflow, db, loaded, viewer),
+    asOf
+      ? { allowedEvents: [], blockers: {} }
+      : previewEvents(applicationWorkflow, loaded, viewer, (type) =>
+          guardFactsFor(type, (view as { details: ApplicationDetails }).details.guardFacts, context),
+        ),
   ]);
   const panel = panelView(people, members, context, loaded.relations);
   const awardId = asOf ? null : (view as { details: ApplicationDetails }).details.awardId;

@@ -16,22 +16,82 @@ import {
 import { appendApplicationHistory } from '../applications/history.ts';
 import {
   type ApplicationAccess,
+  type ApplicationDetails,
   type ApplicationRow,
+  type GuardFactName,
+  type GuardFacts,
   loadApplicationAccess,
-  lockApplicationAccess,
+  loadAssigneeFacts,
+  loadGuardFacts,
+  lockApplicationForView,
 } from '../applications/repository.ts';
 import type { DbOrTrx } from '../db/index.ts';
 import { appraiserWithinAssignerReach } from '../domain/access.ts';
-import { criteriaWithEvidenceSince, evidenceCountsByCriterion } from '../evidence/repository.ts';
 import { finishRenewal, startAward } from './awards.ts';
+import { statesAccepting } from './states.ts';
 import type { Loaded, WorkflowActor, WorkflowDefinition } from './types.ts';
 
-export type LoadedApplication = Loaded<ApplicationSnapshot, ApplicationRow>;
+/** The row a transition works on; locked for a transition, it comes with its view's details (see sendEvent). */
+export type WorkflowApplicationRow = ApplicationRow & { details?: ApplicationDetails };
+export type LoadedApplication = Loaded<ApplicationSnapshot, WorkflowApplicationRow>;
 
 // The national team runs the appraisal where no local lead exists (SPEC §2).
 const NATIONAL_ROUTE_NATIONS = new Set(['wales', 'scotland']);
 
-/** The facts SPEC §4's guards need, computed from the database. */
+/** The guard facts (src/applications/repository.ts) each event type's guards read from the database. */
+const GUARD_FACTS_OF: Partial<Record<string, GuardFactName[]>> = {
+  SUBMIT: ['pledge_signed', 'answered_codes', 'evidence_counts', 'area'],
+  START_REVIEW: ['panel_profiles'],
+  RESUBMIT: ['criteria_with_new_evidence'],
+};
+
+/** Whether the guards of this event type read facts from the database. */
+export const readsGuardFacts = (type: string) => GUARD_FACTS_OF[type] !== undefined;
+
+/**
+ * The states in which a view reads each guard fact: those accepting an event whose guard reads it, so
+ * the preview of allowedEvents and blockers comes from the view's own query.
+ */
+export const GUARD_FACT_STATES: ReadonlyMap<GuardFactName, readonly string[]> = (() => {
+  const accepting = statesAccepting(applicationMachine);
+  const states = new Map<GuardFactName, string[]>();
+  for (const [type, names] of Object.entries(GUARD_FACTS_OF)) {
+    for (const name of names ?? [])
+      states.set(name, [...new Set([...(states.get(name) ?? []), ...(accepting.get(type) ?? [])])]);
+  }
+  return states;
+})();
+
+/** The facts SPEC §4's guards of one event type read, from the guard facts read from the database. */
+export function guardFactsFor(
+  type: string,
+  facts: GuardFacts,
+  context: ApplicationSnapshot['context'],
+): Record<string, unknown> {
+  switch (type) {
+    case 'SUBMIT': {
+      const answered = new Set(facts.answered_codes ?? []);
+      const withEvidence = facts.evidence_counts ?? {};
+      const area = facts.area;
+      return {
+        pledgeSigned: Boolean(facts.pledge_signed),
+        missingAnswers: context.criteriaCodes.filter((c) => !answered.has(c)),
+        missingEvidence: context.criteriaCodes.filter((c) => !withEvidence[c]),
+        routeAvailable: Boolean(
+          area && ((area.active && area.hasLead) || NATIONAL_ROUTE_NATIONS.has(area.nation)),
+        ),
+      };
+    }
+    case 'START_REVIEW':
+      return { panelProfiles: facts.panel_profiles ?? [] };
+    case 'RESUBMIT':
+      return { criteriaWithNewEvidence: facts.criteria_with_new_evidence ?? [] };
+    default:
+      return {};
+  }
+}
+
+/** The facts SPEC §4's guards need for this event, computed from the database in one statement. */
 async function applicationFacts(
   db: DbOrTrx,
   loaded: LoadedApplication,
@@ -39,121 +99,42 @@ async function applicationFacts(
   payload: Record<string, unknown>,
   actor: WorkflowActor,
 ): Promise<Record<string, unknown>> {
-  const app = loaded.row;
-  const context = loaded.snapshot.context;
-  switch (type) {
-    case 'SUBMIT': {
-      const [pledge, answers, withEvidence, area] = await Promise.all([
-        db
-          .selectFrom('pledges')
-          .select('organisation_id')
-          .where('organisation_id', '=', app.organisation_id)
-          .executeTakeFirst(),
-        db
-          .selectFrom('application_answers')
-          .select('code')
-          .where('application_id', '=', app.id)
-          .where(sql<boolean>`btrim(text) <> ''`)
-          .execute(),
-        evidenceCountsByCriterion(db, app.id),
-        db
-          .selectFrom('areas')
-          .select((eb) => [
-            'areas.nation',
-            'areas.active',
-            eb
-              .exists(
-                eb
-                  .selectFrom('grants')
-                  .select('grants.id')
-                  .where('grants.role', '=', 'lead')
-                  .whereRef('grants.area_id', '=', 'areas.id'),
-              )
-              .as('has_lead'),
-          ])
-          .where('areas.id', '=', app.area_id)
-          .executeTakeFirstOrThrow(),
-      ]);
-      const answered = new Set(answers.map((a) => a.code));
-      return {
-        pledgeSigned: Boolean(pledge),
-        missingAnswers: context.criteriaCodes.filter((c) => !answered.has(c)),
-        missingEvidence: context.criteriaCodes.filter((c) => !withEvidence[c]),
-        routeAvailable: (area.active && Boolean(area.has_lead)) || NATIONAL_ROUTE_NATIONS.has(area.nation),
-      };
-    }
-    case 'ASSIGN_APPRAISER': {
-      const userId = typeof payload.userId === 'string' ? payload.userId : undefined;
-      if (!userId) return {};
-      const grants = await db
-        .selectFrom('grants')
-        .select(['role', 'organisation_id'])
-        .where('user_id', '=', userId)
-        .execute();
-      const conflict = await db
-        .selectFrom('conflicts')
-        .select('user_id')
-        .where('user_id', '=', userId)
-        .where('organisation_id', '=', app.organisation_id)
-        .executeTakeFirst();
-      const profile = await db
-        .selectFrom('appraiser_profiles')
-        .select('home_area_id')
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      return {
-        isAppraiser: grants.some((g) => g.role === 'appraiser'),
-        isOrganisationMember: grants.some((g) => g.organisation_id === app.organisation_id),
-        hasConflict: Boolean(conflict),
-        appraiserWithinAssignerReach: appraiserWithinAssignerReach(actor, profile?.home_area_id ?? null),
-      };
-    }
-    case 'START_REVIEW': {
-      const profiles = context.panel.length
-        ? await db
-            .selectFrom('appraiser_profiles')
-            .select([
-              'user_id as userId',
-              'lived_experience as livedExperience',
-              'local_group as localGroup',
-              'cos_staff as cosStaff',
-            ])
-            .where('user_id', 'in', context.panel)
-            .execute()
-        : [];
-      return { panelProfiles: profiles };
-    }
-    case 'RESUBMIT':
-      return {
-        criteriaWithNewEvidence: context.decision
-          ? await criteriaWithEvidenceSince(db, app.id, context.decision.decidedAt)
-          : [],
-      };
-    default:
-      return {};
-  }
+  const names = GUARD_FACTS_OF[type];
+  if (names) return guardFactsFor(type, await loadGuardFacts(db, loaded.id, names), loaded.snapshot.context);
+  if (type !== 'ASSIGN_APPRAISER') return {};
+  const userId = typeof payload.userId === 'string' ? payload.userId : undefined;
+  if (!userId) return {};
+  const assignee = await loadAssigneeFacts(db, userId, loaded.row.organisation_id);
+  return {
+    isAppraiser: assignee.is_appraiser,
+    isOrganisationMember: assignee.is_member,
+    hasConflict: assignee.has_conflict,
+    appraiserWithinAssignerReach: appraiserWithinAssignerReach(actor, assignee.home_area_id ?? null),
+  };
 }
 
 const asLoaded = ({
   application,
   snapshot,
   relations,
-}: ApplicationAccess): Loaded<ApplicationSnapshot, ApplicationRow> => ({
+  details,
+}: ApplicationAccess & { details?: ApplicationDetails }): LoadedApplication => ({
   id: application.id,
-  row: application,
+  row: details ? { ...application, details } : application,
   snapshot,
   version: application.version,
   relations,
 });
 
-export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, ApplicationRow> = {
+export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, WorkflowApplicationRow> = {
   name: 'application',
   machine: applicationMachine,
   eventTypes: APPLICATION_EVENT_TYPES,
   eventRoles: applicationEventRoles,
   load: async (db, id, actor) => asLoaded(await loadApplicationAccess(db, actor, id)),
-  lock: async (trx, id, actor) => asLoaded(await lockApplicationAccess(trx, actor, id)),
-  facts: (db, loaded, type, payload, _preview, actor) => applicationFacts(db, loaded, type, payload, actor),
+  // With the view's details: the transition answers with the view (src/applications/service.ts).
+  lock: async (trx, id, actor) => asLoaded(await lockApplicationForView(trx, actor, id, GUARD_FACT_STATES)),
+  facts: (db, loaded, type, payload, actor) => applicationFacts(db, loaded, type, payload, actor),
   blockers: (context, event) => applicationEventBlockers(context, event as never),
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],

@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { transition } from 'xstate';
 import { acceptedEventTypes, stateString } from '../../workflows/index.ts';
-import type { DbOrTrx, Trx } from '../db/index.ts';
+import type { Trx } from '../db/index.ts';
 import { eventsForCaller } from '../domain/access.ts';
 import { DomainError, forbidden, validationFailed } from '../domain/errors.ts';
 import { recordTransitionEffects } from '../jobs/effects.ts';
@@ -21,24 +21,26 @@ import type {
  * run the effects, all in the caller's transaction. Nothing else writes a workflow state.
  */
 
-/** For each event this caller could send now: allowed, or the reasons it is blocked (for responses). */
-export async function previewEvents<S extends AnyMachineSnapshot, Row>(
+/**
+ * For each event this caller could send now: allowed, or the reasons it is blocked (for responses).
+ * `factsOf` gives each event's guard facts, read with the entity (no statement of its own).
+ */
+export function previewEvents<S extends AnyMachineSnapshot, Row>(
   def: WorkflowDefinition<S, Row>,
-  db: DbOrTrx,
   loaded: Loaded<S, Row>,
   actor: WorkflowActor,
+  factsOf: (type: string) => Record<string, unknown>,
   now = new Date(),
-): Promise<{ allowedEvents: string[]; blockers: Record<string, string[]> }> {
+): { allowedEvents: string[]; blockers: Record<string, string[]> } {
   const allowedEvents: string[] = [];
   const blockers: Record<string, string[]> = {};
+  const base = {
+    actorId: actor === 'system' ? 'system' : actor.userId,
+    now: now.toISOString(),
+    preview: true,
+  };
   for (const type of eventsForCaller(def, loaded)) {
-    const facts = {
-      actorId: actor === 'system' ? 'system' : actor.userId,
-      now: now.toISOString(),
-      preview: true,
-      ...(await def.facts(db, loaded, type, {}, true, actor)),
-    };
-    const reasons = def.blockers(loaded.snapshot.context, { type, facts });
+    const reasons = def.blockers(loaded.snapshot.context, { type, facts: { ...base, ...factsOf(type) } });
     if (reasons.length) blockers[type] = reasons;
     else allowedEvents.push(type);
   }
@@ -85,7 +87,7 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   const facts = {
     actorId,
     now: now.toISOString(),
-    ...(await def.facts(trx, loaded, type, payload, false, request.actor)),
+    ...(await def.facts(trx, loaded, type, payload, request.actor)),
     ...request.extraFacts,
   };
   const event: MachineEvent = { ...payload, type, facts };

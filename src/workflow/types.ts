@@ -44,7 +44,6 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
     loaded: Loaded<S, Row>,
     type: string,
     payload: Record<string, unknown>,
-    preview: boolean,
     actor: WorkflowActor,
   ): Promise<Record<string, unknown>>;
   blockers(context: S['context'], event: MachineEvent): string[];
