@@ -14,6 +14,7 @@ import {
   reviveApplicationSnapshot,
 } from '../../workflows/index.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
+import { precompiled } from '../db/precompiled.ts';
 import type { ApplicationsTable, Database } from '../db/schema.ts';
 import { directoryGeneration } from '../db/validators.ts';
 import { assertRelated, relationsTo } from '../domain/access.ts';
@@ -202,7 +203,14 @@ export async function loadApplicationValidator(
   p: WorkflowActor,
   id: string,
 ): Promise<ViewValidator> {
-  const row = await db
+  const [row] = await validatorStatement(db, { id });
+  if (!row) throw notFound('application');
+  assertRelated(relationsTo(p, row, row.panel ?? []), 'application');
+  return applicationValidatorOf(row);
+}
+
+const validatorStatement = precompiled((db, value: (name: 'id') => string) =>
+  db
     .selectFrom('applications')
     .innerJoin('organisations', 'organisations.id', 'applications.organisation_id')
     .select([
@@ -213,12 +221,8 @@ export async function loadApplicationValidator(
       sql<string[]>`applications.snapshot -> 'context' -> 'panel'`.as('panel'),
       directoryGeneration.as('directory_generation'),
     ])
-    .where('applications.id', '=', id)
-    .executeTakeFirst();
-  if (!row) throw notFound('application');
-  assertRelated(relationsTo(p, row, row.panel ?? []), 'application');
-  return applicationValidatorOf(row);
-}
+    .where('applications.id', '=', value('id')),
+);
 
 /** What a view shows besides the row itself: read in the same query as the row (one round trip). */
 export type ApplicationDetails = {
@@ -262,19 +266,40 @@ export function selectApplicationsWithDetails(
   ]);
 }
 
+type GuardFactStates = ReadonlyMap<GuardFactName, readonly string[]>;
+
+// The view's statement is the same for every application: built and compiled once (src/db/precompiled.ts).
+const viewStatements = new WeakMap<GuardFactStates, ReturnType<typeof buildViewStatements>>();
+function buildViewStatements(states: GuardFactStates) {
+  return {
+    read: precompiled((db, value: (name: 'id') => string) =>
+      selectApplicationsWithDetails(db, states).where('applications.id', '=', value('id')),
+    ),
+    lock: precompiled((db, value: (name: 'id') => string) =>
+      selectApplicationsWithDetails(db, states)
+        .where('applications.id', '=', value('id'))
+        .forUpdate('applications'),
+    ),
+  };
+}
+function viewStatementsFor(states: GuardFactStates) {
+  let statements = viewStatements.get(states);
+  if (!statements) {
+    statements = buildViewStatements(states);
+    viewStatements.set(states, statements);
+  }
+  return statements;
+}
+
 /** Loads an application with its view details in one query; 404 out of the caller's scope. */
 export async function loadApplicationForView(
   db: DbOrTrx,
   p: WorkflowActor,
   id: string,
-  guardFactStates: ReadonlyMap<GuardFactName, readonly string[]>,
+  guardFactStates: GuardFactStates,
 ): Promise<ApplicationAccess & { details: ApplicationDetails }> {
-  return viewOf(
-    p,
-    await selectApplicationsWithDetails(db, guardFactStates)
-      .where('applications.id', '=', id)
-      .executeTakeFirst(),
-  );
+  const [row] = await viewStatementsFor(guardFactStates).read(db, { id });
+  return viewOf(p, row);
 }
 
 /** The same, locking the row for the rest of the transaction (a transition answers with the view). */
@@ -282,15 +307,10 @@ export async function lockApplicationForView(
   trx: Trx,
   p: WorkflowActor,
   id: string,
-  guardFactStates: ReadonlyMap<GuardFactName, readonly string[]>,
+  guardFactStates: GuardFactStates,
 ): Promise<ApplicationAccess & { details: ApplicationDetails }> {
-  return viewOf(
-    p,
-    await selectApplicationsWithDetails(trx, guardFactStates)
-      .where('applications.id', '=', id)
-      .forUpdate('applications')
-      .executeTakeFirst(),
-  );
+  const [row] = await viewStatementsFor(guardFactStates).lock(trx, { id });
+  return viewOf(p, row);
 }
 
 function viewOf(
