@@ -13,6 +13,7 @@ import {
 } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery } from '../http/pagination.ts';
+import { uncheckedSuccessSerializer } from '../http/serialize.ts';
 import {
   applicationEventBody,
   applicationSummary,
@@ -46,6 +47,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
   app.post(
     '/applications',
     {
+      serializerCompiler: uncheckedSuccessSerializer,
       schema: {
         operationId: 'createApplication',
         tags: ['applications'],
@@ -90,6 +92,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
   app.get(
     '/applications/:id',
     {
+      serializerCompiler: uncheckedSuccessSerializer,
       schema: {
         operationId: 'getApplication',
         tags: ['applications'],
@@ -146,6 +149,7 @@ export const applicationRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, 
   app.post(
     '/applications/:id/events',
     {
+      serializerCompiler: uncheckedSuccessSerializer,
       schema: {
         operationId: 'sendApplicationEvent',
         tags: ['applications'],

@@ -13,6 +13,7 @@ import {
 } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
+import { uncheckedSuccessSerializer } from '../http/serialize.ts';
 import { AWARD_SORT_KEYS } from './repository.ts';
 import * as service from './service.ts';
 
@@ -138,6 +139,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
   app.get(
     '/awards/:id',
     {
+      serializerCompiler: uncheckedSuccessSerializer,
       schema: {
         operationId: 'getAward',
         tags: ['awards'],
@@ -190,6 +192,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
   app.post(
     '/awards/:id/events',
     {
+      serializerCompiler: uncheckedSuccessSerializer,
       schema: {
         operationId: 'sendAwardEvent',
         tags: ['awards'],
