@@ -1,17 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   adminTokenFrom,
   alternatingRounds,
   createBenchDatabase,
   failures,
   type LoadResult,
-  maxResult,
   mean,
   ratioResult,
   roundRobin,
-  spawnChild,
   startBaseline,
   startService,
 } from './lib.ts';
@@ -23,8 +18,7 @@ import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
  * allowedEvents and blockers for the caller) against a bare Fastify route answering the same
  * application's row, answers and evidence counts from one hand-written query (bench/baseline-server.ts)
  * on the same database with a pool of the same size; the same GET revalidated with `If-None-Match`
- * (304) against that route too; and start-up: spawn to the ready line, on Postgres and on the embedded
- * default's first start, against the bare Fastify app's own spawn-to-listening time.
+ * (304) against that route too.
  */
 /** SPEC §8 asks that a current ETag answers 304: a revalidation answered otherwise misses the target. */
 const notModifiedResult = (result: BenchResult, not304: number): BenchResult => ({
@@ -34,56 +28,15 @@ const notModifiedResult = (result: BenchResult, not304: number): BenchResult => 
 });
 
 export const readBench: BenchModule = {
-  title: 'Reading an application (GET /applications/{id}) and start-up',
+  title: 'Reading an application (GET /applications/{id})',
   async run({ quick, databaseUrl, ...options }: BenchOptions): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
     const database = await createBenchDatabase(databaseUrl, 'read');
     try {
-      // Start-up, first on a fresh database (migrations and seeding included), then again once migrated.
+      // The first start creates the admin (whose token seeds the read).
       const first = await startService(database.url);
       const adminToken = adminTokenFrom(first.output);
       await first.stop();
-      const starts: number[] = [];
-      const bareStarts: number[] = [];
-      for (let i = 0; i < (quick ? 1 : 3); i++) {
-        const s = await startService(database.url);
-        starts.push(s.spawnToReadyMs);
-        await s.stop();
-        const b = await startBaseline(database.url);
-        bareStarts.push(b.spawnToReadyMs);
-        await b.stop();
-      }
-      results.push(
-        maxResult(
-          'startup.postgres',
-          Math.max(...starts),
-          2000,
-          'ms',
-          Math.max(...bareStarts),
-          `spawn of node src/server.ts to its ready line on a migrated database (worst of ${starts.length}); first start on an empty database (migrations, streams, admin): ${Math.round(first.spawnToReadyMs)} ms; baseline: the bare Fastify app's spawn to listening`,
-        ),
-      );
-      const dataDir = await mkdtemp(join(tmpdir(), 'sa-bench-embedded-'));
-      try {
-        const embedded = await spawnChild(
-          'src/server.ts',
-          { DATABASE_URL: '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-          /running at (http:\/\/\S+)/,
-        );
-        await embedded.stop();
-        results.push(
-          maxResult(
-            'startup.embedded-first',
-            embedded.spawnToReadyMs,
-            5000,
-            'ms',
-            Math.max(...bareStarts),
-            'spawn of node src/server.ts with no DATABASE_URL and an empty DATA_DIR (PGlite initdb, migrations, seeding) to its ready line',
-          ),
-        );
-      } finally {
-        await rm(dataDir, { recursive: true, force: true });
-      }
 
       // The read.
       const service = await startService(
