@@ -1,6 +1,7 @@
 import {
   adminTokenFrom,
   alternatingRounds,
+  cpuPerRequest,
   createBenchDatabase,
   failures,
   maxRatioResult,
@@ -52,16 +53,16 @@ export const eventsBench: BenchModule = {
       const rounds = options.rounds ?? (quick ? 2 : 3);
       const runs = await alternatingRounds(
         {
-          bare: { url: baseline.url, next: request('/bare') },
-          ours: { url: service.url, next: request('') },
+          bare: { url: baseline.url, next: request('/bare'), pid: baseline.process.pid },
+          ours: { url: service.url, next: request(''), pid: service.process.pid },
         },
-        { rounds, seconds, warmupSeconds: quick ? 1 : 3 },
+        { rounds, seconds, warmupSeconds: quick ? 1 : 3, databaseUrl: database.url },
       );
       const rps = mean(runs.ours.map((r) => r.rps));
       const bareRps = mean(runs.bare.map((r) => r.rps));
       const p99 = mean(runs.ours.map((r) => r.p99));
       const bareP99 = mean(runs.bare.map((r) => r.p99));
-      const how = `${rounds} × ${seconds} s rounds each, alternating, 50 connections, pool of 10, ${seed.ids.length} applications; p50 ours ${Math.round(mean(runs.ours.map((r) => r.p50)))} ms, baseline ${Math.round(mean(runs.bare.map((r) => r.p50)))} ms; requests not answered 200: ours ${failures(runs.ours)}, baseline ${failures(runs.bare)}`;
+      const how = `${rounds} × ${seconds} s rounds each, alternating, 50 connections, pool of 10, ${seed.ids.length} applications; p50 ours ${Math.round(mean(runs.ours.map((r) => r.p50)))} ms, baseline ${Math.round(mean(runs.bare.map((r) => r.p50)))} ms; CPU per request (the serving process + Postgres's backends) ours ${cpuPerRequest(runs.ours)}, baseline ${cpuPerRequest(runs.bare)}; requests not answered 200: ours ${failures(runs.ours)}, baseline ${failures(runs.bare)}`;
       return [
         ratioResult('events.throughput', rps, bareRps, 'req/s', 0.8, how),
         maxRatioResult('events.p99', p99, bareP99, 'ms', 1.5, `p99 against the bare route's p99; ${how}`),

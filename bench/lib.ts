@@ -190,10 +190,57 @@ export type LoadResult = {
   non2xx: number;
   /** Answers per status code. */
   statuses: Record<string, number>;
+  /** CPU time (user + system) the serving process spent per request, when its pid was given. */
+  cpuMsPerRequest?: number;
+  /** CPU time the database's server processes spent per request, when the database was given. */
+  databaseCpuMsPerRequest?: number;
 };
 
+// /proc/<pid>/stat counts CPU time in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+const TICK_MS = 10;
+
+/** The CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
 /** Runs autocannon with CONNECTIONS clients for `seconds`; `next()` gives each request. */
-export async function load(baseUrl: string, next: () => LoadRequest, seconds: number): Promise<LoadResult> {
+/**
+ * The CPU time each Postgres server process connected to the database has used so far, in ms (both the
+ * service's and the baseline's connections: only one of them is under load at a time).
+ */
+export async function databaseCpuMs(databaseUrl: string): Promise<Map<number, number>> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const pids = await withClient(databaseUrl, async (c) => {
+    const { rows } = await c.query(
+      'select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [name],
+    );
+    return rows.map((r: { pid: number }) => r.pid);
+  });
+  const used = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      used.set(pid, cpuMsOf(pid));
+    } catch {
+      // The connection closed meanwhile.
+    }
+  }
+  return used;
+}
+
+export async function load(
+  baseUrl: string,
+  next: () => LoadRequest,
+  seconds: number,
+  pid?: number,
+  databaseUrl?: string,
+): Promise<LoadResult> {
+  const cpuBefore = pid === undefined ? 0 : cpuMsOf(pid);
+  const databaseBefore = databaseUrl ? await databaseCpuMs(databaseUrl) : undefined;
   const result = await autocannon({
     url: baseUrl,
     connections: CONNECTIONS,
@@ -219,6 +266,18 @@ export async function load(baseUrl: string, next: () => LoadRequest, seconds: nu
         (result as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {},
       ).map(([status, { count }]) => [status, count]),
     ),
+    ...(pid === undefined
+      ? {}
+      : { cpuMsPerRequest: (cpuMsOf(pid) - cpuBefore) / Math.max(1, result.requests.total) }),
+    ...(databaseUrl && databaseBefore
+      ? {
+          databaseCpuMsPerRequest:
+            [...(await databaseCpuMs(databaseUrl))].reduce(
+              (sum, [backend, ms]) => sum + ms - (databaseBefore.get(backend) ?? ms),
+              0,
+            ) / Math.max(1, result.requests.total),
+        }
+      : {}),
   };
 }
 
@@ -228,8 +287,8 @@ export async function load(baseUrl: string, next: () => LoadRequest, seconds: nu
  * round, with its vacuum, checkpoints and caches) on a machine whose speed drifts.
  */
 export async function alternatingRounds<K extends string>(
-  contenders: Record<K, { url: string; next: () => LoadRequest }>,
-  options: { rounds: number; seconds: number; warmupSeconds: number },
+  contenders: Record<K, { url: string; next: () => LoadRequest; pid?: number }>,
+  options: { rounds: number; seconds: number; warmupSeconds: number; databaseUrl?: string },
 ): Promise<Record<K, LoadResult[]>> {
   const names = Object.keys(contenders) as K[];
   for (const name of names) await load(contenders[name].url, contenders[name].next, options.warmupSeconds);
@@ -237,11 +296,18 @@ export async function alternatingRounds<K extends string>(
   for (let round = 0; round < options.rounds; round++) {
     for (let i = 0; i < names.length; i++) {
       const name = names[(round + i) % names.length];
-      runs[name].push(await load(contenders[name].url, contenders[name].next, options.seconds));
+      const { url, next, pid } = contenders[name];
+      runs[name].push(await load(url, next, options.seconds, pid, options.databaseUrl));
     }
   }
   return runs;
 }
+
+/** The mean CPU time per request over rounds, of the serving process and of Postgres, as text. */
+export const cpuPerRequest = (runs: LoadResult[]) =>
+  `${mean(runs.map((r) => r.cpuMsPerRequest ?? Number.NaN)).toFixed(2)} ms + Postgres ${mean(
+    runs.map((r) => r.databaseCpuMsPerRequest ?? Number.NaN),
+  ).toFixed(2)} ms`;
 
 /** Requests that failed or were answered with another status than `expected`, over all rounds. */
 export const failures = (runs: LoadResult[], expected = 200) =>

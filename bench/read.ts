@@ -1,6 +1,7 @@
 import {
   adminTokenFrom,
   alternatingRounds,
+  cpuPerRequest,
   createBenchDatabase,
   failures,
   type LoadResult,
@@ -76,11 +77,11 @@ export const readBench: BenchModule = {
         const rounds = options.rounds ?? (quick ? 2 : 3);
         const runs = await alternatingRounds(
           {
-            bare: { url: baseline.url, next: get('/bare') },
-            ours: { url: service.url, next: get('') },
-            revalidated: { url: service.url, next: revalidate },
+            bare: { url: baseline.url, next: get('/bare'), pid: baseline.process.pid },
+            ours: { url: service.url, next: get(''), pid: service.process.pid },
+            revalidated: { url: service.url, next: revalidate, pid: service.process.pid },
           },
-          { rounds, seconds, warmupSeconds: quick ? 1 : 3 },
+          { rounds, seconds, warmupSeconds: quick ? 1 : 3, databaseUrl: database.url },
         );
         const p99 = (rs: LoadResult[]) => Math.round(mean(rs.map((r) => r.p99)));
         const how = `${rounds} × ${seconds} s rounds each, alternating, 50 connections, pool of 10, as the area's lead, over ${seed.ids.length} applications in \`meeting\``;
@@ -92,7 +93,7 @@ export const readBench: BenchModule = {
             bareRps,
             'req/s',
             0.9,
-            `${how}; p99 ours ${p99(runs.ours)} ms, baseline ${p99(runs.bare)} ms; requests not answered 200: ours ${failures(runs.ours)}, baseline ${failures(runs.bare)}`,
+            `${how}; p99 ours ${p99(runs.ours)} ms, baseline ${p99(runs.bare)} ms; CPU per request (the serving process + Postgres's backends) ours ${cpuPerRequest(runs.ours)}, baseline ${cpuPerRequest(runs.bare)}; requests not answered 200: ours ${failures(runs.ours)}, baseline ${failures(runs.bare)}`,
           ),
           notModifiedResult(
             ratioResult(
@@ -101,7 +102,7 @@ export const readBench: BenchModule = {
               bareRps,
               'req/s',
               1,
-              `GET with If-None-Match: the ETag read before (current): every answer must be 304; ${how}; p99 ${p99(runs.revalidated)} ms; requests not answered 304: ${failures(runs.revalidated, 304)}`,
+              `GET with If-None-Match: the ETag read before (current): every answer must be 304; ${how}; p99 ${p99(runs.revalidated)} ms; CPU per request ${cpuPerRequest(runs.revalidated)}; requests not answered 304: ${failures(runs.revalidated, 304)}`,
             ),
             failures(runs.revalidated, 304),
           ),
