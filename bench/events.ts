@@ -29,7 +29,8 @@ export const eventsBench: BenchModule = {
     const database = await createBenchDatabase(databaseUrl, 'events');
     const service = await startService(
       database.url,
-      {},
+      // The request path alone: no background delivery of the notifications the events write.
+      { JOBS_WORKER: '0' },
       process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [],
     );
     let baseline: Awaited<ReturnType<typeof startBaseline>> | undefined;

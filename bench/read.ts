@@ -42,7 +42,7 @@ export const readBench: BenchModule = {
       // The read.
       const service = await startService(
         database.url,
-        {},
+        { JOBS_WORKER: '0' },
         process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [],
       );
       const baseline = await startBaseline(database.url);
