@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { initialTransition } from 'xstate';
 import {
   APPLICATION_EVENT_TYPES,
