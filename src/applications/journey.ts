@@ -4,6 +4,7 @@ import { isMemberOfOrganisation } from '../domain/access.ts';
 import type { Principal } from '../domain/principal.ts';
 import { selectOrganisations } from '../organisations/repository.ts';
 import { getVisibleOrganisation, toOrganisationView } from '../organisations/service.ts';
+import { areasNamed } from '../users/repository.ts';
 import type { ApplicationView } from './schemas.ts';
 import { listApplications } from './service.ts';
 
@@ -48,15 +49,7 @@ export async function homeFor(db: Db, p: Principal): Promise<Home> {
           .orderBy('organisations.name')
           .execute()
       : [],
-    p.leadAreaIds.length
-      ? db
-          .selectFrom('areas')
-          .select('name')
-          .where('id', 'in', p.leadAreaIds)
-          .orderBy('name')
-          .execute()
-          .then((r) => r.map((a) => a.name))
-      : [],
+    areasNamed(db, p.leadAreaIds).then((areas) => areas.map((a) => a.name)),
   ]);
   const organisations = await Promise.all(
     rows.map(async (o): Promise<HomeOrganisation> => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sortQuery } from '../http/pagination.ts';
+import { organisationNameQuery, sortQuery } from '../http/pagination.ts';
 import { APPLICATION_SORT_KEYS } from './repository.ts';
 
 const text = (max: number) => z.string().max(max);
@@ -149,13 +149,7 @@ export const listApplicationsQuery = z.strictObject({
     .datetime({ offset: true })
     .optional()
     .describe('Only applications changed at or after this instant'),
-  q: z
-    .string()
-    .trim()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('Text in the organisation name (case-insensitive)'),
+  q: organisationNameQuery(),
   sort: sortQuery(APPLICATION_SORT_KEYS),
 });
 

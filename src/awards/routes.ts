@@ -12,7 +12,7 @@ import {
   setViewHeaders,
 } from '../http/etag.ts';
 import { problemResponses } from '../http/openapi.ts';
-import { pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
+import { organisationNameQuery, pageOf, pageQuery, sortQuery } from '../http/pagination.ts';
 import { uncheckedSuccessSerializer } from '../http/serialize.ts';
 import { AWARD_SORT_KEYS } from './repository.ts';
 import * as service from './service.ts';
@@ -111,13 +111,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
           current: z.enum(['true', 'false']).optional(),
           expiringBefore: instant.optional().describe('Only awards expiring before this instant'),
           updatedSince: instant.optional().describe('Only awards changed at or after this instant'),
-          q: z
-            .string()
-            .trim()
-            .min(1)
-            .max(200)
-            .optional()
-            .describe('Text in the organisation name (case-insensitive)'),
+          q: organisationNameQuery(),
           sort: sortQuery(AWARD_SORT_KEYS),
           ...pageQuery,
         }),
@@ -229,13 +223,7 @@ export const awardRoutes: FastifyPluginAsyncZod<{
           stream: z.string().max(60).optional().describe('Stream slug, e.g. schools'),
           areaId: z.uuid().optional(),
           nation: nation.optional(),
-          name: z
-            .string()
-            .trim()
-            .min(1)
-            .max(200)
-            .optional()
-            .describe('Text in the organisation name (case-insensitive)'),
+          name: organisationNameQuery(),
           ...pageQuery,
         }),
         response: { 200: pageOf(registerEntry), ...problemResponses(400) },

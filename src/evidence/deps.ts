@@ -13,3 +13,20 @@ export type EvidenceDeps = {
   /** Where failures that must not fail the request (a leftover file) are reported. */
   log?: { warn: (details: object, message: string) => void };
 };
+
+/** The evidence services' dependencies from the configuration, for one request's log. */
+export function evidenceDeps(
+  db: Db,
+  store: EvidenceStore,
+  config: Pick<Config, 'limits' | 'zipLimits' | 'evidenceDir'>,
+  log?: EvidenceDeps['log'],
+): EvidenceDeps {
+  return {
+    db,
+    store,
+    limits: config.limits,
+    zipLimits: config.zipLimits,
+    scratchDir: config.evidenceDir,
+    log,
+  };
+}

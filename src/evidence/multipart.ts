@@ -1,7 +1,47 @@
-import type { Multipart, MultipartFile, MultipartValue } from '@fastify/multipart';
+import type { FastifyMultipartOptions, Multipart, MultipartFile, MultipartValue } from '@fastify/multipart';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
 import { DomainError, validationFailed } from '../domain/errors.ts';
 import type { IncomingFile, IncomingUpload, OpenUpload } from './intake/incoming.ts';
 import { tooLarge, tooManyFiles, type UploadLimits } from './intake/limits.ts';
+
+/**
+ * The parser's options for an evidence upload, the same for the API and a page's form. A folder's files
+ * arrive named by their relative paths (`preservePath`), which the intake files by their folders. A zip
+ * of evidence folders may be larger than one file: each file's own limit is enforced while it streams.
+ * `fileInputs`: how many file fields a form has (an empty file input still sends one empty part).
+ */
+export function multipartOptions(
+  config: Pick<Config, 'limits' | 'zipLimits'>,
+  fileInputs = 1,
+): FastifyMultipartOptions {
+  const { limits, zipLimits } = config;
+  return {
+    preservePath: true,
+    limits: {
+      fileSize: Math.max(limits.maxFileBytes, zipLimits.maxZipBytes),
+      files: limits.maxFilesPerRequest,
+      fields: 5,
+      fieldSize: 64 * 1024,
+      parts: limits.maxFilesPerRequest * fileInputs + 5,
+      headerPairs: 50,
+    },
+  };
+}
+
+/**
+ * An `onSend` hook for upload routes: a refused request may still be sending its body, so close the
+ * connection rather than read the rest of a large upload, and stop waiting for it so the socket is not
+ * held half-read.
+ */
+export async function closeUnreadUpload(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  if (!request.raw.complete) {
+    reply.header('Connection', 'close');
+    request.raw.unpipe();
+    request.raw.resume();
+  }
+  return payload;
+}
 
 /**
  * The multipart door onto the evidence intake (SPEC §5): a `criteria` field first, then the files.

@@ -43,45 +43,6 @@ function liveEvidence(db: DbOrTrx, applicationId: string) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Queries the workflow runner uses for SUBMIT and RESUBMIT facts
-
-/** Non-deleted evidence files per criterion code; codes with none are absent. */
-export async function evidenceCountsByCriterion(
-  db: DbOrTrx,
-  applicationId: string,
-): Promise<Record<string, number>> {
-  const rows = await sql<{ code: string; n: number | string }>`
-    select c.code, count(*) as n
-    from evidence e cross join lateral unnest(e.criteria) as c(code)
-    where e.application_id = ${applicationId} and e.deleted_at is null
-    group by c.code`.execute(db);
-  return Object.fromEntries(rows.rows.map((r) => [r.code, Number(r.n)]));
-}
-
-/**
- * Criterion codes that received evidence after `sinceIso` and still have it: a new file, or an existing
- * file newly filed under the criterion (the same bytes uploaded again for another criterion count for
- * that criterion). Read from the upload history lines, which record what each upload added.
- */
-export async function criteriaWithEvidenceSince(
-  db: DbOrTrx,
-  applicationId: string,
-  sinceIso: string,
-): Promise<string[]> {
-  const rows = await sql<{ code: string }>`
-    select distinct c.code
-    from application_events h
-    join evidence e on e.id::text = h.payload->>'evidenceId' and e.deleted_at is null
-    cross join lateral jsonb_array_elements_text(coalesce(h.payload->'addedCriteria', h.payload->'criteria')) as c(code)
-    where h.application_id = ${applicationId}
-      and h.type = 'EVIDENCE_UPLOADED'
-      and h.at > ${new Date(sinceIso)}
-      and c.code = any(e.criteria)
-    order by c.code`.execute(db);
-  return rows.rows.map((r) => r.code);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Reads
 
 /** Bytes of the application's evidence still stored (what counts against its limit). */

@@ -9,9 +9,9 @@ import { caller } from '../http/auth.ts';
 import { problemResponses } from '../http/openapi.ts';
 import { sendProblem } from '../http/problem.ts';
 import type { EvidenceStore } from '../storage/store.ts';
-import type { EvidenceDeps } from './deps.ts';
+import { evidenceDeps } from './deps.ts';
 import { PLAIN_TEXT } from './media-types.ts';
-import { multipartUpload } from './multipart.ts';
+import { closeUnreadUpload, multipartOptions, multipartUpload } from './multipart.ts';
 import {
   applicationParams,
   evidenceList,
@@ -50,28 +50,9 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
   { db, config, store },
 ) => {
   const { limits, zipLimits } = config;
-  await app.register(multipart, {
-    // A folder's files arrive named by their relative paths (`Evidence/L1/photo.jpg`): see ./intake/folders.ts.
-    preservePath: true,
-    limits: {
-      // A zip of evidence folders may be larger than one file; each file's own limit is enforced while it streams.
-      fileSize: Math.max(limits.maxFileBytes, zipLimits.maxZipBytes),
-      files: limits.maxFilesPerRequest,
-      fields: 5,
-      fieldSize: 64 * 1024,
-      parts: limits.maxFilesPerRequest + 5,
-      headerPairs: 50,
-    },
-  });
+  await app.register(multipart, multipartOptions(config));
 
-  const deps = (request: FastifyRequest): EvidenceDeps => ({
-    db,
-    store,
-    limits,
-    zipLimits,
-    scratchDir: config.evidenceDir,
-    log: request.log,
-  });
+  const deps = (request: FastifyRequest) => evidenceDeps(db, store, config, request.log);
 
   app.post(
     '/applications/:id/evidence',
@@ -120,16 +101,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         if (!request.isMultipart())
           throw new DomainError('unsupported-media-type', 'Send the evidence as multipart/form-data');
       },
-      // A refused request may still be sending its body: close the connection rather than read the
-      // rest of a large upload, and stop waiting for it so the socket is not held half-read.
-      onSend: async (request, reply, payload) => {
-        if (!request.raw.complete) {
-          reply.header('Connection', 'close');
-          request.raw.unpipe();
-          request.raw.resume();
-        }
-        return payload;
-      },
+      onSend: closeUnreadUpload,
     },
     async (request, reply) => {
       const result = await service.uploadEvidence(

@@ -17,3 +17,7 @@ export const sortQuery = <const K extends string>(keys: readonly K[]) =>
     .enum([...keys, ...keys.map((k) => `-${k}` as const)] as [K | `-${K}`, ...(K | `-${K}`)[]])
     .optional()
     .describe(`${keys.join(', ')}; prefix - for descending`);
+
+/** `?q=` (or the register's `?name=`): text in the organisation name, matched case-insensitively. */
+export const organisationNameQuery = () =>
+  z.string().trim().min(1).max(200).optional().describe('Text in the organisation name (case-insensitive)');

@@ -357,3 +357,19 @@ export async function answerInvitation(
     .where('invitations.id', '=', id)
     .executeTakeFirstOrThrow()) as InvitationRow;
 }
+
+/** Names of areas and organisations by id, for a person's own page (GET /me). */
+export async function areasNamed(db: DbOrTrx, ids: string[]) {
+  if (!ids.length) return [];
+  return db.selectFrom('areas').select(['id', 'name']).where('id', 'in', ids).orderBy('name').execute();
+}
+
+export async function organisationsNamed(db: DbOrTrx, ids: string[]) {
+  if (!ids.length) return [];
+  return db
+    .selectFrom('organisations')
+    .select(['id', 'name', 'area_id as areaId', 'stream_id as streamId'])
+    .where('id', 'in', ids)
+    .orderBy('name')
+    .execute();
+}

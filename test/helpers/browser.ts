@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './app.ts';
+import { startSmtpServer } from './jobs.ts';
+import { createWorld, type World } from './world.ts';
 
 /**
  * Real-browser tests: the real server on a socket (the same app and database helpers as the HTTP
@@ -94,6 +96,27 @@ export async function startBrowserHarness(env: Record<string, string> = {}): Pro
 }
 
 /** Decodes a raw MIME message's quoted-printable text enough to find links in it. */
+/**
+ * A harness whose e-mail goes to an in-process SMTP server, with the test world built: for browser tests
+ * that sign people in by e-mail link. Every browser here is one client asking many links for one
+ * person, so sign-in throttling is set out of the way (it has its own tests in test/signin).
+ */
+export async function startMailedBrowserWorld(): Promise<{
+  h: BrowserHarness;
+  w: World;
+  smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+}> {
+  const smtp = await startSmtpServer();
+  const h = await startBrowserHarness({
+    SMTP_URL: smtp.url,
+    MAIL_FROM: 'Sanctuary Awards <awards@example.org>',
+    SIGN_IN_LIMIT_PER_ADDRESS: '1000',
+    SIGN_IN_LIMIT_PER_CLIENT: '1000',
+  });
+  const w = await createWorld(h.t.app, h.t.database.db);
+  return { h, w, smtp };
+}
+
 export function decodeQuotedPrintable(raw: string): string {
   return raw
     .replace(/=\r?\n/g, '')

@@ -6,11 +6,11 @@ import {
   eventually,
   navigate,
   signInLinkIn,
-  startBrowserHarness,
+  startMailedBrowserWorld,
   textOf,
 } from '../helpers/browser.ts';
-import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
-import { createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import type { ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
+import { createUserWithToken, type World } from '../helpers/world.ts';
 
 /**
  * The pages and sign-in (SPEC §9, §10) in a real Chromium against the real server, with e-mail
@@ -26,15 +26,7 @@ let teacher: { id: string; email: string; token: string };
 
 beforeAll(async () => {
   if (!browserAvailable()) return;
-  smtp = await startSmtpServer();
-  h = await startBrowserHarness({
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'Sanctuary Awards <awards@example.org>',
-    // Every browser here is one client asking many links for one person (throttling: test/signin).
-    SIGN_IN_LIMIT_PER_ADDRESS: '1000',
-    SIGN_IN_LIMIT_PER_CLIENT: '1000',
-  });
-  w = await createWorld(h.t.app, h.t.database.db);
+  ({ h, w, smtp } = await startMailedBrowserWorld());
   const email = 'priya.shah@hillfields.example.org';
   const actor = await createUserWithToken(h.t.app, w.admin.api, {
     email,

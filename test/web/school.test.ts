@@ -10,12 +10,12 @@ import {
   eventually,
   navigate,
   signInLinkIn,
-  startBrowserHarness,
+  startMailedBrowserWorld,
   textOf,
 } from '../helpers/browser.ts';
-import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
+import type { ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
 import { pdf } from '../helpers/multipart.ts';
-import { type Actor, createUserWithToken, createWorld, type World } from '../helpers/world.ts';
+import { type Actor, createUserWithToken, type World } from '../helpers/world.ts';
 
 /**
  * The school's journey (SPEC §9) in a real Chromium against the real server: from the invitation
@@ -35,14 +35,7 @@ let folder: string;
 
 beforeAll(async () => {
   if (!browserAvailable()) return;
-  smtp = await startSmtpServer();
-  h = await startBrowserHarness({
-    SMTP_URL: smtp.url,
-    MAIL_FROM: 'Sanctuary Awards <awards@example.org>',
-    SIGN_IN_LIMIT_PER_ADDRESS: '1000',
-    SIGN_IN_LIMIT_PER_CLIENT: '1000',
-  });
-  w = await createWorld(h.t.app, h.t.database.db);
+  ({ h, w, smtp } = await startMailedBrowserWorld());
   // A school's evidence folder as a teacher keeps it: a subfolder per process, photos loose beside them.
   folder = await mkdtemp(join(tmpdir(), 'sa-school-'));
   const files: [string, Buffer | string][] = [

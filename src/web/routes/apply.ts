@@ -21,8 +21,8 @@ import { type Config, publicBaseUrl } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
 import { DomainError, notFound } from '../../domain/errors.ts';
 import type { Principal } from '../../domain/principal.ts';
-import type { EvidenceDeps } from '../../evidence/deps.ts';
-import { multipartUpload } from '../../evidence/multipart.ts';
+import { evidenceDeps } from '../../evidence/deps.ts';
+import { closeUnreadUpload, multipartOptions, multipartUpload } from '../../evidence/multipart.ts';
 import { contentDisposition } from '../../evidence/routes.ts';
 import { deleteEvidence, downloadEvidence, listEvidence, uploadEvidence } from '../../evidence/service.ts';
 import { listMyNotifications } from '../../notifications/service.ts';
@@ -78,14 +78,7 @@ const UPLOAD_STATUS: Partial<Record<DomainError['code'], number>> = {
  * services the API calls, as the signed-in person: what they may not see answers the 404 page.
  */
 export async function applyRoutes(app: FastifyInstance, { db, config, store, pages }: Options) {
-  const deps = (request: FastifyRequest): EvidenceDeps => ({
-    db,
-    store,
-    limits: config.limits,
-    zipLimits: config.zipLimits,
-    scratchDir: config.evidenceDir,
-    log: request.log,
-  });
+  const deps = (request: FastifyRequest) => evidenceDeps(db, store, config, request.log);
   const who = (request: FastifyRequest) => {
     const person = requirePerson(request);
     const locale = request.visitor?.locale ?? 'en';
@@ -320,31 +313,13 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
 
   // Uploads: multipart, its CSRF token in the action's query string (checked before the body is read).
   await app.register(async (uploads) => {
-    const { limits, zipLimits } = config;
-    await uploads.register(multipart, {
-      // A folder's files arrive named by their relative paths: the intake files them by their folders.
-      preservePath: true,
-      limits: {
-        fileSize: Math.max(limits.maxFileBytes, zipLimits.maxZipBytes),
-        files: limits.maxFilesPerRequest,
-        fields: 5,
-        fieldSize: 64 * 1024,
-        parts: limits.maxFilesPerRequest * 2 + 5,
-        headerPairs: 50,
-      },
-    });
+    const { limits } = config;
+    // Two file inputs (files, a folder): each sends a part even when empty.
+    await uploads.register(multipart, multipartOptions(config, 2));
     uploads.post(
       '/apply/:id/criteria/:code/evidence',
       {
-        // A refused upload may still be sending its body: close the connection rather than read it all.
-        onSend: async (request, reply, payload) => {
-          if (!request.raw.complete) {
-            reply.header('Connection', 'close');
-            request.raw.unpipe();
-            request.raw.resume();
-          }
-          return payload;
-        },
+        onSend: closeUnreadUpload,
       },
       async (request, reply) => {
         const { p, locale, t } = who(request);
