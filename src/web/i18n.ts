@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import i18next, { type TFunction } from 'i18next';
 import type { Locale } from '../db/schema.ts';
 
 /**
  * English and Welsh (SPEC §9): every string people read, pages and e-mails alike, comes from the JSON
- * catalogues in ./locales. Welsh plurals use i18next's suffixes (_zero, _one, _two, _few, _many, _other)
+ * catalogues in ./locales (see loadCatalogue). Welsh plurals use i18next's suffixes (_zero, _one, _two, _few, _many, _other)
  * from the language's own plural rules.
  */
 
@@ -13,15 +13,33 @@ export const DEFAULT_LOCALE: Locale = 'en';
 
 export const isLocale = (value: unknown): value is Locale => value === 'en' || value === 'cy';
 
-const catalogue = (locale: Locale) =>
-  JSON.parse(readFileSync(new URL(`./locales/${locale}.json`, import.meta.url), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+type Catalogue = Record<string, unknown>;
+const readJson = (url: URL) => JSON.parse(readFileSync(url, 'utf8')) as Catalogue;
+
+/**
+ * One language's catalogue: `locales/<locale>.json` (the shared strings and the school's pages), plus
+ * one file per part of the interface in `locales/<locale>/<part>.json`, whose strings sit under the key
+ * `<part>` (so `locales/en/review.json`'s `title` is `review.title`). A part may not also be a key of
+ * the main file.
+ */
+export function loadCatalogue(locale: Locale): Catalogue {
+  const main = readJson(new URL(`./locales/${locale}.json`, import.meta.url));
+  const dir = new URL(`./locales/${locale}/`, import.meta.url);
+  if (!existsSync(dir)) return main;
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()) {
+    const part = file.slice(0, -'.json'.length);
+    if (part in main)
+      throw new Error(`locales/${locale}/${file}: "${part}" is already a key of ${locale}.json`);
+    main[part] = readJson(new URL(file, dir));
+  }
+  return main;
+}
 
 const i18n = i18next.createInstance();
 void i18n.init({
-  resources: { en: { translation: catalogue('en') }, cy: { translation: catalogue('cy') } },
+  resources: { en: { translation: loadCatalogue('en') }, cy: { translation: loadCatalogue('cy') } },
   supportedLngs: [...LOCALES],
   fallbackLng: DEFAULT_LOCALE,
   initAsync: false,

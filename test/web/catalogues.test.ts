@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
+import { loadCatalogue } from '../../src/web/i18n.ts';
 
 /**
  * English and Welsh (SPEC §9): both catalogues hold the same strings. A plural counts as one key
@@ -13,8 +14,7 @@ const WEB = fileURLToPath(new URL('../../src/web/', import.meta.url));
 const PLURAL = /_(zero|one|two|few|many|other)$/;
 const LOCALES = ['en', 'cy'] as const;
 
-const catalogue = (locale: string) =>
-  JSON.parse(readFileSync(join(WEB, 'locales', `${locale}.json`), 'utf8')) as Record<string, unknown>;
+const catalogue = (locale: (typeof LOCALES)[number]) => loadCatalogue(locale);
 
 /** Every leaf key, dotted: { a: { b_one, b_other } } → a.b_one, a.b_other. */
 function leaves(node: unknown, prefix = ''): string[] {
@@ -23,11 +23,12 @@ function leaves(node: unknown, prefix = ''): string[] {
   return Object.entries(node).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
 }
 
-const keysOf = (locale: string) => leaves(catalogue(locale));
+const keysOf = (locale: (typeof LOCALES)[number]) => leaves(catalogue(locale));
 /** The string at a dotted key. */
 const valueAt = (node: unknown, key: string): unknown =>
   key.split('.').reduce<unknown>((at, part) => (at as Record<string, unknown>)[part], node);
-const baseKeys = (locale: string) => [...new Set(keysOf(locale).map((k) => k.replace(PLURAL, '')))].sort();
+const baseKeys = (locale: (typeof LOCALES)[number]) =>
+  [...new Set(keysOf(locale).map((k) => k.replace(PLURAL, '')))].sort();
 
 describe('the English and Welsh catalogues', () => {
   it('have the same keys (plural forms counted as one)', () => {
@@ -50,7 +51,7 @@ describe('the English and Welsh catalogues', () => {
   });
 
   it('name the same interpolated values in both languages', () => {
-    const vars = (locale: string) => {
+    const vars = (locale: (typeof LOCALES)[number]) => {
       const found = new Map<string, Set<string>>();
       const cat = catalogue(locale);
       for (const key of keysOf(locale)) {
