@@ -75,7 +75,13 @@ export function createPages(config: Pick<Config, 'publicUrl'>) {
         locale: visitor.locale,
         t,
         person: visitor.person
-          ? { name: visitor.person.principal.name, email: visitor.person.principal.email }
+          ? {
+              name: visitor.person.principal.name,
+              email: visitor.person.principal.email,
+              isAdmin: visitor.person.principal.isAdmin,
+              isLead: visitor.person.principal.leadAreaIds.length > 0,
+              isAppraiser: visitor.person.principal.isAppraiser,
+            }
           : null,
         currentPath: path,
         languageHref: { en: languageHref(request.url, 'en'), cy: languageHref(request.url, 'cy') },
