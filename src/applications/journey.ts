@@ -28,6 +28,8 @@ export type HomeOrganisation = {
   id: string;
   name: string;
   stream: string;
+  /** The stream's name in Welsh, when known. */
+  streamCy: string | null;
   area: string;
   pledge: { signatoryName: string; signatoryRole: string; signedAt: Date } | null;
   /** The open application, if any (at most one per organisation and stream). */
@@ -44,7 +46,11 @@ export async function homeFor(db: Db, p: Principal): Promise<Home> {
       ? selectOrganisations(db)
           .innerJoin('streams', 'streams.id', 'organisations.stream_id')
           .innerJoin('areas', 'areas.id', 'organisations.area_id')
-          .select(['streams.name as stream_name', 'areas.name as area_name'])
+          .select([
+            'streams.name as stream_name',
+            'streams.name_cy as stream_name_cy',
+            'areas.name as area_name',
+          ])
           .where('organisations.id', 'in', p.memberOrganisationIds)
           .orderBy('organisations.name')
           .execute()
@@ -63,6 +69,7 @@ export async function homeFor(db: Db, p: Principal): Promise<Home> {
         id: o.id,
         name: o.name,
         stream: o.stream_name,
+        streamCy: o.stream_name_cy,
         area: o.area_name,
         pledge: o.pledge
           ? {

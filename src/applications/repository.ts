@@ -514,7 +514,7 @@ export async function panelMembersEver(db: DbOrTrx, applicationId: string): Prom
 
 // ——— what a view reads besides the row ———
 
-type CriterionRow = { code: string; process: string; title: string };
+type CriterionRow = { code: string; process: string; title: string; titleCy: string | null };
 /**
  * A published criteria set never changes (a new version is a new set), so its criteria are read once
  * per process rather than on every view (one round trip fewer on the hottest read, see bench/read.ts).
@@ -525,7 +525,7 @@ export function criteriaOfSet(db: DbOrTrx, criteriaSetId: string): Promise<Crite
   if (!cached) {
     cached = db
       .selectFrom('criteria')
-      .select(['code', 'process', 'title'])
+      .select(['code', 'process', 'title', 'title_cy as titleCy'])
       .where('criteria_set_id', '=', criteriaSetId)
       .orderBy('position')
       .execute();

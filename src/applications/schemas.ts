@@ -97,7 +97,9 @@ export const applicationView = z
     status: z.string().describe('Top-level state'),
     version: z.number().int(),
     criteriaSetId: z.uuid(),
-    criteria: z.array(z.object({ code: z.string(), process: z.string(), title: z.string() })),
+    criteria: z.array(
+      z.object({ code: z.string(), process: z.string(), title: z.string(), titleCy: z.string().nullable() }),
+    ),
     answers: z.record(z.string(), z.string()),
     evidenceCounts: z.record(z.string(), z.number().int()),
     panel: z.array(panelMember),

@@ -20,6 +20,7 @@ export interface StreamsTable {
   id: Generated<string>;
   slug: string;
   name: string;
+  name_cy: ColumnType<string | null, string | null | undefined, string | null>;
   award_years: Generated<number>;
   renewal_notice_days: Generated<number>;
   min_panel_size: Generated<number>;
@@ -41,6 +42,7 @@ export interface CriteriaTable {
   code: string;
   process: 'learn' | 'embed' | 'share';
   title: string;
+  title_cy: ColumnType<string | null, string | null | undefined, string | null>;
   position: number;
 }
 

@@ -2,7 +2,12 @@ import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import type { DbOrTrx, Trx } from '../db/index.ts';
 
-export type CriterionRow = { code: string; process: 'learn' | 'embed' | 'share'; title: string };
+export type CriterionRow = {
+  code: string;
+  process: 'learn' | 'embed' | 'share';
+  title: string;
+  titleCy: string | null;
+};
 export type CriteriaSetRow = {
   id: string;
   version: number;
@@ -17,6 +22,7 @@ export function selectStreams(db: DbOrTrx) {
     'streams.id',
     'streams.slug',
     'streams.name',
+    'streams.name_cy',
     'streams.award_years',
     'streams.renewal_notice_days',
     'streams.min_panel_size',
@@ -32,7 +38,7 @@ export function selectStreams(db: DbOrTrx) {
           jsonArrayFrom(
             eb2
               .selectFrom('criteria as c')
-              .select(['c.code', 'c.process', 'c.title'])
+              .select(['c.code', 'c.process', 'c.title', 'c.title_cy as titleCy'])
               .whereRef('c.criteria_set_id', '=', 'cs.id')
               .orderBy('c.position'),
           ).as('criteria'),
@@ -65,7 +71,7 @@ function selectCriteriaSets(db: DbOrTrx) {
       jsonArrayFrom(
         eb
           .selectFrom('criteria as c')
-          .select(['c.code', 'c.process', 'c.title'])
+          .select(['c.code', 'c.process', 'c.title', 'c.title_cy as titleCy'])
           .whereRef('c.criteria_set_id', '=', 'cs.id')
           .orderBy('c.position'),
       ).as('criteria'),
@@ -112,7 +118,14 @@ export async function insertCriteriaSet(
     .executeTakeFirstOrThrow();
   await trx
     .insertInto('criteria')
-    .values(criteria.map((c, position) => ({ criteria_set_id: set.id, position, ...c })))
+    .values(
+      criteria.map(({ titleCy, ...c }, position) => ({
+        criteria_set_id: set.id,
+        position,
+        ...c,
+        title_cy: titleCy,
+      })),
+    )
     .execute();
   return set.id;
 }

@@ -2,7 +2,15 @@ import { z } from 'zod';
 
 const processEnum = z.enum(['learn', 'embed', 'share']);
 export const criterionView = z
-  .object({ code: z.string(), process: processEnum, title: z.string() })
+  .object({
+    code: z.string(),
+    process: processEnum,
+    title: z.string(),
+    titleCy: z
+      .string()
+      .nullable()
+      .describe('The title in Welsh, if the set has one; Welsh pages show `title` otherwise'),
+  })
   .meta({ id: 'Criterion' });
 export const criteriaSetView = z
   .object({
@@ -20,6 +28,7 @@ export const streamView = z
     id: z.uuid(),
     slug: z.string(),
     name: z.string(),
+    nameCy: z.string().nullable().describe('The name in Welsh, if known; Welsh pages show `name` otherwise'),
     awardYears: z.number().int(),
     renewalNoticeDays: z.number().int(),
     minPanelSize: z.number().int(),
@@ -37,6 +46,7 @@ export const publishBody = z.strictObject({
         code: z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/, 'codes are capitals and digits, e.g. L1'),
         process: processEnum,
         title: z.string().trim().min(1).max(1000),
+        titleCy: z.string().trim().min(1).max(1000).optional().describe('The title in Welsh'),
       }),
     )
     .min(3)

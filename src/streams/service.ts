@@ -21,6 +21,7 @@ function toStreamView(s: repo.StreamRow): StreamView {
     id: s.id,
     slug: s.slug,
     name: s.name,
+    nameCy: s.name_cy,
     awardYears: s.award_years,
     renewalNoticeDays: s.renewal_notice_days,
     minPanelSize: s.min_panel_size,
@@ -73,8 +74,14 @@ export async function publishCriteriaSet(
   assertAdmin(p);
   assertValidCriteria(criteria);
   const stream = await findStreamOr404(db, streamId);
-  const setId = await db
-    .transaction()
-    .execute((trx) => repo.insertCriteriaSet(trx, stream.id, p.userId, note ?? null, criteria));
+  const setId = await db.transaction().execute((trx) =>
+    repo.insertCriteriaSet(
+      trx,
+      stream.id,
+      p.userId,
+      note ?? null,
+      criteria.map((c) => ({ ...c, titleCy: c.titleCy ?? null })),
+    ),
+  );
   return toSetView((await repo.findCriteriaSet(db, setId)) as repo.CriteriaSetRow);
 }
