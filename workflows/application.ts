@@ -378,16 +378,43 @@ export function finalCriteria(
 // ---------------------------------------------------------------------------------------------------
 // Guards: the reasons each event would be refused
 
+/**
+ * The sentences of SUBMIT's and RESUBMIT's blockers, and their reading back (`readBlocker`) in the same
+ * place, so the pages can turn each into a link to what fixes it, in the person's language, without
+ * depending on the English elsewhere.
+ */
+const BLOCKER_SENTENCES = {
+  pledge: () => 'The City of Sanctuary pledge has not been signed',
+  answer: (code: string) => `Criterion ${code} has no answer yet`,
+  evidence: (code: string) => `Criterion ${code} has no evidence yet`,
+  route: () =>
+    'Your area has no active local lead yet, so applications cannot be submitted there at the moment',
+  newEvidence: (code: string) => `Criterion ${code} has no new evidence since the decision`,
+};
+export type BlockerKind = keyof typeof BLOCKER_SENTENCES;
+
+/** What a blocker sentence of this workflow is about, or null for another sentence. */
+export function readBlocker(sentence: string): { kind: BlockerKind; criterion?: string } | null {
+  for (const [kind, make] of Object.entries(BLOCKER_SENTENCES) as [BlockerKind, (code: string) => string][]) {
+    if (make.length === 0) {
+      if (make('') === sentence) return { kind };
+      continue;
+    }
+    const [before, after] = make('\u0000').split('\u0000');
+    if (sentence.startsWith(before) && sentence.endsWith(after)) {
+      const criterion = sentence.slice(before.length, sentence.length - after.length);
+      if (/^[A-Z][A-Z0-9]{0,9}$/.test(criterion)) return { kind, criterion };
+    }
+  }
+  return null;
+}
+
 const submitBlockers: BlockerCheck<ApplicationContext, SubmitEvent> = (_context, { facts }) => {
   const blockers: string[] = [];
-  if (!facts.pledgeSigned) blockers.push('The City of Sanctuary pledge has not been signed');
-  for (const code of facts.missingAnswers ?? []) blockers.push(`Criterion ${code} has no answer yet`);
-  for (const code of facts.missingEvidence ?? []) blockers.push(`Criterion ${code} has no evidence yet`);
-  if (!facts.routeAvailable) {
-    blockers.push(
-      'Your area has no active local lead yet, so applications cannot be submitted there at the moment',
-    );
-  }
+  if (!facts.pledgeSigned) blockers.push(BLOCKER_SENTENCES.pledge());
+  for (const code of facts.missingAnswers ?? []) blockers.push(BLOCKER_SENTENCES.answer(code));
+  for (const code of facts.missingEvidence ?? []) blockers.push(BLOCKER_SENTENCES.evidence(code));
+  if (!facts.routeAvailable) blockers.push(BLOCKER_SENTENCES.route());
   return blockers;
 };
 
@@ -592,7 +619,7 @@ const resubmitBlockers: BlockerCheck<ApplicationContext, ResubmitEvent> = (conte
   const withNewEvidence = facts.criteriaWithNewEvidence ?? [];
   return requestedCriteria(context)
     .filter((code) => !withNewEvidence.includes(code))
-    .map((code) => `Criterion ${code} has no new evidence since the decision`);
+    .map((code) => BLOCKER_SENTENCES.newEvidence(code));
 };
 
 const extendDeadlineBlockers: BlockerCheck<ApplicationContext, ExtendDeadlineEvent> = (_context, event) => {

@@ -1,3 +1,4 @@
+import { readBlocker } from '../../workflows/application.ts';
 import type { Locale } from '../db/schema.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Translate } from './i18n.ts';
@@ -48,8 +49,8 @@ export function fileType(filename: string): string {
 export type Blocker = { text: string; href?: string };
 
 /**
- * The reasons SUBMIT is refused (the workflow's blockers, in English) as links to the pages that fix
- * them, in the person's language; a reason not recognised is shown as it is.
+ * The reasons SUBMIT or RESUBMIT is refused (the workflow's blockers, in English) as links to the pages
+ * that fix them, in the person's language; a reason the workflow does not name is shown as it is.
  */
 export function blockerLinks(
   t: Translate,
@@ -58,32 +59,40 @@ export function blockerLinks(
   titles: Map<string, string>,
   organisationId: string,
 ): Blocker[] {
-  return blockers.map((blocker) => {
-    const renewed = /^Criterion (\S+) has no new evidence/.exec(blocker);
-    if (renewed) {
-      const code = renewed[1] as string;
-      return {
-        text: t('check.blocker.newEvidence', { code, title: titles.get(code) ?? '' }),
-        href: `/apply/${applicationId}/criteria/${code}#evidence`,
-      };
+  return blockers.map((sentence) => {
+    const blocker = readBlocker(sentence);
+    const code = blocker?.criterion ?? '';
+    const criterion = { code, title: titles.get(code) ?? '' };
+    const page = `/apply/${applicationId}/criteria/${code}`;
+    switch (blocker?.kind) {
+      case 'answer':
+        return { text: t('check.blocker.answer', criterion), href: `${page}#answer` };
+      case 'evidence':
+        return { text: t('check.blocker.evidence', criterion), href: `${page}#evidence` };
+      case 'newEvidence':
+        return { text: t('check.blocker.newEvidence', criterion), href: `${page}#evidence` };
+      case 'pledge':
+        return { text: t('check.blocker.pledge'), href: `/apply/organisations/${organisationId}/pledge` };
+      case 'route':
+        return { text: t('check.blocker.route') };
+      default:
+        return { text: sentence };
     }
-    const criterion = /^Criterion (\S+) has no (answer|evidence)/.exec(blocker);
-    if (criterion) {
-      const [, code, what] = criterion;
-      return {
-        text: t(what === 'answer' ? 'check.blocker.answer' : 'check.blocker.evidence', {
-          code,
-          title: titles.get(code) ?? '',
-        }),
-        href: `/apply/${applicationId}/criteria/${code}${what === 'answer' ? '#answer' : '#evidence'}`,
-      };
-    }
-    if (/pledge/i.test(blocker))
-      return { text: t('check.blocker.pledge'), href: `/apply/organisations/${organisationId}/pledge` };
-    if (/no active local lead/i.test(blocker)) return { text: t('check.blocker.route') };
-    return { text: blocker };
   });
 }
+
+/** A name the data keeps in both languages (a criterion's title, a stream's name): the Welsh if any. */
+export const localised = (locale: Locale, english: string, welsh: string | null | undefined): string =>
+  locale === 'cy' && welsh ? welsh : english;
+
+/** An application's view with its criteria's titles in the page's language. */
+export const viewIn = <V extends { criteria: { title: string; titleCy: string | null }[] }>(
+  locale: Locale,
+  view: V,
+): V => ({
+  ...view,
+  criteria: view.criteria.map((c) => ({ ...c, title: localised(locale, c.title, c.titleCy) })),
+});
 
 /**
  * A refused upload in plain words, naming the file where the service named it (its codes and extra

@@ -202,6 +202,10 @@ describe('the school’s journey over HTTP', () => {
     ]);
     expect(refused.status).toBe(415);
     expect(errorSummary(refused.html)).toContain('Nid yw “run.js” yn fath o ffeil y gallwn ei derbyn');
+    // The criteria and the stream, which the data holds in both languages, are in Welsh too.
+    expect(page.html).toContain('Mae disgyblion yn dysgu am noddfa');
+    expect((await a.get(`/apply/${id}`)).html).toContain('Mae staff a llywodraethwyr yn deall');
+    expect((await a.get('/')).html).toContain('Ysgolion Noddfa');
     await a.get(`/apply/${id}/criteria/L2?lang=en`);
     expect((await a.get(`/apply/${id}/criteria/L2`)).html).toContain('lang="en"');
   });
@@ -350,5 +354,86 @@ describe('submitting, and a stale page', () => {
     expect(sent.location).toBe(`/apply/${id}?done=responded`);
     expect(ok(await w.applicantA.api.get(`/applications/${id}`)).responses).toEqual([typed]);
     ok(await event(w.leadA, id, { type: 'WITHDRAW', reason: 'test over' }));
+  });
+});
+
+describe('invitations on the home page', () => {
+  /** A school of lead A's that someone outside lead A's scope is invited to join. */
+  const invite = async (label: string, email: string) => {
+    const school = ok(
+      await w.leadA.api.post('/organisations', {
+        name: `${label} ${Date.now()}`,
+        streamId: w.schoolsStreamId,
+        areaId: w.areaA,
+      }),
+      201,
+    );
+    const res = ok(
+      await w.leadA.api.post(`/organisations/${school.id}/members`, {
+        email,
+        name: 'Invited Person',
+      }),
+      202,
+    );
+    return { school, invitationId: res.invitation.id as string };
+  };
+
+  it('lists what a lead offered, and accepting grants it; declining grants nothing', async () => {
+    const email = await emailOf(w.applicantB);
+    const accepted = await invite('Invited Accepted School', email);
+    const declined = await invite('Invited Declined School', email);
+    const browser = await signedIn(await emailOf(w.applicantB));
+    const home = await browser.get('/');
+    expect(home.html).toContain('Invitations waiting for you');
+    expect(home.html).toContain(`Join ${accepted.school.name}`);
+    expect(home.html).toContain(`Join ${declined.school.name}`);
+
+    const no = await browser.post(`/invitations/${declined.invitationId}/decline`);
+    expect(no.location).toBe('/?done=invitationDeclined');
+    const yes = await browser.post(`/invitations/${accepted.invitationId}/accept`);
+    expect(yes.location).toBe('/?done=invitationAccepted');
+
+    const after = await browser.get('/?done=invitationAccepted');
+    expect(after.html).toContain('You have accepted the invitation.');
+    expect(after.html).not.toContain('Invitations waiting for you');
+    // The accepted school is now one of the person's organisations; the declined one is not.
+    expect(after.html).toContain(`<h3 class="govuk-heading-s">${accepted.school.name}</h3>`);
+    expect(after.html).not.toContain(declined.school.name);
+    const me = ok(await w.applicantB.api.get('/me'));
+    expect(me.organisations.map((o: { id: string }) => o.id)).toContain(accepted.school.id);
+    expect(me.organisations.map((o: { id: string }) => o.id)).not.toContain(declined.school.id);
+  });
+
+  it('an expired invitation is refused in plain words; someone else’s is the page-not-found page', async () => {
+    // A member of a school of area B, never invited before (so outside lead A's scope).
+    const email = `invited.${Date.now()}@example.org`;
+    ok(
+      await w.admin.api.post('/users', {
+        email,
+        name: 'Invited Person',
+        grants: [{ role: 'applicant', organisationId: w.orgB }],
+      }),
+      201,
+    );
+    const { invitationId } = await invite('Invited Expired School', email);
+    await t.database.db
+      .updateTable('invitations')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', invitationId)
+      .execute();
+    const browser = await signedIn(email);
+    await browser.get('/');
+    const refused = await browser.post(`/invitations/${invitationId}/accept`);
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain('That invitation can no longer be accepted');
+
+    const { invitationId: theirs } = await invite('Invited Other School', email);
+    const other = await signedIn(await emailOf(w.applicantA));
+    await other.get('/');
+    expect((await other.post(`/invitations/${theirs}/accept`)).status).toBe(404);
+    expect((await other.post('/invitations/not-an-id/accept')).status).toBe(404);
+    // Without the form's token nothing is answered.
+    const forged = await browser.post(`/invitations/${theirs}/accept`, {}, { csrf: false });
+    expect(forged.status).toBe(403);
   });
 });

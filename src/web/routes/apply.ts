@@ -36,27 +36,15 @@ import {
   formatSize,
   statusText,
   uploadErrorText,
+  viewIn,
 } from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
+import { field, param, uuid } from '../params.ts';
 
 type Options = { db: Db; config: Config; store: EvidenceStore; pages: Pages };
 
-const uuid = z.uuid();
 const criterionCode = z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/);
 const TEXT_MAX = 20_000;
-
-/** A path parameter that is not one of ours names nothing: the page-not-found page. */
-function param<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw notFound(what);
-  return parsed.data;
-}
-
-type Form = Record<string, string | string[] | undefined>;
-const field = (body: unknown, name: string): string => {
-  const value = (body as Form | undefined)?.[name];
-  return (Array.isArray(value) ? value[0] : (value ?? '')).toString();
-};
 
 /** Page errors as the error summary and the fields want them. */
 const summary = (list: { text: string; field?: string }[]) => ({
@@ -84,6 +72,9 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
     const locale = request.visitor?.locale ?? 'en';
     return { p: person.principal, locale, t: translator(locale) };
   };
+  // The school reads its criteria in its language (the API answers both titles).
+  const readView = async (request: FastifyRequest, p: Principal, id: string) =>
+    viewIn(request.visitor?.locale ?? 'en', await getApplication(db, p, id));
   const applicationId = (request: FastifyRequest) =>
     param(uuid, (request.params as { id?: string }).id, 'application');
 
@@ -224,14 +215,14 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
 
   app.get('/apply/:id', async (request, reply) => {
     const { p } = who(request);
-    const view = await getApplication(db, p, applicationId(request));
+    const view = await readView(request, p, applicationId(request));
     if (view.status === 'draft') return tasksPage(request, reply, view);
     return progressPage(request, reply, view);
   });
 
   app.get('/apply/:id/tasks', async (request, reply) => {
     const { p } = who(request);
-    return tasksPage(request, reply, await getApplication(db, p, applicationId(request)));
+    return tasksPage(request, reply, await readView(request, p, applicationId(request)));
   });
 
   // -------------------------------------------------------------------------------------------------
@@ -246,7 +237,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
     const { p, locale, t } = who(request);
     const id = applicationId(request);
     const code = param(criterionCode, (request.params as { code?: string }).code, 'criterion');
-    const view = await getApplication(db, p, id);
+    const view = await readView(request, p, id);
     const task = criterionTasks(view).find((c) => c.code === code);
     if (!task) throw notFound('criterion');
     const evidence = await listEvidence(db, p, id, { criterion: code });
@@ -461,7 +452,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
 
   app.get('/apply/:id/check', async (request, reply) => {
     const { p } = who(request);
-    const view = await getApplication(db, p, applicationId(request));
+    const view = await readView(request, p, applicationId(request));
     if (view.status !== 'draft') return reply.redirect(`/apply/${view.id}`, 303);
     return checkPage(request, reply, view);
   });
@@ -490,7 +481,8 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
     const id = applicationId(request);
     const sent = await sendFromPage(p, id, { type: 'SUBMIT' }, field(request.body, 'version'));
     if ('view' in sent) return reply.redirect(`/apply/${id}?done=submitted`, 303);
-    const view = 'stale' in sent ? sent.stale : await getApplication(db, p, id);
+    const view =
+      'stale' in sent ? viewIn(request.visitor?.locale ?? 'en', sent.stale) : await readView(request, p, id);
     if (view.status !== 'draft') return reply.redirect(`/apply/${id}`, 303);
     return checkPage(request, reply, view, 'stale' in sent ? { stale: true } : {}, 409);
   });
@@ -620,7 +612,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
   app.post('/apply/:id/respond', async (request, reply) => {
     const { p, t } = who(request);
     const id = applicationId(request);
-    const view = await getApplication(db, p, id);
+    const view = await readView(request, p, id);
     const answers = view.questions.map((_q, i) => field(request.body, `answer-${i + 1}`));
     const typed = Object.fromEntries(answers.map((a, i) => [`answer-${i + 1}`, a]));
     const problems = answers.flatMap((a, i) => [
@@ -633,7 +625,14 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
       return progressPage(request, reply, view, { values: typed, ...summary(problems) }, 400);
     const sent = await sendFromPage(p, id, { type: 'RESPOND', answers }, field(request.body, 'version'));
     if ('view' in sent) return reply.redirect(`/apply/${id}?done=responded`, 303);
-    if ('stale' in sent) return progressPage(request, reply, sent.stale, { values: typed, stale: true }, 409);
+    if ('stale' in sent)
+      return progressPage(
+        request,
+        reply,
+        viewIn(request.visitor?.locale ?? 'en', sent.stale),
+        { values: typed, stale: true },
+        409,
+      );
     return progressPage(
       request,
       reply,
@@ -648,8 +647,15 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
     const id = applicationId(request);
     const sent = await sendFromPage(p, id, { type: 'RESUBMIT' }, field(request.body, 'version'));
     if ('view' in sent) return reply.redirect(`/apply/${id}?done=resubmitted`, 303);
-    if ('stale' in sent) return progressPage(request, reply, sent.stale, { stale: true }, 409);
-    const view = await getApplication(db, p, id);
+    if ('stale' in sent)
+      return progressPage(
+        request,
+        reply,
+        viewIn(request.visitor?.locale ?? 'en', sent.stale),
+        { stale: true },
+        409,
+      );
+    const view = await readView(request, p, id);
     const titles = new Map(view.criteria.map((c) => [c.code, c.title]));
     const links = blockerLinks(t, id, sent.blocked, titles, view.organisationId);
     return progressPage(
