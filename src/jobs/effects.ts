@@ -5,14 +5,15 @@ import type { DbOrTrx } from '../db/index.ts';
 import type { Locale, NotificationsTable } from '../db/schema.ts';
 import { type PageLinks, pageLinks } from '../notifications/links.ts';
 import {
+  type Audience,
   audiencesOf,
   type Message,
   type MessageContext,
   renderBodies,
   renderEventMessage,
 } from '../notifications/messages.ts';
-import { audienceMembers, type Recipient } from '../notifications/recipients.ts';
-import { enqueueWebhookEvent } from '../webhooks/outbox.ts';
+import { audiencesMembers, type Recipient } from '../notifications/recipients.ts';
+import { enqueueWebhookEvent, webhookDeliveries } from '../webhooks/outbox.ts';
 import type { TransitionResult, WorkflowActor } from '../workflow/types.ts';
 import { pendingTimersFor, scheduleTimers, type TimerEntity } from './timers.ts';
 
@@ -59,6 +60,7 @@ export async function recordTransitionEffects(
   const context = after.context as Record<string, any>;
 
   const audiences = audiencesOf(entity, type);
+  const outbox: Insertable<NotificationsTable>[] = [];
   if (audiences.length) {
     const panel =
       entity === 'application'
@@ -77,28 +79,29 @@ export async function recordTransitionEffects(
     const url =
       entity === 'application' ? settings.links.application(before.id) : settings.links.award(before.id);
     const actorId = actor === 'system' ? null : actor.userId;
+    // Rendered once per audience and language: whether an audience is told does not depend on it.
+    const messages = new Map<string, Message | null>();
+    const messageIn = (audience: Audience, locale: Locale) => {
+      const key = `${audience}:${locale}`;
+      if (!messages.has(key)) messages.set(key, renderEventMessage(locale, messageContext, audience, url));
+      return messages.get(key) ?? null;
+    };
+    const toldAudiences = audiences.filter((audience) => messageIn(audience, 'en'));
+    const members = await audiencesMembers(trx, toldAudiences, {
+      organisationId: row.organisation_id,
+      areaId: row.area_id,
+      panel,
+      subjectUserId: typeof payload.userId === 'string' ? payload.userId : undefined,
+    });
     const told = new Set<string>();
-    const outbox: Insertable<NotificationsTable>[] = [];
-    for (const audience of audiences) {
-      // Rendered once per language: whether an audience is told does not depend on it.
-      const messages = new Map<Locale, Message | null>();
-      const messageIn = (locale: Locale) => {
-        if (!messages.has(locale))
-          messages.set(locale, renderEventMessage(locale, messageContext, audience, url));
-        return messages.get(locale) ?? null;
-      };
-      if (!messageIn('en')) continue;
-      const members = await audienceMembers(trx, audience, {
-        organisationId: row.organisation_id,
-        areaId: row.area_id,
-        panel,
-        subjectUserId: typeof payload.userId === 'string' ? payload.userId : undefined,
-      });
+    for (const audience of toldAudiences) {
       // Nobody is told of their own action, and nobody twice.
-      const recipients = members.filter((m: Recipient) => m.id !== actorId && !told.has(m.id));
+      const recipients = (members.get(audience) ?? []).filter(
+        (m: Recipient) => m.id !== actorId && !told.has(m.id),
+      );
       for (const r of recipients) {
         // Written now, in the recipient's language: the outbox keeps what is sent.
-        const message = messageIn(r.locale ?? 'en') as Message;
+        const message = messageIn(audience, r.locale ?? 'en') as Message;
         told.add(r.id);
         const bodies = renderBodies(r.locale, r.name, message);
         outbox.push({
@@ -116,25 +119,28 @@ export async function recordTransitionEffects(
         });
       }
     }
-    // One insert for every audience's notifications.
-    if (outbox.length) await trx.insertInto('notifications').values(outbox).execute();
   }
 
-  await enqueueWebhookEvent(trx, {
-    type: `${entity}.${type}`,
-    areaId: row.area_id,
-    at: now,
-    data: {
-      entity,
-      id: before.id,
-      organisationId: row.organisation_id,
+  const deliveries = webhookDeliveries(
+    // Every audience's notifications and the webhook deliveries: one statement (a data-modifying CTE).
+    outbox.length ? trx.with('notified', (db) => db.insertInto('notifications').values(outbox)) : trx,
+    {
+      type: `${entity}.${type}`,
       areaId: row.area_id,
-      from: stateString(before.snapshot),
-      to,
-      version,
-      actor: actor === 'system' ? 'system' : 'user',
+      at: now,
+      data: {
+        entity,
+        id: before.id,
+        organisationId: row.organisation_id,
+        areaId: row.area_id,
+        from: stateString(before.snapshot),
+        to,
+        version,
+        actor: actor === 'system' ? 'system' : 'user',
+      },
     },
-  });
+  );
+  await deliveries.execute();
 }
 
 /** A new award: its RENEWAL_DUE and EXPIRE timers, and the `award.AWARDED` webhook event. */

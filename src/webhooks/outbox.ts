@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import { APPLICATION_EVENT_TYPES, AWARD_EVENT_TYPES } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import type { Database } from '../db/schema.ts';
 
 /** Event types a subscription may name: `<entity>.<EVENT>` (e.g. `application.DECIDE`), or `*` for all. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -23,14 +24,16 @@ export type WebhookEvent = {
  * fixed now, signed and sent by the delivery worker.
  */
 export async function enqueueWebhookEvent(trx: DbOrTrx, event: WebhookEvent): Promise<number> {
-  const subscriptions = await trx
-    .selectFrom('webhook_subscriptions')
-    .select('id')
-    .where('deleted_at', 'is', null)
-    .where((eb) => eb.or([eb('area_id', 'is', null), eb('area_id', '=', event.areaId)]))
-    .where(sql<boolean>`(${event.type} = any(event_types) or '*' = any(event_types))`)
-    .execute();
-  if (!subscriptions.length) return 0;
+  const inserted = await webhookDeliveries(trx, event).executeTakeFirst();
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0);
+}
+
+/**
+ * The insert of an event's deliveries as one statement (INSERT … SELECT over the matching
+ * subscriptions), so a caller may put it beside its own writes (a transition's notifications, in a
+ * data-modifying CTE): one round trip for both.
+ */
+export function webhookDeliveries(db: QueryCreator<Database>, event: WebhookEvent) {
   const eventId = randomUUID();
   const body = JSON.stringify({
     id: eventId,
@@ -38,17 +41,21 @@ export async function enqueueWebhookEvent(trx: DbOrTrx, event: WebhookEvent): Pr
     occurredAt: event.at.toISOString(),
     data: event.data,
   });
-  await trx
+  return db
     .insertInto('webhook_deliveries')
-    .values(
-      subscriptions.map((s) => ({
-        subscription_id: s.id,
-        event_id: eventId,
-        event_type: event.type,
-        body,
-        next_attempt_at: event.at,
-      })),
-    )
-    .execute();
-  return subscriptions.length;
+    .columns(['subscription_id', 'event_id', 'event_type', 'body', 'next_attempt_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('webhook_subscriptions')
+        .select([
+          'id',
+          sql<string>`${eventId}::uuid`.as('event_id'),
+          sql<string>`${event.type}::text`.as('event_type'),
+          sql<string>`${body}::text`.as('body'),
+          sql<Date>`${event.at}::timestamptz`.as('next_attempt_at'),
+        ])
+        .where('deleted_at', 'is', null)
+        .where((eb2) => eb2.or([eb2('area_id', 'is', null), eb2('area_id', '=', event.areaId)]))
+        .where(sql<boolean>`(${event.type} = any(event_types) or '*' = any(event_types))`),
+    );
 }

@@ -12,7 +12,7 @@ import {
   startReviewWarnings,
   stateString,
 } from '../../workflows/index.ts';
-import { appendApplicationHistory } from '../applications/history.ts';
+import { appendApplicationHistory, type HistoryEntry, historyValues } from '../applications/history.ts';
 import {
   type ApplicationAccess,
   type ApplicationDetails,
@@ -28,7 +28,7 @@ import type { DbOrTrx } from '../db/index.ts';
 import { appraiserWithinAssignerReach } from '../domain/access.ts';
 import { finishRenewal, startAward } from './awards.ts';
 import { statesAccepting } from './states.ts';
-import type { Loaded, WorkflowActor, WorkflowDefinition } from './types.ts';
+import type { HistoryLine, Loaded, WorkflowActor, WorkflowDefinition } from './types.ts';
 
 /** The row a transition works on; locked for a transition, it comes with its view's details (see sendEvent). */
 export type WorkflowApplicationRow = ApplicationRow & { details?: ApplicationDetails };
@@ -125,6 +125,18 @@ const asLoaded = ({
   relations,
 });
 
+const applicationLine = (e: HistoryLine): HistoryEntry => ({
+  applicationId: e.id,
+  type: e.type,
+  actorId: e.actorId,
+  from: e.from,
+  to: e.to,
+  payload: e.payload,
+  snapshot: e.snapshot,
+  version: e.version,
+  at: e.at,
+});
+
 export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, WorkflowApplicationRow> = {
   name: 'application',
   machine: applicationMachine,
@@ -138,8 +150,11 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
   persist: (snapshot) => persistApplicationSnapshot(snapshot) as unknown as Record<string, unknown>,
-  async save(db, loaded, next, persisted, version, now) {
+  async save(db, loaded, next, persisted, version, now, history) {
     await db
+      .with('line', (db) =>
+        db.insertInto('application_events').values(historyValues(applicationLine(history))),
+      )
       .updateTable('applications')
       .set({
         snapshot: JSON.stringify(persisted),
@@ -153,18 +168,7 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
       .where('id', '=', loaded.id)
       .execute();
   },
-  appendHistory: (db, e) =>
-    appendApplicationHistory(db, {
-      applicationId: e.id,
-      type: e.type,
-      actorId: e.actorId,
-      from: e.from,
-      to: e.to,
-      payload: e.payload,
-      snapshot: e.snapshot,
-      version: e.version,
-      at: e.at,
-    }),
+  appendHistory: (db, e) => appendApplicationHistory(db, applicationLine(e)),
   async afterTransition(db, { before, after, event }, _actor, now) {
     const app = before.row;
     if (event.type === 'DECLARE_CONFLICT') {

@@ -22,7 +22,7 @@ import { notFound } from '../domain/errors.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
 import { recordAwardStarted } from '../jobs/effects.ts';
 import { runTransition } from './runner.ts';
-import type { Loaded, ViewValidator, WorkflowDefinition } from './types.ts';
+import type { HistoryLine, Loaded, ViewValidator, WorkflowDefinition } from './types.ts';
 
 export type AwardRow = Selectable<AwardsTable> & { area_id: string; organisation_name: string };
 
@@ -88,6 +88,17 @@ const awardValidatorOf = (row: { version: number; directory_generation: string }
   stamp: `w${row.directory_generation}`,
 });
 
+const awardLine = (e: HistoryLine) => ({
+  award_id: e.id,
+  type: e.type,
+  actor_id: e.actorId,
+  from_state: e.from,
+  to_state: e.to,
+  payload: JSON.stringify(e.payload),
+  version: e.version,
+  at: e.at,
+});
+
 export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   name: 'award',
   machine: awardMachine,
@@ -99,8 +110,9 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   facts: async () => ({}),
   blockers: (context, event) => awardEventBlockers(context, event as never),
   persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
-  async save(db, loaded, next, persisted, version, now) {
+  async save(db, loaded, next, persisted, version, now, history) {
     await db
+      .with('line', (db) => db.insertInto('award_events').values(awardLine(history)))
       .updateTable('awards')
       .set({
         snapshot: JSON.stringify(persisted),
@@ -114,19 +126,7 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
       .execute();
   },
   async appendHistory(db, e) {
-    await db
-      .insertInto('award_events')
-      .values({
-        award_id: e.id,
-        type: e.type,
-        actor_id: e.actorId,
-        from_state: e.from,
-        to_state: e.to,
-        payload: JSON.stringify(e.payload),
-        version: e.version,
-        at: e.at,
-      })
-      .execute();
+    await db.insertInto('award_events').values(awardLine(e)).execute();
   },
 };
 

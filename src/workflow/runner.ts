@@ -103,9 +103,8 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   }
   const persisted = def.persist(next);
   const version = loaded.version + 1;
-  await def.save(trx, loaded, next, persisted, version, now);
   const warnings = def.warnings?.(loaded.snapshot.context, event) ?? [];
-  await def.appendHistory(trx, {
+  await def.save(trx, loaded, next, persisted, version, now, {
     id: loaded.id,
     type,
     actorId: request.actor === 'system' ? null : request.actor.userId,
