@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import {
@@ -183,6 +184,65 @@ export const reportsBench: BenchModule = {
             'ms',
             null,
             `GET ${path.replace(/cursor=[^&]+/, 'cursor=…')}: p50 ${round(percentile(times, 50), 1)} ms, p95 ${round(p95, 1)} ms over ${times.length} sequential requests`,
+          ),
+        );
+      }
+
+      // SPEC §8's pages (§9) at the same scale, as the people who use them: a session cookie each.
+      const people = await withClient(database.url, async (c) => {
+        const reviewing = await c.query(
+          `select a.id, a.snapshot->'context'->'panel'->>0 as appraiser_id from applications a
+             join organisations o on o.id = a.organisation_id
+            where o.area_id = $1 and a.state = 'appraisal.reviewing'
+              and jsonb_array_length(a.snapshot->'context'->'panel') > 0 limit 1`,
+          [busiest.area_id],
+        );
+        const member = await c.query(
+          `select a.id, g.user_id from applications a join grants g
+             on g.organisation_id = a.organisation_id and g.role = 'applicant'
+            where a.status = 'draft' limit 1`,
+        );
+        return {
+          reviewing: reviewing.rows[0] as { id: string; appraiser_id: string } | undefined,
+          draft: member.rows[0] as { id: string; user_id: string } | undefined,
+        };
+      });
+      const sessionOf = async (userId: string) => {
+        const value = randomBytes(32).toString('base64url');
+        await withClient(database.url, (c) =>
+          c.query(
+            `insert into sessions (user_id, token_hash, expires_at) values ($1, $2, now() + interval '1 day')`,
+            [userId, createHash('sha256').update(value).digest('hex')],
+          ),
+        );
+        return `__Host-sa_session=${value}`;
+      };
+      const webPages: [name: string, path: string, userId: string | undefined][] = [
+        ['page.leadDashboard', `/lead?area=${busiest.area_id}`, busiest.user_id],
+        ['page.leadApplication', `/lead/applications/${people.reviewing?.id}`, busiest.user_id],
+        ['page.review', `/review/${people.reviewing?.id}`, people.reviewing?.appraiser_id],
+        ['page.schoolTasks', `/apply/${people.draft?.id}`, people.draft?.user_id],
+      ];
+      for (const [name, path, userId] of webPages) {
+        if (!userId || path.includes('undefined')) continue;
+        const cookie = await sessionOf(userId);
+        const times: number[] = [];
+        for (let i = 0; i < samples + 5; i++) {
+          const started = performance.now();
+          const res = await fetch(`${base}${path}`, { headers: { cookie, accept: 'text/html' } });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+          if (i >= 5) times.push(performance.now() - started);
+        }
+        const p95 = percentile(times, 95);
+        results.push(
+          maxResult(
+            `reports.${name}.p95`,
+            p95,
+            50,
+            'ms',
+            null,
+            `GET ${path} (a page, signed in by session): p50 ${round(percentile(times, 50), 1)} ms, p95 ${round(p95, 1)} ms over ${times.length} sequential requests`,
           ),
         );
       }
