@@ -426,6 +426,21 @@ export async function findCurrentAward(db: DbOrTrx, organisationId: string, stre
     .executeTakeFirst();
 }
 
+/** One criterion's saved answer, if any. */
+export async function answerOf(
+  db: DbOrTrx,
+  applicationId: string,
+  code: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('application_answers')
+    .select('text')
+    .where('application_id', '=', applicationId)
+    .where('code', '=', code)
+    .executeTakeFirst();
+  return row?.text;
+}
+
 /** Copies one application's answers to the criteria `codes` into another, written by `userId`. */
 export async function copyAnswers(
   db: DbOrTrx,

@@ -166,7 +166,19 @@ export async function listApplications(
 }
 
 /** Saves one answer; only an applicant member, and only while the organisation holds the application. */
-export async function saveAnswer(db: Db, p: Principal, id: string, code: string, text: string) {
+/**
+ * Saves one criterion's answer. With `previous` (the answer the person's page showed), an answer changed
+ * meanwhile by someone else is not overwritten: `version-mismatch` with the current text, so the page
+ * can show both.
+ */
+export async function saveAnswer(
+  db: Db,
+  p: Principal,
+  id: string,
+  code: string,
+  text: string,
+  previous?: string,
+) {
   return db.transaction().execute(async (trx) => {
     // The row lock serialises answers with transitions and uploads (no view needed: not the workflow's lock).
     const { application, snapshot, relations } = await repo.lockApplicationAccess(trx, p, id);
@@ -181,6 +193,13 @@ export async function saveAnswer(db: Db, p: Principal, id: string, code: string,
           state: application.state,
         },
       );
+    }
+    if (previous !== undefined) {
+      const current = (await repo.answerOf(trx, id, code)) ?? '';
+      if (current !== previous && current !== text)
+        throw new DomainError('version-mismatch', `The answer to ${code} was changed meanwhile`, {
+          currentText: current,
+        });
     }
     const now = new Date();
     await repo.upsertAnswer(trx, { applicationId: id, code, text, userId: p.userId, at: now });

@@ -437,3 +437,29 @@ describe('invitations on the home page', () => {
     expect(forged.status).toBe(403);
   });
 });
+
+describe('an answer changed meanwhile', () => {
+  it('is not overwritten: the page shows the answer saved now and keeps what the person typed', async () => {
+    const id = await readyDraft(t.app, w);
+    const browser = await signedIn(await emailOf(w.applicantA));
+    const page = await browser.get(`/apply/${id}/criteria/L1`);
+    const shown = /name="previous" value="([^"]*)"/.exec(page.html)?.[1];
+    expect(shown).toBeDefined();
+    // Someone else saves L1 while the page is open.
+    ok(await w.applicantA.api.put(`/applications/${id}/answers/L1`, { text: 'Changed by a colleague' }));
+
+    const typed = 'Our staff training, as I wrote it';
+    const stale = await browser.post(`/apply/${id}/criteria/L1`, { answer: typed, previous: shown ?? '' });
+    expect(stale.status).toBe(409);
+    expect(stale.html).toContain('Someone else changed this answer while you were editing it');
+    expect(stale.html).toContain('Changed by a colleague');
+    expect(stale.html).toContain(`>${typed}</textarea>`);
+    expect(ok(await w.applicantA.api.get(`/applications/${id}`)).answers.L1).toBe('Changed by a colleague');
+
+    // Saved again from that page, it is saved: the person has seen the colleague's answer.
+    const previous = /name="previous" value="([^"]*)"/.exec(stale.html)?.[1] ?? '';
+    const saved = await browser.post(`/apply/${id}/criteria/L1`, { answer: typed, previous });
+    expect(saved.location).toBe(`/apply/${id}/criteria/L1?saved=1`);
+    expect(ok(await w.applicantA.api.get(`/applications/${id}`)).answers.L1).toBe(typed);
+  });
+});

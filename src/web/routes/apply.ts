@@ -298,7 +298,18 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
         400,
       );
     }
-    await saveAnswer(db, p, id, code, answer);
+    try {
+      // The answer the page showed: one changed meanwhile by someone else is not overwritten.
+      await saveAnswer(db, p, id, code, answer, field(request.body, 'previous'));
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === 'version-mismatch')) throw err;
+      return criterionPage(
+        request,
+        reply,
+        { values: { answer }, staleAnswer: String(err.extra.currentText ?? '') },
+        409,
+      );
+    }
     return reply.redirect(`/apply/${id}/criteria/${code}?saved=1`, 303);
   });
 
