@@ -26,6 +26,7 @@ import {
 } from './pages.ts';
 import { GOVUK_DIR, STATIC_DIR } from './render.ts';
 import { accountRoutes } from './routes/account.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
 import { registerRoutes } from './routes/register.ts';
@@ -175,6 +176,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(accountRoutes, { db, config, signIn, pages });
   await app.register(applyRoutes, { db, config, store, pages });
   await app.register(registerRoutes, { db, pages });
+  await app.register(adminRoutes, { db, config, signIn, pages });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),
