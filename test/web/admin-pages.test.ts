@@ -97,6 +97,17 @@ describe('who may open the admin pages', () => {
   });
 });
 
+describe('in Welsh', () => {
+  it('shows the admin pages in Welsh', async () => {
+    const cy = { 'accept-language': 'cy' };
+    expect(h1((await admin.get('/admin', cy)).html)).toBe('Gweinyddu');
+    expect(h1((await admin.get('/admin/areas', cy)).html)).toBe('Ardaloedd');
+    expect(text((await admin.get(`/admin/streams/${w.schoolsStreamId}/publish`, cy)).html)).toContain(
+      'Mae ceisiadau&#39;n cadw',
+    );
+  });
+});
+
 describe('areas', () => {
   it('refuses a form without a name or nation with an error summary, keeping what was typed', async () => {
     await admin.get('/admin/areas/new');
@@ -136,6 +147,8 @@ describe('areas', () => {
 
     const list = await admin.get('/admin/areas?done=created');
     expect(list.html).toContain('The area was added.');
+    // Only the outcomes the page knows are announced.
+    expect((await admin.get('/admin/areas?done=hacked')).html).not.toContain('govuk-notification-banner');
     expect(list.html).toContain(`id="area-${area.id}"`);
 
     const edit = await admin.get(`/admin/areas/${area.id}`);

@@ -118,7 +118,11 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
     const locale = request.visitor?.locale ?? 'en';
     return { p, locale, t: translator(locale), date: (d: string | Date) => formatDate(locale, new Date(d)) };
   };
-  const done = (request: FastifyRequest) => query(request, 'done') || undefined;
+  /** What the page just did, named in its address after a redirect: only the outcomes it knows. */
+  const done = (request: FastifyRequest, known: readonly string[]) => {
+    const value = query(request, 'done');
+    return known.includes(value) ? value : undefined;
+  };
 
   app.get('/admin', async (request, reply) => {
     const { t } = who(request);
@@ -135,7 +139,7 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
     const areas = await listAreas(db, { limit: 500 });
     return pages.send(request, reply, 'admin/areas', {
       title: t('admin.areas.title'),
-      done: done(request),
+      done: done(request, ['created', 'changed', 'activated', 'deactivated']),
       areas: areas.items.map((a) => ({
         ...a,
         nationText: t(`register.nations.${a.nation}`),
@@ -291,7 +295,7 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
     const [stream, versions] = await Promise.all([getStream(db, id), listCriteriaSets(db, id)]);
     return pages.send(request, reply, 'admin/stream', {
       title: stream.name,
-      done: done(request),
+      publishedVersion: /^published-(\d{1,9})$/.exec(query(request, 'done'))?.[1],
       stream,
       criteria: stream.criteriaSet.criteria.map((c) => ({
         ...c,
@@ -533,7 +537,7 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
     const profile = user.appraiserProfile;
     return pages.send(request, reply, 'admin/person', {
       title: user.name,
-      done: done(request),
+      done: done(request, ['invited']),
       user,
       grants,
       profile: profile
@@ -677,7 +681,7 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
     ]);
     return pages.send(request, reply, 'admin/webhooks', {
       title: t('admin.webhooks.title'),
-      done: done(request),
+      done: done(request, ['deleted']),
       webhooks: page.items.map((s) => ({
         ...s,
         area: s.areaId ? (areas.get(s.areaId) ?? '') : t('admin.webhooks.everyArea'),
