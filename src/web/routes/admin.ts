@@ -26,6 +26,7 @@ import { createWebhookBody } from '../../webhooks/schemas.ts';
 import {
   createSubscription,
   deleteSubscription,
+  getSubscription,
   listDeliveries,
   listSubscriptions,
 } from '../../webhooks/service.ts';
@@ -458,14 +459,13 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
   // The national summary
 
   app.get('/admin/summary', async (request, reply) => {
-    const { p, t, date } = who(request);
+    const { p, t, locale } = who(request);
     const report = await nationalSummary(db, p, config);
     return pages.send(request, reply, 'admin/summary', {
       title: t('admin.summary.title'),
       report,
-      generated: formatDate(who(request).locale, new Date(report.generatedAt), true),
+      generated: formatDate(locale, new Date(report.generatedAt), true),
       areas: report.areas.map((a) => ({ ...a, nationText: t(`register.nations.${a.nation}`) })),
-      date,
     });
   });
 
@@ -768,16 +768,13 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
   });
 
   app.get('/admin/webhooks/:id', async (request, reply) => {
-    const { p, t, date } = who(request);
+    const { p, t, date, locale } = who(request);
     const id = idParam(request);
-    const [deliveries, areas] = await Promise.all([
+    const [subscription, deliveries, areas] = await Promise.all([
+      getSubscription(db, p, id),
       listDeliveries(db, p, id, { limit: PAGE_SIZE, cursor: query(request, 'cursor') || undefined }),
       areaNames(),
     ]);
-    // The subscription itself, from the list the API answers (it has no single-subscription read).
-    const all = await listSubscriptions(db, p, { limit: 500 });
-    const subscription = all.items.find((s) => s.id === id);
-    if (!subscription) throw notFound('webhook subscription');
     return pages.send(request, reply, 'admin/webhook', {
       title: t('admin.webhooks.oneTitle'),
       subscription,
@@ -786,7 +783,7 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
       deliveries: deliveries.items.map((d) => ({
         ...d,
         statusText: t(`admin.webhooks.status.${d.status}`),
-        created: formatDate(who(request).locale, new Date(d.createdAt), true),
+        created: formatDate(locale, new Date(d.createdAt), true),
       })),
       pagination: pagination(
         t,
