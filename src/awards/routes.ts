@@ -81,7 +81,8 @@ const AWARD_CSV_COLUMNS: CsvColumn<AwardView>[] = columnsOf<AwardView>(
   'renewalDueAt',
   'version',
 );
-const REGISTER_CSV_COLUMNS = columnsOf<service.RegisterEntry>(
+/** The register's CSV columns: the API's and the register page's download are the same file. */
+export const REGISTER_CSV_COLUMNS = columnsOf<service.RegisterEntry>(
   'awardId',
   'organisationName',
   'stream',

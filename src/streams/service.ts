@@ -51,14 +51,74 @@ export async function listCriteriaSets(db: Db, streamId: string): Promise<Criter
   return (await repo.listCriteriaSets(db, stream.id)).map(toSetView);
 }
 
-/** A criteria set names each code once and has a criterion for every core process. */
-function assertValidCriteria(criteria: PublishCriteriaSetInput['criteria']) {
+export type CriteriaProblem =
+  | { kind: 'duplicate-code'; index: number; code: string }
+  | { kind: 'missing-process'; processes: (typeof CORE_PROCESSES)[number][] };
+
+/** What keeps a criteria set from being published: each code once, a criterion for every core process. */
+export function criteriaProblems(criteria: PublishCriteriaSetInput['criteria']): CriteriaProblem[] {
   const codes = criteria.map((c) => c.code);
-  const duplicate = codes.find((c, i) => codes.indexOf(c) !== i);
-  if (duplicate) throw validationFailed(`Criterion code ${duplicate} appears twice`);
+  const problems: CriteriaProblem[] = codes.flatMap((code, index) =>
+    codes.indexOf(code) !== index ? [{ kind: 'duplicate-code' as const, index, code }] : [],
+  );
   const missing = CORE_PROCESSES.filter((proc) => !criteria.some((c) => c.process === proc));
-  if (missing.length)
-    throw validationFailed(`Every core process needs a criterion; missing: ${missing.join(', ')}`);
+  if (missing.length) problems.push({ kind: 'missing-process', processes: missing });
+  return problems;
+}
+
+function assertValidCriteria(criteria: PublishCriteriaSetInput['criteria']) {
+  const [problem] = criteriaProblems(criteria);
+  if (problem?.kind === 'duplicate-code')
+    throw validationFailed(`Criterion code ${problem.code} appears twice`);
+  if (problem?.kind === 'missing-process')
+    throw validationFailed(`Every core process needs a criterion; missing: ${problem.processes.join(', ')}`);
+}
+
+type Criterion = PublishCriteriaSetInput['criteria'][number];
+export type CriteriaChanges = {
+  added: Criterion[];
+  removed: Criterion[];
+  /** Same code, new wording or another core process. */
+  reworded: { code: string; before: Criterion; after: Criterion }[];
+  unchanged: number;
+};
+
+/** What a new version changes against the current one, criterion by criterion (matched by code). */
+export function criteriaChanges(current: Criterion[], next: Criterion[]): CriteriaChanges {
+  const before = new Map(current.map((c) => [c.code, c]));
+  const after = new Map(next.map((c) => [c.code, c]));
+  const reworded = next.flatMap((c) => {
+    const old = before.get(c.code);
+    return old && (old.title !== c.title || old.process !== c.process)
+      ? [{ code: c.code, before: old, after: c }]
+      : [];
+  });
+  return {
+    added: next.filter((c) => !before.has(c.code)),
+    removed: current.filter((c) => !after.has(c.code)),
+    reworded,
+    unchanged: next.filter((c) => before.has(c.code)).length - reworded.length,
+  };
+}
+
+/**
+ * What publishing this set would do (admin), without publishing it: the stream as it is now, the
+ * version it would become, the changes against the current set, and what would refuse it.
+ */
+export async function previewCriteriaSet(
+  db: Db,
+  p: Principal,
+  streamId: string,
+  { criteria }: Pick<PublishCriteriaSetInput, 'criteria'>,
+) {
+  assertAdmin(p);
+  const stream = toStreamView(await findStreamOr404(db, streamId));
+  return {
+    stream,
+    nextVersion: stream.criteriaSet.version + 1,
+    changes: criteriaChanges(stream.criteriaSet.criteria, criteria),
+    problems: criteriaProblems(criteria),
+  };
 }
 
 /**

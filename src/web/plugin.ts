@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import csrf from '@fastify/csrf-protection';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Handler, HTTPVersion } from 'find-my-way';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -24,8 +26,10 @@ import {
 } from './pages.ts';
 import { GOVUK_DIR, STATIC_DIR } from './render.ts';
 import { accountRoutes } from './routes/account.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
+import { registerRoutes } from './routes/register.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 
 declare module 'fastify' {
@@ -37,6 +41,8 @@ declare module 'fastify' {
   }
 }
 
+type RouteHandler = Handler<HTTPVersion.V1>;
+
 export type WebOptions = { db: Db; config: Config; signIn: SignIn; store: EvidenceStore };
 
 const isMultipart = (request: FastifyRequest) => /^multipart\//i.test(request.headers['content-type'] ?? '');
@@ -45,7 +51,7 @@ const isMultipart = (request: FastifyRequest) => /^multipart\//i.test(request.he
  * A browser asking for a page, as opposed to a program using the API: it prefers HTML and sends no
  * Authorization header (browsers send none when following links or posting forms).
  */
-const fromBrowser = (request: FastifyRequest) =>
+const fromBrowser = (request: { headers: IncomingHttpHeaders }) =>
   /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(request.headers.accept ?? '') &&
   request.headers.authorization === undefined;
 
@@ -64,6 +70,25 @@ const programOnCatchAll = (request: FastifyRequest) =>
  */
 export async function webPlugin(app: FastifyInstance, { db, config, signIn, store }: WebOptions) {
   const pages = createPages(config);
+
+  // Pages at an address the API also answers (the register, the verification link printed on
+  // certificates) are routes constrained to browsers: `{ constraints: { page: 'html' } }`. Any other
+  // request matches the API's unconstrained route there, which stays exactly as it is.
+  app.addConstraintStrategy({
+    name: 'page',
+    storage() {
+      let browserRoute: RouteHandler | null = null;
+      return {
+        get: (value: unknown) => (value === 'html' ? browserRoute : null),
+        set: (value: unknown, handler: RouteHandler) => {
+          if (value === 'html') browserRoute = handler;
+        },
+      };
+    },
+    deriveConstraint: (request: { headers: IncomingHttpHeaders }) =>
+      fromBrowser(request) ? 'html' : undefined,
+    mustMatchWhenDerived: false,
+  });
 
   app.addHook('onRoute', (route) => {
     const asset = route.url.startsWith('/static/') || route.url.startsWith('/assets/');
@@ -150,6 +175,8 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(signInRoutes, { db, config, signIn, pages });
   await app.register(accountRoutes, { db, config, signIn, pages });
   await app.register(applyRoutes, { db, config, store, pages });
+  await app.register(registerRoutes, { db, pages });
+  await app.register(adminRoutes, { db, config, signIn, pages });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),

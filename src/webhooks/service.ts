@@ -84,6 +84,11 @@ export async function listSubscriptions(db: Db, p: Principal, page: { limit: num
   return { items: found.items.map(toView), nextCursor: found.nextCursor };
 }
 
+/** One subscription in the caller's scope (404 outside it). */
+export async function getSubscription(db: Db, p: Principal, id: string): Promise<WebhookView> {
+  return toView(await findSubscriptionInScope(db, p, id));
+}
+
 export async function deleteSubscription(db: Db, p: Principal, id: string) {
   const row = await findSubscriptionInScope(db, p, id);
   await repo.deleteSubscription(db, row.id);
