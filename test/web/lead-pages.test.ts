@@ -78,13 +78,13 @@ describe('the dashboard', () => {
     const page = await lead.get('/lead');
     expect(page.status).toBe(200);
     expect(h1(page.html)).toBe('Coventry');
-    const drafts = hrefOf(page.html, /\/lead\/applications\?areaId=.*status=draft$/) as string;
+    const drafts = hrefOf(page.html, /\/lead\/applications\?areaId=.*state=draft$/) as string;
     expect(page.html).toContain(`>${DRAFTS}</a>`);
     const list = await lead.get(drafts);
     expect(list.status).toBe(200);
     expect(tableRows(list.html)).toHaveLength(25);
     expect(tableRows(list.html).every((r) => r[5] === 'Draft')).toBe(true);
-    const submitted = hrefOf(page.html, /status=submitted$/) as string;
+    const submitted = hrefOf(page.html, /state=submitted$/) as string;
     const rows = tableRows((await lead.get(submitted)).html);
     expect(rows).toEqual([
       [
@@ -139,6 +139,12 @@ describe('the lists', () => {
     expect((await lead.get('/lead/applications?kind=renewal')).html).toContain(
       'Nothing matches these filters.',
     );
+    // A filter the form has no field for (from an organisation's page) is said in words, and kept.
+    const ofOrg = await lead.get(`/lead/applications?organisationId=${w.orgA}`);
+    expect(tableRows(ofOrg.html).map((r) => r[0])).toEqual(['Hillfields Primary School']);
+    expect(ofOrg.html).toContain('Showing only Hillfields Primary School.');
+    expect(ofOrg.html).toContain(`<input type="hidden" name="organisationId" value="${w.orgA}">`);
+    expect((await lead.get(`/lead/applications?organisationId=${w.orgB}`)).status).toBe(404);
     // Lead B sees none of area A's rows, whatever the filters say.
     expect(tableRows((await leadB.get(`/lead/applications?areaId=${w.areaA}`)).html)).toEqual([]);
     // A filter the API would refuse is a bad request, not a crash.

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
-import { draftOfNewSchool, event, ok, readyDraft } from '../helpers/applications.ts';
+import { draftOfNewSchool, event, ok, readyDraft, toReviewing } from '../helpers/applications.ts';
 import {
   type BrowserHarness,
   browserAvailable,
@@ -26,13 +26,16 @@ const DRAFTS = 30;
 let h: BrowserHarness;
 let w: World;
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let reviewing: string;
 
 beforeAll(async () => {
   if (!browserAvailable()) return;
   ({ h, w, smtp } = await startMailedBrowserWorld());
   for (let i = 0; i < DRAFTS; i++) await draftOfNewSchool(h.t.database.db, w, 'Paging School');
-  const submitted = await readyDraft(h.t.app, w);
-  ok(await event(w.applicantA, submitted, { type: 'SUBMIT' }));
+  // One application under review with its panel's reviews outstanding: an item that needs attention.
+  reviewing = await readyDraft(h.t.app, w);
+  ok(await event(w.applicantA, reviewing, { type: 'SUBMIT' }));
+  await toReviewing(h.t.app, w, reviewing, 'Panel');
 }, 120_000);
 
 afterAll(async () => {
@@ -46,6 +49,17 @@ async function click(page: Page, role: 'link' | 'button', name: string | RegExp)
   await navigate(page, () => page.getByRole(role, { name }).first().click());
 }
 
+/** Signs in through the sign-in page and the e-mailed link. */
+async function signIn(page: Page, email: string) {
+  const before = mailsTo(email).length;
+  await page.goto('/sign-in');
+  await page.getByLabel('What is your email address?').fill(email);
+  await click(page, 'button', 'Email me a sign-in link');
+  const mail = await eventually(() => mailsTo(email)[before], 'the sign-in e-mail');
+  await page.goto(signInLinkIn(mail.raw));
+  await click(page, 'button', /sign in/i);
+}
+
 const rowCount = (page: Page) => page.locator('table tbody tr').count();
 
 run('the local lead’s area in a browser', () => {
@@ -56,26 +70,21 @@ run('the local lead’s area in a browser', () => {
     if (!browserAvailable()) return;
     context = await h.newContext();
     page = await context.newPage();
-    // Signs in through the sign-in page and the e-mailed link.
-    const email = (await w.leadA.api.get('/me')).body.email as string;
-    const before = mailsTo(email).length;
-    await page.goto('/sign-in');
-    await page.getByLabel('What is your email address?').fill(email);
-    await click(page, 'button', 'Email me a sign-in link');
-    const mail = await eventually(() => mailsTo(email)[before], 'the sign-in e-mail');
-    await page.goto(signInLinkIn(mail.raw));
-    await click(page, 'button', /sign in/i);
+    await signIn(page, (await w.leadA.api.get('/me')).body.email as string);
   });
 
   it('dashboard → a count → its filtered list, paged, and downloaded as CSV', async () => {
     await click(page, 'link', 'Your area');
     expect(await textOf(page, 'h1')).toBe('Coventry');
-    expect(await textOf(page, 'main')).toContain('Needs attention');
+    expect(await textOf(page, '#overdue-reviews')).toBe('Reviews outstanding: 1');
+    expect(
+      await page.getByRole('link', { name: 'Hillfields Primary School' }).first().getAttribute('href'),
+    ).toBe(`/lead/applications/${reviewing}`);
     await h.check(page, 'lead-dashboard');
 
     // The number of drafts, in "Applications by state", is a link to exactly those.
     const drafts = page.locator('.govuk-summary-list__row', { hasText: 'Draft' }).getByRole('link');
-    expect(await drafts.innerText()).toBe(String(DRAFTS));
+    expect((await drafts.textContent())?.trim()).toBe(String(DRAFTS));
     await navigate(page, () => drafts.click());
     expect(await textOf(page, 'h1')).toBe('Applications');
     expect(await rowCount(page)).toBe(25);
@@ -149,5 +158,28 @@ run('the local lead’s area in a browser', () => {
     await click(page, 'button', 'Send the invitation');
     expect(await textOf(page, '.govuk-notification-banner')).toContain('We have sent an invitation');
     await eventually(() => mailsTo('samir@example.org').at(-1), 'the appraiser’s invitation');
+  }, 120_000);
+
+  it('in Welsh, the dashboard and a list', async () => {
+    await page.goto('/lead?lang=cy');
+    expect(await textOf(page, '.govuk-caption-l')).toBe('Eich ardal');
+    expect(await textOf(page, '#overdue-reviews')).toBe('Adolygiadau heb eu cwblhau: 1');
+    await h.check(page, 'lead-dashboard-cy');
+    await click(page, 'link', 'Ceisiadau');
+    expect(await textOf(page, 'h1')).toBe('Ceisiadau');
+    await h.check(page, 'lead-applications-cy');
+    await page.goto('/lead?lang=en');
+  }, 120_000);
+
+  it('an admin: the national summary, each area a link to its dashboard', async () => {
+    const adminContext = await h.newContext();
+    const admin = await adminContext.newPage();
+    await signIn(admin, (await w.admin.api.get('/me')).body.email as string);
+    await click(admin, 'link', 'Your area');
+    expect(await textOf(admin, 'h1')).toBe('National summary');
+    await h.check(admin, 'lead-national');
+    await click(admin, 'link', 'Coventry');
+    expect(await textOf(admin, 'h1')).toBe('Coventry');
+    await adminContext.close();
   }, 120_000);
 });

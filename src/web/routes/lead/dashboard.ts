@@ -76,7 +76,11 @@ export async function leadDashboardRoutes(
       .sort(([a], [b]) => statusOrder(a) - statusOrder(b))
       .map(([status, count]) => ({
         key: { text: stateText(t, status) },
-        value: { html: link(inArea('/lead/applications', { status }), String(count)) },
+        // A status without stages is also a state, which the list's form shows as chosen.
+        value: countCell(
+          count,
+          inArea('/lead/applications', status === 'appraisal' ? { status } : { state: status }),
+        ),
       }));
 
     const overdue = [
@@ -145,29 +149,25 @@ export async function leadDashboardRoutes(
       totals: [
         {
           key: { text: t('lead.dashboard.totals.open') },
-          value: { html: link(inArea('/lead/applications'), String(d.applications.open)) },
+          value: countCell(d.applications.open, inArea('/lead/applications')),
         },
         {
           key: { text: t('lead.dashboard.totals.current') },
-          value: { html: link(inArea('/lead/awards', { current: 'true' }), String(d.awards.current)) },
+          value: countCell(d.awards.current, inArea('/lead/awards', { current: 'true' })),
         },
         {
           key: { text: t('lead.dashboard.totals.expiring', { days: d.thresholds.expiringWithinDays }) },
-          value: {
-            html: link(
-              inArea('/lead/awards', { current: 'true', expiringBefore }),
-              String(d.expiringAwards.count),
-            ),
-          },
+          value: countCell(
+            d.expiringAwards.count,
+            inArea('/lead/awards', { current: 'true', expiringBefore }),
+          ),
         },
         {
           key: { text: t('lead.dashboard.totals.pledged') },
-          value: {
-            html: link(
-              inArea('/lead/organisations', { pledged: 'true' }),
-              String(d.pledgedWithoutApplication.count),
-            ),
-          },
+          value: countCell(
+            d.pledgedWithoutApplication.count,
+            inArea('/lead/organisations', { pledged: 'true' }),
+          ),
         },
       ],
       statusRows,

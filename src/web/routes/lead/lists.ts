@@ -8,7 +8,7 @@ import { listAwards } from '../../../awards/service.ts';
 import type { Db } from '../../../db/index.ts';
 import { sendCsv } from '../../../http/csv.ts';
 import { ORGANISATION_CSV_COLUMNS } from '../../../organisations/routes.ts';
-import { listOrganisations } from '../../../organisations/service.ts';
+import { getOrganisation, listOrganisations } from '../../../organisations/service.ts';
 import type { Pages } from '../../pages.ts';
 import {
   APPLICATION_STATES,
@@ -94,6 +94,20 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
   });
   const streamName = (c: Context, id: string) => c.streams.byId.get(id)?.name ?? '';
 
+  /** Filters the form has no field for (a link brought them) are said in words above the list. */
+  const hiddenNotes = async (c: Context, filters: { organisationId?: string; updatedSince?: string }) => [
+    ...(filters.organisationId
+      ? [
+          c.t('lead.filters.organisationNote', {
+            name: (await getOrganisation(db, c.p, filters.organisationId)).name,
+          }),
+        ]
+      : []),
+    ...(filters.updatedSince
+      ? [c.t('lead.filters.updatedSinceNote', { date: c.date(filters.updatedSince) })]
+      : []),
+  ];
+
   // -------------------------------------------------------------------------------------------------
   // Applications
 
@@ -116,6 +130,12 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
         filters.kind,
       ),
       hidden: hiddenFilters(filters, ['q', 'state', 'stream', 'kind', 'areaId']),
+      notes: [
+        ...(filters.status
+          ? [c.t('lead.filters.statusNote', { state: stateText(c.t, filters.status) })]
+          : []),
+        ...(await hiddenNotes(c, filters)),
+      ],
       rows: page.items.map((a) => [
         {
           html: `<a class="govuk-link" href="/lead/applications/${a.id}">${escapeHtml(a.organisationName)}</a>`,
@@ -165,9 +185,12 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
         ],
         filters.current,
       ),
-      expiringText: filters.expiringBefore
-        ? c.t('lead.awards.expiringBefore', { date: c.date(filters.expiringBefore) })
-        : null,
+      notes: [
+        ...(filters.expiringBefore
+          ? [c.t('lead.awards.expiringBefore', { date: c.date(filters.expiringBefore) })]
+          : []),
+        ...(await hiddenNotes(c, filters)),
+      ],
       hidden: hiddenFilters(filters, ['q', 'state', 'stream', 'current', 'areaId']),
       rows: page.items.map((a) => [
         {
@@ -217,6 +240,7 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
         filters.pledged,
       ),
       hidden: hiddenFilters(filters, ['q', 'stream', 'pledged', 'areaId']),
+      notes: await hiddenNotes(c, filters),
       done: query.done,
       rows: page.items.map((o) => [
         { html: `<a class="govuk-link" href="/lead/organisations/${o.id}">${escapeHtml(o.name)}</a>` },
