@@ -39,7 +39,21 @@ export async function leadDashboardRoutes(
         `${path}${queryOf({ areaId, ...extra })}`;
       return pages.send(request, reply, 'lead/national', {
         title: t('lead.national.title'),
-        summary,
+        totals: [
+          { key: { text: t('lead.national.areas') }, value: { text: String(summary.totals.areas) } },
+          {
+            key: { text: t('lead.national.areasWithoutLead') },
+            value: { text: String(summary.totals.areasWithoutLead) },
+          },
+          {
+            key: { text: t('lead.national.open') },
+            value: countCell(summary.totals.openApplications, '/lead/applications'),
+          },
+          {
+            key: { text: t('lead.national.current') },
+            value: countCell(summary.totals.currentAwards, '/lead/awards?current=true'),
+          },
+        ],
         rows: summary.areas.map((a) => [
           { html: link(`/lead${queryOf({ area: a.areaId })}`, a.name) },
           { text: a.hasLead ? t('lead.national.yes') : t('lead.national.no') },
