@@ -119,6 +119,31 @@ describe('the dashboard', () => {
     expect((await pageClient(t.app).get('/lead')).location).toBe('/sign-in');
   });
 
+  it('lets a lead of two areas choose one, and filter the lists by area', async () => {
+    const both = ok(
+      await w.admin.api.post('/users', {
+        email: 'lead.both@example.org',
+        name: 'Lead of both',
+        grants: [
+          { role: 'lead', areaId: w.areaA },
+          { role: 'lead', areaId: w.areaB },
+        ],
+      }),
+      201,
+    );
+    expect(both.grants).toHaveLength(2);
+    const twoAreas = await signedIn('lead.both@example.org');
+    const choose = await twoAreas.get('/lead');
+    expect(h1(choose.html)).toBe('Choose an area');
+    const cardiff = hrefOf(choose.html, new RegExp(`/lead\\?area=${w.areaB}$`)) as string;
+    const dashboard = await twoAreas.get(cardiff);
+    expect(h1(dashboard.html)).toBe('Cardiff');
+    expect(dashboard.html).toContain(`href="/lead?area=${w.areaA}"`);
+    const orgs = await twoAreas.get(`/lead/organisations?areaId=${w.areaB}`);
+    expect(orgs.html).toMatch(new RegExp(`<option value="${w.areaB}" selected>Cardiff</option>`));
+    expect(tableRows(orgs.html).map((r) => r[0])).toEqual(['Ysgol Glan Morfa']);
+  });
+
   it('gives an admin the national summary, each area a link to its dashboard', async () => {
     const admin = await signedIn(await emailOf(w.admin));
     const page = await admin.get('/lead');

@@ -182,4 +182,20 @@ run('the local lead’s area in a browser', () => {
     expect(await textOf(admin, 'h1')).toBe('Coventry');
     await adminContext.close();
   }, 120_000);
+
+  it('with JavaScript off: a filtered list and a new organisation', async () => {
+    const offContext = await h.newContext({ javaScriptEnabled: false });
+    const off = await offContext.newPage();
+    await signIn(off, (await w.leadA.api.get('/me')).body.email as string);
+    await off.goto('/lead/applications');
+    await off.getByLabel('State').selectOption({ label: 'Panel reviewing' });
+    await click(off, 'button', 'Apply filters');
+    expect(await rowCount(off)).toBe(1);
+    await off.goto('/lead/organisations/new');
+    await off.getByLabel('Name of the organisation').fill('Whitley Academy');
+    await off.getByLabel('Stream').selectOption({ label: 'Schools of Sanctuary' });
+    await click(off, 'button', 'Add the organisation');
+    expect(await textOf(off, 'h1')).toBe('Whitley Academy');
+    await offContext.close();
+  }, 120_000);
 });
