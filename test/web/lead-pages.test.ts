@@ -177,6 +177,14 @@ describe('the lists', () => {
     expect((await lead.get('/lead/applications?cursor=nonsense')).status).toBe(400);
   });
 
+  it('sort by the API’s sort keys', async () => {
+    const byName = await lead.get('/lead/applications?state=draft&sort=organisationName');
+    const names = tableRows(byName.html).map((r) => r[0]);
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    expect(byName.html).toMatch(/<option value="organisationName" selected>/);
+    expect((await lead.get('/lead/applications?sort=sideways')).status).toBe(400);
+  });
+
   it('page forwards and back by keyset cursors', async () => {
     const first = await lead.get('/lead/applications?state=draft');
     const names1 = tableRows(first.html).map((r) => r[0]);

@@ -102,7 +102,7 @@ export async function leadDashboardRoutes(
         id: 'submissions',
         heading: t('lead.dashboard.overdue.submissions', { days: d.thresholds.acceptWithinDays }),
         count: d.overdue.submissionsNotAccepted.count,
-        listHref: inArea('/lead/applications', { state: 'submitted' }),
+        listHref: inArea('/lead/applications', { state: 'submitted', ...LONGEST_WAITING }),
         items: d.overdue.submissionsNotAccepted.items.map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
@@ -113,7 +113,7 @@ export async function leadDashboardRoutes(
         id: 'reviews',
         heading: t('lead.dashboard.overdue.reviews'),
         count: d.overdue.reviewsOutstanding.count,
-        listHref: inArea('/lead/applications', { state: 'appraisal.reviewing' }),
+        listHref: inArea('/lead/applications', { state: 'appraisal.reviewing', ...LONGEST_WAITING }),
         items: d.overdue.reviewsOutstanding.items.map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
@@ -128,7 +128,7 @@ export async function leadDashboardRoutes(
         id: 'evidence',
         heading: t('lead.dashboard.overdue.evidence'),
         count: d.overdue.furtherEvidencePastDue.count,
-        listHref: inArea('/lead/applications', { state: 'furtherEvidenceRequested' }),
+        listHref: inArea('/lead/applications', { state: 'furtherEvidenceRequested', ...LONGEST_WAITING }),
         items: d.overdue.furtherEvidencePastDue.items.map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
@@ -139,7 +139,7 @@ export async function leadDashboardRoutes(
         id: 'meetings',
         heading: t('lead.dashboard.overdue.meetings'),
         count: d.overdue.meetingsNotRecorded.count,
-        listHref: inArea('/lead/applications', { state: 'meeting' }),
+        listHref: inArea('/lead/applications', { state: 'meeting', ...LONGEST_WAITING }),
         items: d.overdue.meetingsNotRecorded.items.map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
@@ -223,6 +223,9 @@ export async function leadDashboardRoutes(
     });
   });
 }
+
+/** An overdue count opens its state's list with those waiting longest first (no list filter says "overdue"). */
+const LONGEST_WAITING = { sort: 'updatedAt' };
 
 const statusOrder = (state: string) => {
   const index = (APPLICATION_STATES as readonly string[]).findIndex(

@@ -3,10 +3,13 @@ import { z } from 'zod';
 import { APPLICATION_CSV_COLUMNS } from '../../../applications/routes.ts';
 import { listApplicationsQuery } from '../../../applications/schemas.ts';
 import { listApplications } from '../../../applications/service.ts';
+import { AWARD_SORT_KEYS } from '../../../awards/repository.ts';
 import { AWARD_CSV_COLUMNS } from '../../../awards/routes.ts';
 import { listAwards } from '../../../awards/service.ts';
 import type { Db } from '../../../db/index.ts';
 import { sendCsv } from '../../../http/csv.ts';
+import { sortQuery } from '../../../http/pagination.ts';
+import { ORGANISATION_SORT_KEYS } from '../../../organisations/repository.ts';
 import { ORGANISATION_CSV_COLUMNS } from '../../../organisations/routes.ts';
 import { getOrganisation, listOrganisations } from '../../../organisations/service.ts';
 import type { Pages } from '../../pages.ts';
@@ -40,6 +43,7 @@ const awardFilters = z.strictObject({
   expiringBefore: instant.optional(),
   updatedSince: instant.optional(),
   q: z.string().trim().min(1).max(200).optional(),
+  sort: sortQuery(AWARD_SORT_KEYS),
   ...paging,
 });
 /** The filters of GET /organisations. */
@@ -49,6 +53,7 @@ const organisationFilters = z.strictObject({
   q: z.string().max(200).optional(),
   pledged: z.enum(['true', 'false']).optional(),
   updatedSince: instant.optional(),
+  sort: sortQuery(ORGANISATION_SORT_KEYS),
   ...paging,
 });
 
@@ -93,6 +98,13 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
     ),
   });
   const streamName = (c: Context, id: string) => c.streams.byId.get(id)?.name ?? '';
+  /** The orders a list offers: its default first, then others of the API's sort keys. */
+  const sortItems = (c: Context, list: string, keys: string[], chosen: string | undefined) =>
+    selectItems(
+      c.t(`lead.sort.${list}.default`),
+      keys.map((key) => ({ value: key, text: c.t(`lead.sort.${list}.${key.replace(/^-/, 'desc_')}`) })),
+      chosen,
+    );
 
   /** Filters the form has no field for (a link brought them) are said in words above the list. */
   const hiddenNotes = async (c: Context, filters: { organisationId?: string; updatedSince?: string }) => [
@@ -129,7 +141,8 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
         (['initial', 'renewal'] as const).map((k) => ({ value: k, text: c.t(`lead.kind.${k}`) })),
         filters.kind,
       ),
-      hidden: hiddenFilters(filters, ['q', 'state', 'stream', 'kind', 'areaId']),
+      sortItems: sortItems(c, 'applications', ['updatedAt', '-updatedAt', 'organisationName'], filters.sort),
+      hidden: hiddenFilters(filters, ['q', 'state', 'stream', 'kind', 'areaId', 'sort']),
       notes: [
         ...(filters.status
           ? [c.t('lead.filters.statusNote', { state: stateText(c.t, filters.status) })]
@@ -191,7 +204,8 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
           : []),
         ...(await hiddenNotes(c, filters)),
       ],
-      hidden: hiddenFilters(filters, ['q', 'state', 'stream', 'current', 'areaId']),
+      sortItems: sortItems(c, 'awards', ['expiresAt', 'organisationName'], filters.sort),
+      hidden: hiddenFilters(filters, ['q', 'state', 'stream', 'current', 'areaId', 'sort']),
       rows: page.items.map((a) => [
         {
           html: `<a class="govuk-link" href="/lead/organisations/${a.organisationId}">${escapeHtml(a.organisationName)}</a>`,
@@ -226,7 +240,6 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
     const c = await context(request);
     const filters = parseFilters(organisationFilters, request.query);
     const page = await listOrganisations(db, c.p, { ...filters, limit: PAGE_SIZE });
-    const query = request.query as { done?: string };
     return pages.send(request, reply, 'lead/organisations', {
       title: c.t('lead.organisations.title'),
       filters,
@@ -239,9 +252,9 @@ export async function leadListRoutes(app: FastifyInstance, { db, pages }: { db: 
         ],
         filters.pledged,
       ),
-      hidden: hiddenFilters(filters, ['q', 'stream', 'pledged', 'areaId']),
+      sortItems: sortItems(c, 'organisations', ['-createdAt'], filters.sort),
+      hidden: hiddenFilters(filters, ['q', 'stream', 'pledged', 'areaId', 'sort']),
       notes: await hiddenNotes(c, filters),
-      done: query.done,
       rows: page.items.map((o) => [
         { html: `<a class="govuk-link" href="/lead/organisations/${o.id}">${escapeHtml(o.name)}</a>` },
         { text: streamName(c, o.streamId) },
