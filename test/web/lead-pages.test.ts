@@ -101,6 +101,7 @@ describe('the dashboard', () => {
 
   it('is another area’s page-not-found for a lead of another area, and forbidden to other roles', async () => {
     expect((await leadB.get(`/lead?area=${w.areaA}`)).status).toBe(404);
+    expect((await leadB.get('/lead?area=nowhere')).status).toBe(404);
     expect(h1((await leadB.get('/lead')).html)).toBe('Cardiff');
     const appraiser = await signedIn(await emailOf(w.appraiserA));
     const applicant = await signedIn(await emailOf(w.applicantA));

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../../../config.ts';
 import type { Db } from '../../../db/index.ts';
+import { notFound } from '../../../domain/errors.ts';
 import { DAY_MS } from '../../../domain/iso.ts';
 import { areaDashboard, nationalSummary } from '../../../reports/service.ts';
 import type { Pages } from '../../pages.ts';
@@ -9,6 +10,7 @@ import {
   APPLICATION_STATES,
   areasOf,
   awardStateText,
+  escapeHtml,
   leadOf,
   queryOf,
   stateText,
@@ -30,7 +32,9 @@ export async function leadDashboardRoutes(
   app.get('/lead', async (request, reply) => {
     const { p, t, date } = leadOf(request);
     const parsed = dashboardQuery.safeParse(request.query);
-    const chosen = parsed.success ? parsed.data.area : undefined;
+    // An area that is not an id names no area: the page-not-found page, as for one out of scope.
+    if (!parsed.success) throw notFound('area');
+    const chosen = parsed.data.area;
     const areas = await areasOf(db, p);
 
     if (!chosen && p.isAdmin) {
@@ -206,7 +210,7 @@ export async function leadDashboardRoutes(
         {
           html: a.renewalApplicationId
             ? link(applicationHref(a.renewalApplicationId), t('lead.dashboard.expiring.renewalStarted'))
-            : escapeText(t('lead.dashboard.expiring.noRenewal')),
+            : escapeHtml(t('lead.dashboard.expiring.noRenewal')),
         },
       ]),
       pledged: d.pledgedWithoutApplication.items.map((o) => [
@@ -234,10 +238,8 @@ const statusOrder = (state: string) => {
   return index === -1 ? APPLICATION_STATES.length : index;
 };
 
-const escapeText = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const link = (href: string, text: string) =>
-  `<a class="govuk-link" href="${escapeText(href)}">${escapeText(text)}</a>`;
+  `<a class="govuk-link" href="${escapeHtml(href)}">${escapeHtml(text)}</a>`;
 /** A count in a table: a link to the rows it counts (a zero needs no link). */
 const countCell = (count: number, href: string) =>
   count > 0 ? { html: link(href, String(count)), format: 'numeric' } : { text: '0', format: 'numeric' };

@@ -18,6 +18,7 @@ import {
   AWARD_STATES,
   areasOf,
   awardStateText,
+  escapeHtml,
   leadOf,
   PAGE_SIZE,
   pagination,
@@ -286,13 +287,3 @@ function csv<T>(
 ) {
   return sendCsv(reply, { filename, columns, fetchPage });
 }
-
-const HTML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-/** Table cells with a link are HTML: names in them are escaped here. */
-export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]);

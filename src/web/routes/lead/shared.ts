@@ -168,3 +168,13 @@ export const field = (body: unknown, name: string): string => {
   const value = (body as Form | undefined)?.[name];
   return (Array.isArray(value) ? value[0] : (value ?? '')).toString();
 };
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+/** Table cells with a link are HTML: names in them are escaped here. */
+export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]);
