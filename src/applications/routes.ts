@@ -28,7 +28,7 @@ import * as service from './service.ts';
 const idParams = z.strictObject({ id: z.uuid() });
 
 type ApplicationSummary = z.infer<typeof applicationSummary>;
-const APPLICATION_CSV_COLUMNS = columnsOf<ApplicationSummary>(
+export const APPLICATION_CSV_COLUMNS = columnsOf<ApplicationSummary>(
   'id',
   'organisationId',
   'organisationName',

@@ -67,7 +67,7 @@ const registerVerification = z
 const nation = z.enum(['england', 'wales', 'scotland', 'northern_ireland']);
 const instant = z.iso.datetime({ offset: true });
 
-const AWARD_CSV_COLUMNS: CsvColumn<AwardView>[] = columnsOf<AwardView>(
+export const AWARD_CSV_COLUMNS: CsvColumn<AwardView>[] = columnsOf<AwardView>(
   'id',
   'organisationId',
   'organisationName',

@@ -59,7 +59,7 @@ export const organisationView = z
   .meta({ id: 'Organisation' });
 
 type OrganisationView = z.infer<typeof organisationView>;
-const ORGANISATION_CSV_COLUMNS: CsvColumn<OrganisationView>[] = [
+export const ORGANISATION_CSV_COLUMNS: CsvColumn<OrganisationView>[] = [
   ...(['id', 'name', 'streamId', 'areaId', 'phase', 'urn', 'website'] as const).map((header) => ({ header })),
   { header: 'pledgeSignedAt', value: (o) => o.pledge?.signedAt },
   { header: 'pledgeSignatoryName', value: (o) => o.pledge?.signatoryName },

@@ -74,7 +74,8 @@ function assertValidCriteria(criteria: PublishCriteriaSetInput['criteria']) {
     throw validationFailed(`Every core process needs a criterion; missing: ${problem.processes.join(', ')}`);
 }
 
-type Criterion = PublishCriteriaSetInput['criteria'][number];
+// What a comparison reads of a criterion (a published one's Welsh title is null where a new one's is absent).
+type Criterion = Omit<PublishCriteriaSetInput['criteria'][number], 'titleCy'>;
 export type CriteriaChanges = {
   added: Criterion[];
   removed: Criterion[];

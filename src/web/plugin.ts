@@ -29,6 +29,7 @@ import { accountRoutes } from './routes/account.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
+import { leadRoutes } from './routes/lead/index.ts';
 import { registerRoutes } from './routes/register.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 
@@ -177,6 +178,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(applyRoutes, { db, config, store, pages });
   await app.register(registerRoutes, { db, pages });
   await app.register(adminRoutes, { db, config, signIn, pages });
+  await app.register(leadRoutes, { db, config, signIn, pages });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),
