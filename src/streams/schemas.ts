@@ -46,7 +46,14 @@ export const publishBody = z.strictObject({
         code: z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/, 'codes are capitals and digits, e.g. L1'),
         process: processEnum,
         title: z.string().trim().min(1).max(1000),
-        titleCy: z.string().trim().min(1).max(1000).optional().describe('The title in Welsh'),
+        titleCy: z
+          .string()
+          .trim()
+          .min(1)
+          .max(1000)
+          .nullable()
+          .optional()
+          .describe('The title in Welsh (absent or null: none; Welsh pages then show the title)'),
       }),
     )
     .min(3)

@@ -75,11 +75,11 @@ function assertValidCriteria(criteria: PublishCriteriaSetInput['criteria']) {
 }
 
 // What a comparison reads of a criterion (a published one's Welsh title is null where a new one's is absent).
-type Criterion = Omit<PublishCriteriaSetInput['criteria'][number], 'titleCy'>;
+type Criterion = Omit<PublishCriteriaSetInput['criteria'][number], 'titleCy'> & { titleCy?: string | null };
 export type CriteriaChanges = {
   added: Criterion[];
   removed: Criterion[];
-  /** Same code, new wording or another core process. */
+  /** Same code, new wording (English or Welsh) or another core process. */
   reworded: { code: string; before: Criterion; after: Criterion }[];
   unchanged: number;
 };
@@ -90,9 +90,10 @@ export function criteriaChanges(current: Criterion[], next: Criterion[]): Criter
   const after = new Map(next.map((c) => [c.code, c]));
   const reworded = next.flatMap((c) => {
     const old = before.get(c.code);
-    return old && (old.title !== c.title || old.process !== c.process)
-      ? [{ code: c.code, before: old, after: c }]
-      : [];
+    const changed =
+      old &&
+      (old.title !== c.title || (old.titleCy ?? null) !== (c.titleCy ?? null) || old.process !== c.process);
+    return changed ? [{ code: c.code, before: old, after: c }] : [];
   });
   return {
     added: next.filter((c) => !before.has(c.code)),

@@ -213,17 +213,18 @@ describe('areas', () => {
 describe('criteria-set versions', () => {
   const publishUrl = () => `/admin/streams/${w.schoolsStreamId}/publish`;
   /** The current school criteria as the form posts them, changed by `edit`. */
-  async function formRows(edit: (rows: { code: string; process: string; title: string }[]) => void) {
+  type Row = { code: string; process: string; title: string; titleCy?: string | null };
+  /** The publishing form's rows as the browser sends them: the current criteria, then the edit. */
+  async function formRows(edit: (rows: Row[]) => void) {
     const stream = ok(await w.admin.api.get(`/streams/${w.schoolsStreamId}`));
-    const rows = stream.criteriaSet.criteria.map((c: { code: string; process: string; title: string }) => ({
-      ...c,
-    }));
+    const rows = stream.criteriaSet.criteria.map((c: Row) => ({ ...c }));
     edit(rows);
     const body = new URLSearchParams();
     for (const r of rows) {
       body.append('code', r.code);
       body.append('process', r.process);
       body.append('title', r.title);
+      body.append('titleCy', r.titleCy ?? '');
     }
     return body;
   }
@@ -325,7 +326,12 @@ describe('criteria-set versions', () => {
   it('publishes the version; the application started before keeps its pinned criteria', async () => {
     const body = await formRows((rows) => {
       rows.splice(7, 1);
-      rows.push({ code: 'S4', process: 'share', title: 'The school speaks up for people seeking sanctuary' });
+      rows.push({
+        code: 'S4',
+        process: 'share',
+        title: 'The school speaks up for people seeking sanctuary',
+        titleCy: 'Mae’r ysgol yn siarad dros bobl sy’n ceisio noddfa',
+      });
     });
     const res = await post(body, 'publish', { basedOn: '1', note: 'Reworded in 2026' });
     expect(res.status).toBe(303);
@@ -333,6 +339,12 @@ describe('criteria-set versions', () => {
     const stream = ok(await w.admin.api.get(`/streams/${w.schoolsStreamId}`));
     expect(stream.criteriaSet).toMatchObject({ version: 2, note: 'Reworded in 2026' });
     expect(stream.criteriaSet.criteria.map((c: { code: string }) => c.code)).toContain('S4');
+    // The Welsh wording goes with each criterion: kept for those carried over, given for the new one.
+    const welsh = Object.fromEntries(
+      stream.criteriaSet.criteria.map((c: { code: string; titleCy: string | null }) => [c.code, c.titleCy]),
+    );
+    expect(welsh.L1).toMatch(/^Mae staff a llywodraethwyr/);
+    expect(welsh.S4).toBe('Mae’r ysgol yn siarad dros bobl sy’n ceisio noddfa');
 
     const pinned = ok(await w.applicantA.api.get(`/applications/${pinnedApplication}`));
     expect(pinned.criteria.map((c: { code: string }) => c.code)).toEqual([

@@ -315,19 +315,23 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
     });
   });
 
-  type CriterionRow = { code: string; process: string; title: string };
+  type CriterionRow = { code: string; process: string; title: string; titleCy: string };
   const rowsOf = (body: unknown): CriterionRow[] => {
     const codes = fields(body, 'code');
     const processes = fields(body, 'process');
     const titles = fields(body, 'title');
-    const count = Math.max(codes.length, processes.length, titles.length);
+    const welsh = fields(body, 'titleCy');
+    const count = Math.max(codes.length, processes.length, titles.length, welsh.length);
     return Array.from({ length: count }, (_, i) => ({
       code: (codes[i] ?? '').trim().toUpperCase(),
       process: processes[i] ?? '',
       title: (titles[i] ?? '').trim(),
+      titleCy: (welsh[i] ?? '').trim(),
     }));
   };
-  const blank = (): CriterionRow => ({ code: '', process: '', title: '' });
+  const blank = (): CriterionRow => ({ code: '', process: '', title: '', titleCy: '' });
+  /** A row as the service takes it: no Welsh wording is no `titleCy`. */
+  const toCriterion = ({ titleCy, ...c }: CriterionRow) => (titleCy ? { ...c, titleCy } : c);
 
   const criteriaFormPage = async (
     request: FastifyRequest,
@@ -368,7 +372,10 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
 
   app.get('/admin/streams/:id/publish', async (request, reply) => {
     const stream = await getStream(db, idParam(request));
-    const rows = [...stream.criteriaSet.criteria, ...Array.from({ length: BLANK_ROWS }, blank)];
+    const rows = [
+      ...stream.criteriaSet.criteria.map((c) => ({ ...c, titleCy: c.titleCy ?? '' })),
+      ...Array.from({ length: BLANK_ROWS }, blank),
+    ];
     return criteriaFormPage(request, reply, rows, '');
   });
 
@@ -392,6 +399,7 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
     const step = field(request.body, 'step');
     const note = field(request.body, 'note').trim();
     const rows = rowsOf(request.body);
+    // A row is cleared by clearing its code and English wording (its Welsh alone names no criterion).
     const filled = rows.filter((r) => r.code || r.process || r.title);
     if (step === 'edit' || step === 'more')
       return criteriaFormPage(
@@ -401,7 +409,7 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
         note,
       );
 
-    const parsed = publishBody.safeParse({ criteria: filled, ...(note ? { note } : {}) });
+    const parsed = publishBody.safeParse({ criteria: filled.map(toCriterion), ...(note ? { note } : {}) });
     if (!parsed.success) {
       const seen = new Set<string>();
       const problems = parsed.error.issues.flatMap((issue): Problem[] => {
