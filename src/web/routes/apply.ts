@@ -46,20 +46,20 @@ const criterionCode = z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/);
 const TEXT_MAX = 20_000;
 
 /** A path parameter that is not one of ours names nothing: the page-not-found page. */
-function param<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+export function param<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw notFound(what);
   return parsed.data;
 }
 
 type Form = Record<string, string | string[] | undefined>;
-const field = (body: unknown, name: string): string => {
+export const field = (body: unknown, name: string): string => {
   const value = (body as Form | undefined)?.[name];
   return (Array.isArray(value) ? value[0] : (value ?? '')).toString();
 };
 
 /** Page errors as the error summary and the fields want them. */
-const summary = (list: { text: string; field?: string }[]) => ({
+export const summary = (list: { text: string; field?: string }[]) => ({
   errors: list.map((e) => ({ text: e.text, href: e.field ? `#${e.field}` : undefined })),
   fieldErrors: Object.fromEntries(list.filter((e) => e.field).map((e) => [e.field, e.text])),
 });
