@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -25,6 +26,7 @@ import type { Actor, World } from '../helpers/world.ts';
  */
 
 const run = browserAvailable() ? describe : describe.skip;
+const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 /** A small valid PNG: `width`×`height` pixels in two colour bands. */
 function png(width: number, height: number): Buffer {
@@ -86,23 +88,22 @@ function onePagePdf(text: string): Buffer {
  * encoder of its own, and Chromium's MediaRecorder writes MP4.
  */
 async function recordedMp4(page: Page): Promise<Buffer> {
-  const base64 = await page.evaluate(async () => {
+  // A string, not a function: the tests are compiled without the DOM's types.
+  const base64 = (await page.evaluate(`(async () => {
     const canvas = document.createElement('canvas');
     canvas.width = 160;
     canvas.height = 90;
     document.body.append(canvas);
-    const g = canvas.getContext('2d') as CanvasRenderingContext2D;
+    const g = canvas.getContext('2d');
     let frame = 0;
     const timer = setInterval(() => {
-      g.fillStyle = `hsl(${(frame++ * 20) % 360} 70% 40%)`;
+      g.fillStyle = 'hsl(' + ((frame++ * 20) % 360) + ' 70% 40%)';
       g.fillRect(0, 0, 160, 90);
     }, 40);
     const recorder = new MediaRecorder(canvas.captureStream(25), { mimeType: 'video/mp4;codecs=avc1' });
-    const chunks: Blob[] = [];
+    const chunks = [];
     recorder.ondataavailable = (e) => chunks.push(e.data);
-    const stopped = new Promise((resolve) => {
-      recorder.onstop = resolve;
-    });
+    const stopped = new Promise((resolve) => { recorder.onstop = resolve; });
     recorder.start();
     await new Promise((resolve) => setTimeout(resolve, 1500));
     recorder.stop();
@@ -113,7 +114,7 @@ async function recordedMp4(page: Page): Promise<Buffer> {
     let binary = '';
     for (const byte of bytes) binary += String.fromCharCode(byte);
     return btoa(binary);
-  });
+  })()`)) as string;
   return Buffer.from(base64, 'base64');
 }
 
@@ -209,30 +210,26 @@ run('an appraiser reviews beside the evidence in a browser', () => {
 
     const photo = page.locator('#criterion-L1 img');
     await photo.scrollIntoViewIfNeeded();
-    expect(await photo.evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth))).toBe(
-      320,
+    const photoWidth = await page.evaluate(
+      `(() => { const img = document.querySelector('#criterion-L1 img'); return img.decode().then(() => img.naturalWidth); })()`,
     );
+    expect(photoWidth).toBe(320);
     expect(await page.locator('#criterion-L1 iframe[title*="assembly-plan.pdf"]').count()).toBe(1);
     expect(await page.locator('#criterion-L1').innerText()).toContain('New since round 1');
 
     const video = page.locator('#criterion-E2 video');
     await video.scrollIntoViewIfNeeded();
-    const seeked = await video.evaluate(
-      (v: HTMLVideoElement) =>
-        new Promise<{ duration: number; at: number }>((resolve, reject) => {
-          const seek = () => {
-            v.addEventListener('seeked', () => resolve({ duration: v.duration, at: v.currentTime }), {
-              once: true,
-            });
-            v.currentTime = 0.8;
-          };
-          v.addEventListener('error', () => reject(new Error(`video error ${v.error?.code}`)), {
-            once: true,
-          });
-          if (v.readyState >= 1) seek();
-          else v.addEventListener('loadedmetadata', seek, { once: true });
-        }),
-    );
+    // Seeking: the element asks the evidence route for byte ranges.
+    const seeked = (await page.evaluate(`new Promise((resolve, reject) => {
+      const v = document.querySelector('#criterion-E2 video');
+      const seek = () => {
+        v.addEventListener('seeked', () => resolve({ duration: v.duration, at: v.currentTime }), { once: true });
+        v.currentTime = 0.8;
+      };
+      v.addEventListener('error', () => reject(new Error('video error ' + v.error?.code)), { once: true });
+      if (v.readyState >= 1) seek();
+      else v.addEventListener('loadedmetadata', seek, { once: true });
+    })`)) as { duration: number; at: number };
     expect(seeked.duration).toBeGreaterThan(1);
     expect(seeked.at).toBeGreaterThan(0.5);
     // The media element fetched the file by ranges (each recorded in the history, as the API's download is).
@@ -254,6 +251,8 @@ run('an appraiser reviews beside the evidence in a browser', () => {
     // Files from round 1 are not marked.
     expect(await page.locator('#criterion-S1').innerText()).not.toContain('New since round 1');
     await h.check(page, 'review-page');
+    // One criterion at full size, to look at: the answer and the form beside the photo, the PDF and the video.
+    await page.locator('#criterion-L1').screenshot({ path: `${SCREENSHOTS}review-criterion.png` });
   }, 60_000);
 
   it('judges by keyboard, saves a draft, finds it again after a reload, then sends the review', async () => {
