@@ -135,7 +135,9 @@ describe('the review page', () => {
       expect(page.html).toContain(`id="${code}-comment"`);
     }
     // The PDF evidence is shown in the page, framed from this site.
-    expect(page.html).toMatch(/<iframe class="app-review-evidence__pdf" src="\/review\/[^"]+\/evidence\//);
+    expect(page.html).toMatch(
+      /<iframe class="app-review-evidence__pdf" loading="lazy" src="\/review\/[^"]+\/evidence\//,
+    );
     expect(page.html).toContain('Send review');
     expect(page.html).toContain('Save and come back later');
     expect(page.html).toContain('I have a conflict of interest');
@@ -321,6 +323,55 @@ describe('the review page', () => {
       .where('appraiser_id', '=', panel[1].id)
       .execute();
     expect(drafts).toEqual([]);
+  });
+
+  it('while the panel is re-formed a new member reads the evidence and keeps a draft, but cannot send yet', async () => {
+    ok(await event(w.leadA, id, { type: 'ASSIGN_APPRAISER', userId: w.appraiserA.id }));
+    const newcomer = await signedIn(w.appraiserA);
+    const page = await newcomer.get(`/review/${id}`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('The panel is being formed');
+    expect(page.html).toContain('Reviews open when the local lead has completed the panel.');
+    expect(page.html).toContain('Save and come back later');
+    expect(page.html).not.toContain('Send review');
+    expect(evidenceHref(page.html)).toBeTruthy();
+    const saved = await newcomer.post(`/review/${id}`, { action: 'save', ...fullReview('met') });
+    expect(saved.location).toBe(`/review/${id}?saved=1`);
+    // Sending anyway (an old page, say) is refused by the workflow: the page says so and keeps the typing.
+    const early = await newcomer.post(`/review/${id}`, {
+      action: 'submit',
+      version: version(page.html),
+      ...fullReview('met'),
+    });
+    expect(early.status).toBe(409);
+    expect(errorSummary(early.html)).toContain('This cannot be done at this stage of the application.');
+    expect(early.html).toContain('S2 is met');
+
+    ok(await event(w.leadA, id, { type: 'START_REVIEW' }));
+    const open = await newcomer.get(`/review/${id}`);
+    expect(open.html).toContain('Send review');
+    expect(open.html).toContain('S2 is met');
+    const sent = await newcomer.post(`/review/${id}`, {
+      action: 'submit',
+      version: version(open.html),
+      ...fullReview('met'),
+    });
+    expect(sent.location).toBe(`/review/${id}?submitted=1`);
+  });
+
+  it('after the decision the panel keeps its review but no longer the evidence files', async () => {
+    expect(ok(await w.leadA.api.get(`/applications/${id}`)).state).toBe('appraisal.consensus');
+    ok(await event(w.leadA, id, { type: 'DECIDE', outcome: 'award', rationale: 'Every criterion met' }));
+    const before = await reviewer.get(`/review/${id}`);
+    expect(before.status).toBe(200);
+    expect(before.html).toContain('Awarded');
+    expect(before.html).toContain('Since the decision, the panel no longer sees the evidence files.');
+    expect(before.html).toContain('Warm and thoughtful');
+    expect(before.html).not.toContain('/evidence/');
+    const files = ok(await w.leadA.api.get(`/applications/${id}/evidence`)).items as { id: string }[];
+    const file = await reviewer.get(`/review/${id}/evidence/${files[0].id}`);
+    expect(file.status).toBe(403);
+    expect((await reviewer.get('/review')).html).toContain('Awarded');
   });
 
   it('forms without a CSRF token are refused', async () => {
