@@ -154,7 +154,7 @@ describe('the review page', () => {
     expect(whole.headers['x-content-type-options']).toBe('nosniff');
     expect(whole.headers['accept-ranges']).toBe('bytes');
     const csp = String(whole.headers['content-security-policy']);
-    expect(csp).toContain("default-src 'none'");
+    expect(csp).toBe("default-src 'none'; sandbox; frame-ancestors 'self'");
     expect(csp).toContain("frame-ancestors 'self'");
     expect(whole.html.startsWith('%PDF')).toBe(true);
 

@@ -214,7 +214,13 @@ run('an appraiser reviews beside the evidence in a browser', () => {
       `(() => { const img = document.querySelector('#criterion-L1 img'); return img.decode().then(() => img.naturalWidth); })()`,
     );
     expect(photoWidth).toBe(320);
-    expect(await page.locator('#criterion-L1 iframe[title*="assembly-plan.pdf"]').count()).toBe(1);
+    const pdfFrame = page.locator('#criterion-L1 iframe[title*="assembly-plan.pdf"]');
+    await pdfFrame.scrollIntoViewIfNeeded();
+    // The browser's own PDF viewer opens in the frame (the file is sandboxed, and framed by this site only).
+    await eventually(
+      () => page.frames().some((frame) => frame.url().startsWith('chrome-extension://')),
+      'the PDF viewer',
+    );
     expect(await page.locator('#criterion-L1').innerText()).toContain('New since round 1');
 
     const video = page.locator('#criterion-E2 video');

@@ -44,13 +44,10 @@ function shownAs(mediaType: string): 'image' | 'pdf' | 'video' | 'audio' | 'down
 }
 
 /**
- * The policy of a file a review page shows: nothing in it may run, and only this site's pages may
- * frame it. Chromium's PDF viewer does not open in a sandboxed document, so a PDF (which the viewer
- * shows without running its scripts) is the one kind not sandboxed.
+ * The policy of a file a review page shows: nothing in it may run (the browsers' own viewers of PDFs
+ * and media still show it in a sandboxed document), and only this site's pages may frame it.
  */
-function fileContentSecurityPolicy(shown: ReturnType<typeof shownAs>): string {
-  return ["default-src 'none'", ...(shown === 'pdf' ? [] : ['sandbox']), "frame-ancestors 'self'"].join('; ');
-}
+const FILE_CONTENT_SECURITY_POLICY = "default-src 'none'; sandbox; frame-ancestors 'self'";
 
 /** "3 days ago", "2 awr yn ôl": the language's own words and plurals. */
 function ago(locale: Locale, at: Date, now = new Date()): string {
@@ -146,7 +143,7 @@ export async function reviewRoutes(app: FastifyInstance, { db, config, store, pa
   const reviewPage = async (
     request: FastifyRequest,
     reply: FastifyReply,
-    extra: { values?: Record<string, string> } & Record<string, unknown> = {},
+    { values, ...extra }: { values?: Record<string, string> } & Record<string, unknown> = {},
     status = 200,
   ) => {
     const { p, locale, t } = who(request);
@@ -210,7 +207,8 @@ export async function reviewRoutes(app: FastifyInstance, { db, config, store, pa
         submitted: submitted
           ? { summary: submitted.summary, on: formatDate(locale, new Date(submitted.submittedAt), true) }
           : null,
-        values: formValues(review.draft),
+        // What was just typed, over the saved draft.
+        values: { ...formValues(review.draft), ...values },
         ...extra,
       },
       status,
@@ -302,16 +300,9 @@ export async function reviewRoutes(app: FastifyInstance, { db, config, store, pa
         ? [{ text: t('review.errors.reasonTooLong', { max: REASON_MAX }), field: 'reason' }]
         : []),
     ];
-    // The review form keeps what its draft holds; the conflict's reason is what was typed.
-    const again = async (extra: Record<string, unknown>, status: number) => {
-      const { draft } = await openReview(db, p, id);
-      return reviewPage(
-        request,
-        reply,
-        { conflictOpen: true, ...extra, values: { ...formValues(draft), ...values } },
-        status,
-      );
-    };
+    // The review form shows its draft, the conflict's form what was typed.
+    const again = (extra: Record<string, unknown>, status: number) =>
+      reviewPage(request, reply, { conflictOpen: true, values, ...extra }, status);
     if (listed.length) return again(summary(listed), 400);
     try {
       await declareConflict(db, p, id, reason, version(request));
@@ -350,7 +341,7 @@ export async function reviewRoutes(app: FastifyInstance, { db, config, store, pa
       .header('accept-ranges', 'bytes')
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'private, no-store')
-      .header('content-security-policy', fileContentSecurityPolicy(shown));
+      .header('content-security-policy', FILE_CONTENT_SECURITY_POLICY);
     if (range.kind === 'unsatisfiable')
       return reply.code(416).header('content-range', `bytes */${item.size}`).send('');
     reply
