@@ -145,6 +145,16 @@ describe('the review page', () => {
     expect(String(page.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
   });
 
+  it('the review page in Welsh', async () => {
+    expect((await reviewer.get(`/review/${id}?lang=cy`)).status).toBe(303);
+    const cy = await reviewer.get(`/review/${id}`);
+    expect(h1(cy.html)).toBe('Adolygiad: Hillfields Primary School');
+    expect(cy.html).toContain('Ydy L1 wedi’i fodloni?');
+    expect(cy.html).toContain('Cadw a dod yn ôl yn nes ymlaen');
+    expect(cy.html).toContain('Mae gen i wrthdaro buddiannau');
+    await reviewer.get(`/review/${id}?lang=en`);
+  });
+
   it('the evidence route answers inline, framable by this site only, with ranges, recorded in the history', async () => {
     const href = evidenceHref((await reviewer.get(`/review/${id}`)).html);
     const whole = await reviewer.get(href);

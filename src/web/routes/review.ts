@@ -12,7 +12,6 @@ import {
   assignedReviews,
   declareConflict,
   openReview,
-  type ReviewEvidence,
   reviewEvidence,
   saveReviewDraft,
   submitReview,
@@ -116,7 +115,8 @@ export async function reviewRoutes(app: FastifyInstance, { db, config, store, pa
     const streamName = new Map(streams.items.map((s) => [s.id, s.name]));
     return pages.send(request, reply, 'review/list', {
       title: t('review.list.title'),
-      done: query.done,
+      // The one outcome the list reports: a declared conflict (the application has just left it).
+      conflictDeclared: query.done === 'conflict',
       rows: found.items.map((a) => ({
         href: `/review/${a.id}`,
         organisation: a.organisationName,
@@ -154,12 +154,10 @@ export async function reviewRoutes(app: FastifyInstance, { db, config, store, pa
     const evidenceOf = (code: string) =>
       review.evidence
         .filter((e) => e.criteria.includes(code))
-        .map((e: ReviewEvidence) => ({
-          id: e.id,
+        .map((e) => ({
           href: `/review/${id}/evidence/${e.id}`,
           filename: e.filename,
           shownAs: e.fileRemoved ? 'removed' : shownAs(e.mediaType),
-          mediaType: e.mediaType,
           type: fileType(e.filename),
           size: formatSize(locale, e.size),
           newSince: e.newSinceRound ? t('review.page.newSince', { round: e.newSinceRound }) : null,
