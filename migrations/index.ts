@@ -8,6 +8,7 @@ import * as m0006 from './0006_dashboard_summaries.ts';
 import * as m0007 from './0007_sign_in.ts';
 import * as m0008 from './0008_credentials.ts';
 import * as m0009 from './0009_view_validators.ts';
+import * as m0010 from './0010_review_drafts.ts';
 import * as m0017 from './0017_welsh_names.ts';
 
 /**
@@ -24,5 +25,6 @@ export const migrations: Record<string, Migration> = {
   '0007_sign_in': m0007,
   '0008_credentials': m0008,
   '0009_view_validators': m0009,
+  '0010_review_drafts': m0010,
   '0017_welsh_names': m0017,
 };

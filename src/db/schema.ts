@@ -172,6 +172,7 @@ export interface Database {
   sign_in_links: SignInLinksTable;
   sessions: SessionsTable;
   directory_changes: DirectoryChangesTable;
+  review_drafts: ReviewDraftsTable;
 }
 
 export interface ApplicationsTable {
@@ -369,3 +370,18 @@ export interface SessionsTable {
   expires_at: Date;
   revoked_at: Date | null;
 }
+
+// An appraiser's review in progress (migration 0010).
+
+export interface ReviewDraftsTable {
+  application_id: string;
+  appraiser_id: string;
+  round: number;
+  body: JSONColumnType<ReviewDraftBody, string, string>;
+  updated_at: UpdatedAt;
+}
+
+export type ReviewDraftBody = {
+  criteria: Record<string, { judgement: 'met' | 'not_yet' | null; comment: string }>;
+  summary: string;
+};

@@ -247,6 +247,25 @@ export function assertRelated(relations: Relations, what: string) {
   if (relations.size === 0) throw notFound(what);
 }
 
+/**
+ * The review pages are the panel's own (SPEC §9): to anyone not on the application's panel now, its
+ * lead, an admin and its school included, they are not found.
+ */
+export function assertOnPanel(relations: Relations) {
+  if (!relations.has('appraiser')) throw notFound('application');
+}
+
+/**
+ * The same person seen only as a panel member, for the list of what they review: the applications
+ * list's own scope rule, without what their other grants (lead, member, admin) would add to it.
+ */
+export const asPanelMember = (p: Principal): Principal => ({
+  ...p,
+  isAdmin: false,
+  leadAreaIds: [],
+  memberOrganisationIds: [],
+});
+
 /** SQL form of application visibility (the same rule as `relationsTo`), for lists. */
 export function applicationsInScope(p: Principal) {
   return (eb: ExpressionBuilder<Database, 'applications' | 'organisations'>): Expression<SqlBool> => {

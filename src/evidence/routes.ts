@@ -25,8 +25,11 @@ import * as service from './service.ts';
 
 export type EvidenceRoutesOptions = { db: Db; config: Config; store: EvidenceStore };
 
-/** `attachment` with an ASCII fallback name and the exact name in RFC 5987 form (RFC 6266). */
-export function contentDisposition(filename: string): string {
+/**
+ * `attachment` (or `inline`, for a file a page shows) with an ASCII fallback name and the exact name in
+ * RFC 5987 form (RFC 6266).
+ */
+export function contentDisposition(filename: string, type: 'attachment' | 'inline' = 'attachment'): string {
   const fallback =
     filename
       .normalize('NFKD')
@@ -38,7 +41,7 @@ export function contentDisposition(filename: string): string {
     /['()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+  return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 /**

@@ -31,6 +31,7 @@ import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
 import { leadRoutes } from './routes/lead/index.ts';
 import { registerRoutes } from './routes/register.ts';
+import { reviewRoutes } from './routes/review.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 
 declare module 'fastify' {
@@ -179,6 +180,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(registerRoutes, { db, pages });
   await app.register(adminRoutes, { db, config, signIn, pages });
   await app.register(leadRoutes, { db, config, signIn, pages });
+  await app.register(reviewRoutes, { db, config, store, pages });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),

@@ -47,7 +47,7 @@ const criterionCode = z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/);
 const TEXT_MAX = 20_000;
 
 /** Page errors as the error summary and the fields want them. */
-const summary = (list: { text: string; field?: string }[]) => ({
+export const summary = (list: { text: string; field?: string }[]) => ({
   errors: list.map((e) => ({ text: e.text, href: e.field ? `#${e.field}` : undefined })),
   fieldErrors: Object.fromEntries(list.filter((e) => e.field).map((e) => [e.field, e.text])),
 });
