@@ -26,6 +26,7 @@ import { GOVUK_DIR, STATIC_DIR } from './render.ts';
 import { accountRoutes } from './routes/account.ts';
 import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
+import { leadApplicationRoutes } from './routes/lead-application.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 
 declare module 'fastify' {
@@ -150,6 +151,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(signInRoutes, { db, config, signIn, pages });
   await app.register(accountRoutes, { db, config, signIn, pages });
   await app.register(applyRoutes, { db, config, store, pages });
+  await app.register(leadApplicationRoutes, { db, pages });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),
