@@ -153,7 +153,12 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
     } | null;
 
     // The reviews of this round, one column per appraiser, with the panel's tally per criterion.
-    const thisRound = reviewList.items.filter((r) => r.round === view.round);
+    const thisRound = reviewList.items
+      .filter((r) => r.round === view.round)
+      .sort(
+        (a, b) =>
+          a.appraiserName.localeCompare(b.appraiserName) || a.appraiserId.localeCompare(b.appraiserId),
+      );
     const reviewRows = view.criteria.map((c) => {
       const judgements = thisRound.map((r) => r.criteria[c.code]);
       const met = judgements.filter((j) => j?.judgement === 'met').length;
@@ -167,10 +172,8 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
         })),
         tally: t('leadApplication.reviews.tally', { met, count: thisRound.length }),
         allMet: thisRound.length > 0 && met === thisRound.length,
-        comments: judgements
-          .map((j, i) => (j?.comment ? `${thisRound[i]?.appraiserName}: ${j.comment}` : ''))
-          .filter(Boolean)
-          .join('\n'),
+        // Unsigned: the organisation reads the consensus, never who said what (SPEC §3).
+        comments: [...new Set(judgements.map((j) => j?.comment.trim() ?? '').filter(Boolean))].join('\n'),
       };
     });
 
@@ -244,7 +247,6 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
         errors: extra.errors ?? [],
         fieldErrors: extra.fieldErrors ?? {},
         values: { ...prefilled, ...typed },
-        statusText: statusText(t, view.state),
         summaryRows: [
           {
             key: { text: t('leadApplication.summary.organisation') },
