@@ -167,6 +167,12 @@ run(
     expect(await textOf(page, 'main')).toContain('Every criterion is met: a welcoming school.');
     expect(await textOf(page, '#history ~ ol')).toContain('Decision made');
     await h.check(page, 'lead-application-awarded');
+    expect(await textOf(page, 'main')).toContain('Decision');
+
+    // The same page in Welsh.
+    await navigate(page, () => page.getByRole('link', { name: 'Cymraeg' }).first().click());
+    expect(await textOf(page, '#history')).toBe('Beth sydd wedi digwydd');
+    await h.check(page, 'lead-application-welsh');
     const view = (await w.leadA.api.get(`/applications/${id}`)).body;
     expect(view.state).toBe('awarded');
     expect(view.awardId).toBeDefined();

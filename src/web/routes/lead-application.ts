@@ -269,6 +269,14 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
                 },
               ]
             : []),
+          ...(decision
+            ? [
+                {
+                  key: { text: t('leadApplication.summary.decision') },
+                  value: { text: t(`progress.outcome.${decision.outcome}`) },
+                },
+              ]
+            : []),
           ...(decision?.dueBy && view.status === 'furtherEvidenceRequested'
             ? [{ key: { text: t('leadApplication.summary.dueBy') }, value: { text: date(decision.dueBy) } }]
             : []),
