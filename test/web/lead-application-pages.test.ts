@@ -121,6 +121,7 @@ describe('intake', () => {
     const res = await lead.post(`${url}/accept`, { version: versionOf(page.html) });
     expect(res.status).toBe(303);
     expect(res.location).toBe(`${url}?done=accept#intake`);
+    expect((await lead.get(`${url}?done=anything`)).html).not.toContain('leadApplication.');
     const after = await lead.get(res.location as string);
     expect(text(after.html)).toContain('The application has been accepted');
     expect(text(after.html)).toContain('Accepted: a panel is being formed to review it');
@@ -180,6 +181,11 @@ describe('panel forming', () => {
     const refused = await lead.post(`${url}/assign`, { version: versionOf(page.html), appraiser: member.id });
     expect(refused.status).toBe(422);
     expect(errorSummary(refused.html)).toContain('belongs to the applying organisation');
+    // The same refusal in Welsh.
+    await lead.get(`${url}?lang=cy`);
+    const welsh = await lead.post(`${url}/assign`, { version: versionOf(page.html), appraiser: member.id });
+    expect(errorSummary(welsh.html)).toContain("Mae'r person hwn yn perthyn i'r sefydliad sy'n gwneud cais");
+    await lead.get(`${url}?lang=en`);
   });
 
   it('starting the review too early is refused with the guard’s reasons', async () => {

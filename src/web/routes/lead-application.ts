@@ -73,16 +73,32 @@ export function ukInstant(day: string, month: string, year: string, time = '12:0
   return new Date(naive.getTime() - londonOffsetMinutes(naive) * 60_000);
 }
 
+/** The workflow's reasons (in English) this page knows, by the catalogue key that says them in either language. */
+const REASONS: [RegExp, string][] = [
+  [/lived experience/, 'lived'],
+  [/local City of Sanctuary group/, 'localGroup'],
+  [/already on the panel/, 'onPanel'],
+  [/is not an appraiser/, 'notAppraiser'],
+  [/belongs to another area/, 'otherArea'],
+  [/belongs to the applying organisation/, 'member'],
+  [/declared a conflict of interest/, 'conflict'],
+  [/is not on the panel/, 'notOnPanel'],
+  [/can only be recorded once it has been held/, 'notHeld'],
+];
+
 /**
- * The reasons the workflow gives (in English) for the panel hints, in the reader's language; a reason
- * not recognised is shown as it is.
+ * A reason the workflow gives for refusing an event, or for what the panel still needs, in the reader's
+ * language; a reason this page does not know is shown as the workflow wrote it.
  */
-function panelHint(t: Translate, reason: string): string {
+function reasonText(t: Translate, reason: string): string {
   const size = /^The panel needs at least .*?(\d+) members? \(it has (\d+)\)/.exec(reason);
-  if (size) return t('leadApplication.panel.hint.size', { count: Number(size[1]), has: Number(size[2]) });
-  if (/lived experience/.test(reason)) return t('leadApplication.panel.hint.lived');
-  if (/local City of Sanctuary group/.test(reason)) return t('leadApplication.panel.hint.localGroup');
-  return reason;
+  if (size) return t('leadApplication.reason.size', { count: Number(size[1]), has: Number(size[2]) });
+  const notMet = /^Criterion (\S+) is not met, so the award cannot be made/.exec(reason);
+  if (notMet) return t('leadApplication.reason.notMet', { code: notMet[1] });
+  const unjudged = /^Criterion (\S+) has no judgement yet/.exec(reason);
+  if (unjudged) return t('leadApplication.reason.unjudged', { code: unjudged[1] });
+  const known = REASONS.find(([pattern]) => pattern.test(reason));
+  return known ? t(`leadApplication.reason.${known[1]}`) : reason;
 }
 
 /** A date field group's values under `prefix` (prefix-day, prefix-month, prefix-year). */
@@ -110,6 +126,9 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
     if (!parsed.success) throw notFound('application');
     return parsed.data;
   };
+
+  /** The page's forms, by the action each posts to (a redirect's `done` names one). */
+  const actions = new Set<string>();
 
   /** The application as the lead sees it; an applicant or an appraiser is not shown this page. */
   const leadView = async (p: Principal, id: string): Promise<ApplicationView> => {
@@ -230,7 +249,7 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
             } as never,
           )
         : []),
-    ].map((reason) => panelHint(t, reason));
+    ].map((reason) => reasonText(t, reason));
 
     const query = request.query as Record<string, string | undefined>;
     const titles = new Map(view.criteria.map((c) => [c.code, c.title]));
@@ -242,7 +261,7 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
         title: view.organisationName,
         view,
         allowed: Object.fromEntries(view.allowedEvents.map((e) => [e, true])),
-        done: query.done && /^[a-z-]{1,20}$/.test(query.done) ? query.done : null,
+        done: query.done && actions.has(query.done) ? query.done : null,
         stale: extra.stale ?? false,
         errors: extra.errors ?? [],
         fieldErrors: extra.fieldErrors ?? {},
@@ -388,8 +407,9 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
     action: string,
     anchor: string,
     build: (t: Translate, values: Values, view: ApplicationView) => Built,
-  ) =>
-    app.post(`/lead/applications/:id/${action}`, async (request, reply) => {
+  ) => {
+    actions.add(action);
+    return app.post(`/lead/applications/:id/${action}`, async (request, reply) => {
       const { p, t } = who(request);
       const id = applicationId(request);
       const view = await leadView(p, id);
@@ -409,7 +429,7 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
             request,
             reply,
             view,
-            { values, ...summary(reasons.map((r) => ({ text: panelHint(t, r) }))) },
+            { values, ...summary(reasons.map((r) => ({ text: reasonText(t, r) }))) },
             422,
           );
         }
@@ -425,6 +445,7 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
       }
       return reply.redirect(`/lead/applications/${id}?done=${action}#${anchor}`, 303);
     });
+  };
 
   const required = (values: Values, name: string, message: string): Problem[] =>
     (values[name] ?? '').trim() ? [] : [{ text: message, field: name }];
