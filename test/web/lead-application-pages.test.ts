@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ukInstant } from '../../src/web/routes/lead-application.ts';
 import { event, ok, panelOfThree, readyDraft, review, SCHOOL_CODES } from '../helpers/applications.ts';
 import { eventually, signInLinkIn } from '../helpers/browser.ts';
 import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
@@ -453,5 +454,17 @@ describe('reviews, feedback, meeting and decision', () => {
     expect(welsh.html).toContain('lang="cy"');
     expect(text(welsh.html)).toContain('Beth sydd wedi digwydd');
     await lead.get(`${url}?lang=en`);
+  });
+});
+
+describe('dates typed in the GOV.UK pattern', () => {
+  it('name the instant in the UK, summer time included, and nothing for a day or time that does not exist', () => {
+    expect(ukInstant('12', '3', '2030', '14:30')?.toISOString()).toBe('2030-03-12T14:30:00.000Z');
+    expect(ukInstant('1', '7', '2030', '14:30')?.toISOString()).toBe('2030-07-01T13:30:00.000Z');
+    expect(ukInstant('01', '07', '2030', '00:00')?.toISOString()).toBe('2030-06-30T23:00:00.000Z');
+    expect(ukInstant('31', '2', '2030')).toBeNull();
+    expect(ukInstant('1', '1', '2030', '25:00')).toBeNull();
+    expect(ukInstant('x', '1', '2030')).toBeNull();
+    expect(ukInstant('', '', '')).toBeNull();
   });
 });
