@@ -217,6 +217,18 @@ export function appraiserWithinAssignerReach(actor: WorkflowActor, homeAreaId: s
   return homeAreaId === null || actor.leadAreaIds.includes(homeAreaId);
 }
 
+/** SQL form of `appraiserWithinAssignerReach`, over a row's appraiser profile (none: the national pool). */
+export function appraisersAssignableBy(p: Principal) {
+  return (eb: ExpressionBuilder<Database, 'appraiser_profiles'>): Expression<SqlBool> => {
+    if (p.isAdmin) return sql<SqlBool>`true`;
+    if (p.leadAreaIds.length === 0) return sql<SqlBool>`false`;
+    return eb.or([
+      eb('appraiser_profiles.home_area_id', 'is', null),
+      eb('appraiser_profiles.home_area_id', 'in', p.leadAreaIds),
+    ]);
+  };
+}
+
 // ——— applications and awards ———
 
 /**

@@ -30,6 +30,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
 import { leadRoutes } from './routes/lead/index.ts';
+import { leadApplicationRoutes } from './routes/lead-application.ts';
 import { registerRoutes } from './routes/register.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { signInRoutes } from './routes/sign-in.ts';
@@ -181,6 +182,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(adminRoutes, { db, config, signIn, pages });
   await app.register(leadRoutes, { db, config, signIn, pages });
   await app.register(reviewRoutes, { db, config, store, pages });
+  await app.register(leadApplicationRoutes, { db, pages });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),
