@@ -8,6 +8,8 @@ import type { TestApp } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
 import {
   exifTiff,
+  gifWithXmp,
+  heicWithLocation,
   ISO6709,
   jpegImageData,
   jpegSegments,
@@ -191,6 +193,43 @@ describe('location data is removed from photos and videos as they are stored', (
       expect(stored.indexOf('free', ilst)).toBeGreaterThan(stored.indexOf('Our assembly'));
     },
   );
+
+  it('a HEIC: the Exif item after the item index is cleaned as it streams past; one before it is reported left', async () => {
+    const applicationId = await draft();
+    const original = heicWithLocation();
+    const item = await upload(t, w.applicantA, applicationId, 'IMG_0001.heic', original);
+    const stored = await download(t, w.applicantA, applicationId, item.id);
+    expect(item.mediaType).toBe('image/heic');
+    expect(item.metadataRemoved).toEqual(['gps', 'makernotes']);
+    expect(item.locationNotRemoved).toEqual([]);
+    expect(stored.length).toBe(original.length);
+    const tiffAt = stored.lastIndexOf('Exif\0\0') + 6;
+    expectCleanExif(stored.subarray(tiffAt));
+    const image = (b: Buffer) => b.subarray(b.indexOf('stand-in'), b.lastIndexOf('Exif\0\0') - 4);
+    expect(image(stored).equals(image(original))).toBe(true);
+
+    const dataFirst = await upload(
+      t,
+      w.applicantA,
+      applicationId,
+      'IMG_0002.heic',
+      heicWithLocation({ dataFirst: true }),
+    );
+    expect(dataFirst.metadataRemoved).toEqual([]);
+    expect(dataFirst.locationNotRemoved).toEqual(['heif-exif-before-index']);
+  });
+
+  it('a GIF: the XMP extension is dropped, the frames stay', async () => {
+    const applicationId = await draft();
+    const original = await gifWithXmp();
+    const item = await upload(t, w.applicantA, applicationId, 'banner.gif', original);
+    const stored = await download(t, w.applicantA, applicationId, item.id);
+    expect(item.metadataRemoved).toEqual(['xmp']);
+    expect(has(stored, 'XMP DataXMP')).toBe(false);
+    expect(has(stored, PLACE)).toBe(false);
+    expect(stored.length).toBeLessThan(original.length);
+    expect((await sharp(stored).raw().toBuffer()).equals(await sharp(original).raw().toBuffer())).toBe(true);
+  });
 
   it('two uploads of one photo with different positions are one file once cleaned; a different GPS layout is not', async () => {
     const applicationId = await draft();

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
 import sharp from 'sharp';
+import { sweepEvidenceOrphans } from '../../src/evidence/maintenance.ts';
+import { createEvidenceStore } from '../../src/storage/index.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
+import { resubmitAndAward, toFurtherEvidence } from '../helpers/decisions.ts';
 import { jpegWithLocation, pngWithLocation, webpWithLocation } from '../helpers/photos.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
 import { useWorld } from '../helpers/setup.ts';
@@ -26,9 +30,9 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
     await storage.cleanup();
   });
 
-  async function upload(applicationId: string, filename: string, content: Buffer) {
+  async function upload(applicationId: string, filename: string, content: Buffer, criterion = 'L1') {
     const { body, contentType } = multipart([
-      { name: 'criteria', value: 'L1' },
+      { name: 'criteria', value: criterion },
       { name: 'file', filename, content },
     ]);
     const res = await t.app.inject({
@@ -106,6 +110,36 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
       (await get(w.applicantA, `/applications/${applicationId}/evidence/${crypto.randomUUID()}/preview`))
         .statusCode,
     ).toBe(404);
+  });
+
+  it('the panel sees previews while it reviews, and gets 403 after the decision, as for the file', async () => {
+    const { id, panel } = await toFurtherEvidence(t.app, w, `previews-${kind}`);
+    const item = await upload(id, 'garden.jpg', await jpegWithLocation({ latitude: 20 }), 'E2');
+    const url = `/applications/${id}/evidence/${item.id}/preview`;
+    for (const member of panel) expect((await get(member, url)).statusCode).toBe(200);
+    await resubmitAndAward(t.app, w, id, panel);
+    for (const member of panel) {
+      expect((await get(member, url)).statusCode).toBe(403);
+      expect((await get(member, `/applications/${id}/evidence/${item.id}/content`)).statusCode).toBe(403);
+    }
+  });
+
+  it('the orphan sweep keeps the preview of a live item and removes one whose item is gone', async () => {
+    const applicationId = await draftOfNewSchool(t.database.db, w, `Preview ${kind}`);
+    const item = await upload(applicationId, 'garden.jpg', await jpegWithLocation({ latitude: 40 }));
+    const store = await createEvidenceStore(t.config);
+    const sweep = () => sweepEvidenceOrphans({ db: t.database.db, store }, { olderThanMs: -60_000 });
+    await sweep();
+    expect(await storage.committed()).toEqual(expect.arrayContaining([item.id, `${item.id}-preview`]));
+    await t.database.db
+      .updateTable('evidence')
+      .set({ deleted_at: sql<Date>`now()` })
+      .where('id', '=', item.id)
+      .execute();
+    await sweep();
+    const left = await storage.committed();
+    expect(left).not.toContain(item.id);
+    expect(left).not.toContain(`${item.id}-preview`);
   });
 
   it('deleting the evidence removes its preview too', async () => {

@@ -316,3 +316,67 @@ export function movieWithLocation(kind: 'mp4' | 'mov'): Buffer {
   const mdat = box('mdat', Buffer.from('stand-in media data '.repeat(200), 'latin1'));
   return Buffer.concat([ftyp, moov, mdat]);
 }
+
+const fullBox = (type: string, version: number, ...children: Buffer[]) =>
+  box(type, Buffer.from([version, 0, 0, 0]), ...children);
+
+/**
+ * A HEIF image's structure as phones write it: `ftyp` heic, a `meta` with an item index (a stand-in
+ * coded image and an `Exif` item with GPS, orientation and a maker note) and their locations, then
+ * `mdat` holding both. `dataFirst` puts `mdat` before `meta`, as a few writers do.
+ */
+export function heicWithLocation(options: { dataFirst?: boolean } = {}): Buffer {
+  const ftyp = box('ftyp', Buffer.from('heic\0\0\0\0mif1heic', 'latin1'));
+  const image = Buffer.from('stand-in coded image '.repeat(50), 'latin1');
+  const exifItem = Buffer.concat([Buffer.from([0, 0, 0, 6]), Buffer.from('Exif\0\0', 'latin1'), exifTiff()]);
+  const infe = (id: number, type: string) => {
+    const body = Buffer.alloc(8);
+    body.writeUInt16BE(id, 0);
+    body.write(type, 4, 'latin1');
+    return fullBox('infe', 2, body, Buffer.from([0]));
+  };
+  const meta = (imageAt: number, exifAt: number) => {
+    const iloc = Buffer.alloc(4 + 2 + 2 * 14);
+    iloc[0] = 0x44; // offsets and lengths of 4 bytes
+    iloc[1] = 0x00; // no base offset
+    iloc.writeUInt16BE(2, 2);
+    [
+      [1, imageAt, image.length],
+      [2, exifAt, exifItem.length],
+    ].forEach(([id, offset, length], i) => {
+      const at = 4 + i * 14;
+      iloc.writeUInt16BE(id as number, at);
+      iloc.writeUInt16BE(0, at + 2);
+      iloc.writeUInt16BE(1, at + 4);
+      iloc.writeUInt32BE(offset as number, at + 6);
+      iloc.writeUInt32BE(length as number, at + 10);
+    });
+    return fullBox(
+      'meta',
+      0,
+      fullBox('hdlr', 0, Buffer.alloc(4), Buffer.from('pict', 'latin1'), Buffer.alloc(13)),
+      fullBox('iinf', 0, Buffer.from([0, 2]), infe(1, 'hvc1'), infe(2, 'Exif')),
+      fullBox('iloc', 0, iloc.subarray(0, 2), iloc.subarray(2)),
+    );
+  };
+  const mdat = box('mdat', image, exifItem);
+  const metaLength = meta(0, 0).length;
+  const mdatAt = options.dataFirst ? ftyp.length : ftyp.length + metaLength;
+  const built = meta(mdatAt + 8, mdatAt + 8 + image.length);
+  return Buffer.concat(options.dataFirst ? [ftyp, mdat, built] : [ftyp, built, mdat]);
+}
+
+/** A GIF made by sharp with an XMP application extension (and its magic trailer) after its colour table. */
+export async function gifWithXmp(): Promise<Buffer> {
+  const plain = await gradient(16, 16).gif().toBuffer();
+  const flags = plain[10] as number;
+  const headerEnd = 13 + (flags & 0x80 ? 3 * 2 ** ((flags & 7) + 1) : 0);
+  const trailer = Buffer.from([1, ...Array.from({ length: 256 }, (_, i) => 255 - i), 0]);
+  const extension = Buffer.concat([
+    Buffer.from([0x21, 0xff, 11]),
+    Buffer.from('XMP DataXMP', 'latin1'),
+    xmpPacket(),
+    trailer,
+  ]);
+  return Buffer.concat([plain.subarray(0, headerEnd), extension, plain.subarray(headerEnd)]);
+}
