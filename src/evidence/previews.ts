@@ -25,7 +25,7 @@ export function mayHavePreview(mediaType: string): boolean {
 }
 
 /**
- * Makes the preview of a stored image and stores it beside it: a WebP at most PREVIEW_SIZE pixels a
+ * Makes the preview of a stored image and stores it beside it (see ./intake/previews.ts for when): a WebP at most PREVIEW_SIZE pixels a
  * side, turned the way its EXIF orientation says, without any of its metadata. Returns the preview's
  * key, or null when the image cannot be decoded (the file is evidence all the same).
  */

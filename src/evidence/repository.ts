@@ -129,7 +129,6 @@ export type NewEvidence = {
   uploadedBy: string;
   metadataRemoved: string[] | null;
   locationNotRemoved: string[];
-  hasPreview: boolean;
 };
 
 export function insertEvidence(trx: Trx, e: NewEvidence): Promise<EvidenceRow> {
@@ -148,7 +147,6 @@ export function insertEvidence(trx: Trx, e: NewEvidence): Promise<EvidenceRow> {
       uploaded_by: e.uploadedBy,
       metadata_removed: e.metadataRemoved,
       location_not_removed: e.locationNotRemoved,
-      has_preview: e.hasPreview,
     })
     .returning(EVIDENCE_COLUMNS)
     .executeTakeFirstOrThrow();
@@ -161,6 +159,18 @@ export function setEvidenceCriteria(trx: Trx, evidenceId: string, criteria: stri
     .where('id', '=', evidenceId)
     .returning(EVIDENCE_COLUMNS)
     .executeTakeFirstOrThrow();
+}
+
+/** Records that the row's preview is stored; undefined when the row was deleted meanwhile. */
+export function markPreviewStored(db: DbOrTrx, evidenceId: string): Promise<EvidenceRow | undefined> {
+  return db
+    .updateTable('evidence')
+    .set({ has_preview: true })
+    .where('id', '=', evidenceId)
+    .where('deleted_at', 'is', null)
+    .where('file_removed_at', 'is', null)
+    .returning(EVIDENCE_COLUMNS)
+    .executeTakeFirst();
 }
 
 export async function markEvidenceDeleted(trx: Trx, evidenceId: string): Promise<void> {

@@ -16,6 +16,7 @@ import { sanitiseFilename } from './intake/filenames.ts';
 import { criteriaOfFolders, folderMapperFor, folderPath, isSystemFile } from './intake/folders.ts';
 import type { IncomingUpload, OpenUpload } from './intake/incoming.ts';
 import { tooManyFiles } from './intake/limits.ts';
+import { addPreviews } from './intake/previews.ts';
 import { type ReceivedFile, receiveFile } from './intake/receive.ts';
 import { recordEvidence } from './intake/record.ts';
 import { refuseActiveName } from './media-types.ts';
@@ -229,7 +230,7 @@ export async function uploadEvidence(
   const intake = await startIntake(deps, p, applicationId);
   try {
     const { received, skipped } = await receiveUpload(intake, await openUpload());
-    const rows = await recordEvidence(intake, received);
+    const rows = await addPreviews(deps, await recordEvidence(intake, received));
     return { items: rows.map(evidenceView), skipped };
   } finally {
     await discardLeftovers(intake);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { appendApplicationHistory } from '../../applications/history.ts';
 import { lockApplicationAccess } from '../../applications/repository.ts';
 import type { Trx } from '../../db/index.ts';
-import { mayHavePreview, storePreview } from '../previews.ts';
 import {
   type EvidenceRow,
   insertEvidence,
@@ -89,10 +88,7 @@ async function assertWithinApplicationLimit(
   }
 }
 
-/**
- * New bytes: the pending object is committed under the new row's id, an image's preview is made
- * beside it, then the row inserted.
- */
+/** New bytes: the pending object is committed under the new row's id, then the row inserted. */
 async function fileNew(
   trx: Trx,
   intake: Intake,
@@ -103,10 +99,6 @@ async function fileNew(
   const key = randomUUID();
   await file.object.commit(key);
   committedKeys.push(key);
-  const previewKey = mayHavePreview(file.mediaType)
-    ? await storePreview(intake.deps.store, key, intake.deps.log)
-    : null;
-  if (previewKey) committedKeys.push(previewKey);
   const row = await insertEvidence(trx, {
     id: key,
     applicationId: intake.applicationId,
@@ -120,7 +112,6 @@ async function fileNew(
     uploadedBy: intake.actor.userId,
     metadataRemoved: file.location?.removed ?? null,
     locationNotRemoved: file.location?.notRemoved ?? [],
-    hasPreview: previewKey !== null,
   });
   await recordUpload(trx, intake, file, row, file.criteria, false);
   return row;
