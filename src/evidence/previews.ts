@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { EvidenceStore } from '../storage/store.ts';
 
 /** Previews are made of these: what browsers show and sharp's prebuilt binaries decode (not HEIC). */
@@ -37,14 +38,16 @@ export async function storePreview(
   // Loaded on first use: the native library is not needed to start the service.
   const { default: sharp } = await import('sharp');
   const pending = await store.begin();
+  let source: Readable | undefined;
   try {
-    const source = await store.open(storageKey);
+    source = await store.open(storageKey);
     const resize = sharp({ limitInputPixels: MAX_INPUT_PIXELS, animated: false })
       .rotate()
       .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'inside', withoutEnlargement: true })
       .webp({ quality: 70 });
-    source.on('error', (err) => resize.destroy(err));
-    source.pipe(resize);
+    const input = source;
+    input.on('error', (err) => resize.destroy(err));
+    input.pipe(resize);
     await pending.write(resize);
     const key = previewKeyOf(storageKey);
     await pending.commit(key);
@@ -53,6 +56,8 @@ export async function storePreview(
     log?.warn({ err, key: storageKey }, 'could not make a preview of an evidence image');
     return null;
   } finally {
+    // An image sharp refused leaves its source unread: close it (a file handle, an S3 connection).
+    source?.destroy();
     await pending.discard();
   }
 }
