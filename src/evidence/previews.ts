@@ -45,9 +45,8 @@ export async function storePreview(
       .rotate()
       .resize(PREVIEW_SIZE, PREVIEW_SIZE, { fit: 'inside', withoutEnlargement: true })
       .webp({ quality: 70 });
-    const input = source;
-    input.on('error', (err) => resize.destroy(err));
-    input.pipe(resize);
+    source.on('error', (err) => resize.destroy(err));
+    source.pipe(resize);
     await pending.write(resize);
     const key = previewKeyOf(storageKey);
     await pending.commit(key);
