@@ -6,8 +6,34 @@ import type { CleaningReport } from './report.ts';
  */
 const LOCATION_PROPERTY =
   'exif:GPS[A-Za-z]*|photoshop:(?:City|State|Country)|Iptc4xmpCore:(?:Location|CountryCode)|Iptc4xmpExt:(?:LocationShown|LocationCreated)';
-const AS_ELEMENT = new RegExp(`<(${LOCATION_PROPERTY})(?=[\\s/>])[^>]*?(?:/>|>[\\s\\S]*?</\\1\\s*>)`, 'g');
-const AS_ATTRIBUTE = new RegExp(`(?<=\\s)(?:${LOCATION_PROPERTY})\\s*=\\s*(?:"[^"]*"|'[^']*')`, 'g');
+// Bounded repeats: each candidate is looked at once, so a hostile packet cannot make this quadratic.
+const TAG = new RegExp(`<(/?)(${LOCATION_PROPERTY})(?=[\\s/>])[^<>]{0,1024}>`, 'g');
+const AS_ATTRIBUTE = new RegExp(
+  `(?<=\\s)(?:${LOCATION_PROPERTY})\\s*=\\s*(?:"[^"<>]{0,4096}"|'[^'<>]{0,4096}')`,
+  'g',
+);
+
+/** Where the location elements are: from an opening tag to its closing one (whatever lies between). */
+function elementRanges(text: string): [number, number][] {
+  const ranges: [number, number][] = [];
+  let open: { name: string; start: number } | null = null;
+  for (const tag of text.matchAll(TAG)) {
+    const [whole, slash, name] = tag as unknown as [string, string, string];
+    const at = tag.index;
+    if (open) {
+      if (slash && name === open.name) {
+        ranges.push([open.start, at + whole.length]);
+        open = null;
+      }
+    } else if (!slash) {
+      if (whole.endsWith('/>')) ranges.push([at, at + whole.length]);
+      else open = { name, start: at };
+    }
+  }
+  // Never closed: everything after it goes, the safe side.
+  if (open) ranges.push([open.start, text.length]);
+  return ranges;
+}
 
 /**
  * Blanks the location properties of an XMP packet with spaces, in place: the packet keeps its length
@@ -16,10 +42,10 @@ const AS_ATTRIBUTE = new RegExp(`(?<=\\s)(?:${LOCATION_PROPERTY})\\s*=\\s*(?:"[^
 export function blankXmpLocation(packet: Buffer, report: CleaningReport): void {
   // latin1 maps each byte to one character, so positions in the text are positions in the bytes.
   const text = packet.toString('latin1');
-  const blanked = text
-    .replace(AS_ELEMENT, (match) => ' '.repeat(match.length))
-    .replace(AS_ATTRIBUTE, (match) => ' '.repeat(match.length));
-  if (blanked === text) return;
-  packet.write(blanked, 'latin1');
+  const ranges = elementRanges(text);
+  for (const attribute of text.matchAll(AS_ATTRIBUTE))
+    ranges.push([attribute.index, attribute.index + attribute[0].length]);
+  if (ranges.length === 0) return;
+  for (const [start, end] of ranges) packet.fill(0x20, start, end);
   report.removed('xmp-location');
 }
