@@ -260,6 +260,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         caller(request),
         request.params.id,
         request.params.eid,
+        request.method !== 'HEAD',
       );
       return reply
         .header('Content-Type', mediaType)
@@ -267,7 +268,7 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
         .header('X-Content-Type-Options', 'nosniff')
         .header('Cache-Control', 'private, max-age=86400')
         .header('Content-Security-Policy', "default-src 'none'; sandbox")
-        .send(stream);
+        .send(stream ?? '');
     },
   );
 

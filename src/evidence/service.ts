@@ -171,20 +171,23 @@ export async function downloadEvidence(
 
 /**
  * Opens the preview of an evidence image, with the file's own rule (whoever may read the evidence)
- * and recorded in the history as a download of the file, marked as the preview.
+ * and recorded in the history as a download of the file, marked as the preview. A HEAD request
+ * (`withBody: false`) opens nothing and records nothing.
  */
 export async function openEvidencePreview(
   deps: EvidenceDeps,
   p: Principal,
   applicationId: string,
   evidenceId: string,
-): Promise<{ item: EvidenceView; mediaType: string; stream: Readable }> {
+  withBody: boolean,
+): Promise<{ item: EvidenceView; mediaType: string; stream: Readable | null }> {
   const { db, store } = deps;
   const access = await loadApplicationAccess(db, p, applicationId);
   assertMayReadEvidence(access.relations, access.snapshot);
   const row = await evidenceOrNotFound(db, applicationId, evidenceId);
   const item = evidenceView(row);
   if (!item.hasPreview) throw new DomainError('not-found', 'This evidence has no preview');
+  if (!withBody) return { item, mediaType: PREVIEW_MEDIA_TYPE, stream: null };
   let stream: Readable;
   try {
     stream = await store.open(previewKeyOf(row.storage_key));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import sharp from 'sharp';
 import { buildApp } from '../../src/app.ts';
@@ -17,10 +18,12 @@ import {
   MAKER_NOTE,
   movieWithLocation,
   PLACE,
+  pngChunk,
   pngChunks,
   pngWithLocation,
   webpChunks,
   webpWithLocation,
+  xmpPacket,
 } from '../helpers/photos.ts';
 import { useWorld } from '../helpers/setup.ts';
 import type { Actor, World } from '../helpers/world.ts';
@@ -293,6 +296,37 @@ describe('the cleaning streams', () => {
       for (const size of [1, 7, 4096])
         expect((await clean(original, size)).bytes.equals(whole.bytes)).toBe(true);
     }
+  });
+
+  it('a PNG with compressed XMP and a legacy raw EXIF profile: the XMP is stored uncompressed and blanked, the profile dropped', async () => {
+    const plain = await pngWithLocation();
+    const chunks = pngChunks(plain).filter((c) => c.type !== 'eXIf' && c.type !== 'iTXt');
+    const compressedXmp = Buffer.concat([
+      Buffer.from('XML:com.adobe.xmp\0\x01\0\0\0', 'latin1'),
+      deflateSync(xmpPacket()),
+    ]);
+    const rawProfile = Buffer.concat([
+      Buffer.from('Raw profile type exif\0\0', 'latin1'),
+      deflateSync(Buffer.from(`\nexif\n${exifTiff().length}\n${exifTiff().toString('hex')}\n`)),
+    ]);
+    const idat = chunks.findIndex((c) => c.type === 'IDAT');
+    const withBoth = Buffer.concat([
+      plain.subarray(0, 8),
+      ...chunks.slice(0, idat).map((c) => pngChunk(c.type, c.data)),
+      pngChunk('iTXt', compressedXmp),
+      pngChunk('zTXt', rawProfile),
+      ...chunks.slice(idat).map((c) => pngChunk(c.type, c.data)),
+    ]);
+    const cleaned = await clean(withBoth, 1000);
+    expect(cleaned.removed).toEqual(['raw-profile', 'xmp-location']);
+    const out = pngChunks(cleaned.bytes);
+    expect(out.map((c) => c.type)).not.toContain('zTXt');
+    const xmp = out.find((c) => c.type === 'iTXt')?.data as Buffer;
+    expect(xmp[18]).toBe(0); // no longer compressed
+    expectCleanXmp(xmp);
+    expect((await sharp(cleaned.bytes).raw().toBuffer()).equals(await sharp(plain).raw().toBuffer())).toBe(
+      true,
+    );
   });
 
   it('never fails on a broken file: a cut EXIF block is zeroed, a movie header past the end is left', async () => {

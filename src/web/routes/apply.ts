@@ -389,13 +389,19 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
     const { p } = who(request);
     const id = applicationId(request);
     const eid = param(uuid, (request.params as { eid?: string }).eid, 'evidence');
-    const { mediaType, stream } = await openEvidencePreview(deps(request), p, id, eid);
+    const { mediaType, stream } = await openEvidencePreview(
+      deps(request),
+      p,
+      id,
+      eid,
+      request.method !== 'HEAD',
+    );
     return reply
       .header('content-type', mediaType)
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'private, max-age=86400')
       .header('content-security-policy', "default-src 'none'; sandbox")
-      .send(stream);
+      .send(stream ?? '');
   });
 
   app.post('/apply/:id/evidence/:eid/delete', async (request, reply) => {
