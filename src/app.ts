@@ -181,6 +181,12 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   await app.register(streamRoutes, { db: database.db });
   await app.register(organisationRoutes, { db: database.db });
   const store = await createEvidenceStore(config);
+  if (!config.stripLocation) {
+    app.log.warn(
+      { setting: 'EVIDENCE_STRIP_LOCATION=false' },
+      'location data is NOT removed from uploaded photos and videos',
+    );
+  }
   await app.register(evidenceRoutes, { db: database.db, config, store });
   // Orphaned evidence objects (a crash between storing and committing) are swept at start and periodically.
   const stopOrphanSweeps = scheduleOrphanSweeps(

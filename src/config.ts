@@ -73,6 +73,7 @@ const configSchema = z.object({
     .int()
     .min(1)
     .default(3 * 365),
+  EVIDENCE_STRIP_LOCATION: flag(true),
   STORAGE: z.enum(['local', 's3']).default('local'),
   S3_ENDPOINT: z
     .url()
@@ -159,6 +160,8 @@ export type Config = {
   trustProxy: string[];
   limits: { maxFileBytes: number; maxApplicationBytes: number; maxFilesPerRequest: number };
   evidenceRetentionDays: number;
+  /** Location data is removed from photos and videos as they are stored (SPEC §6); off only for a reason. */
+  stripLocation: boolean;
   storage: StorageConfig;
   zipLimits: {
     maxZipBytes: number;
@@ -251,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFilesPerRequest: c.MAX_FILES_PER_REQUEST,
     },
     evidenceRetentionDays: c.EVIDENCE_RETENTION_DAYS,
+    stripLocation: c.EVIDENCE_STRIP_LOCATION,
     storage:
       c.STORAGE === 's3'
         ? {

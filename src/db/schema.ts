@@ -241,6 +241,11 @@ export interface EvidenceTable {
   /** The file is gone (e.g. retention) while the row, its metadata and history stay. */
   file_removed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   file_removed_reason: string | null;
+  /** What was removed for safeguarding as it was stored; null when it was stored without that step (migration 0012). */
+  metadata_removed: string[] | null;
+  location_not_removed: Generated<string[]>;
+  /** A small WebP preview is stored under `<storage_key>-preview`. */
+  has_preview: Generated<boolean>;
 }
 
 export interface AwardsTable {

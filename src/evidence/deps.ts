@@ -8,6 +8,8 @@ export type EvidenceDeps = {
   store: EvidenceStore;
   limits: Config['limits'];
   zipLimits: Config['zipLimits'];
+  /** Whether location data is removed from photos and videos as they are stored. */
+  stripLocation: boolean;
   /** A local directory for scratch files (a zip archive is spooled there while it is unpacked). */
   scratchDir: string;
   /** Where failures that must not fail the request (a leftover file) are reported. */
@@ -18,7 +20,7 @@ export type EvidenceDeps = {
 export function evidenceDeps(
   db: Db,
   store: EvidenceStore,
-  config: Pick<Config, 'limits' | 'zipLimits' | 'evidenceDir'>,
+  config: Pick<Config, 'limits' | 'zipLimits' | 'evidenceDir' | 'stripLocation'>,
   log?: EvidenceDeps['log'],
 ): EvidenceDeps {
   return {
@@ -26,6 +28,7 @@ export function evidenceDeps(
     store,
     limits: config.limits,
     zipLimits: config.zipLimits,
+    stripLocation: config.stripLocation,
     scratchDir: config.evidenceDir,
     log,
   };

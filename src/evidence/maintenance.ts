@@ -2,6 +2,7 @@ import { APPLICATION_FINAL_STATES } from '../../workflows/index.ts';
 import { appendApplicationHistory } from '../applications/history.ts';
 import type { Db } from '../db/index.ts';
 import type { EvidenceStore } from '../storage/store.ts';
+import { previewKeyOf } from './previews.ts';
 import {
   heldStorageKeys,
   lockApplicationRow,
@@ -90,7 +91,9 @@ export async function runEvidenceRetention(
           files: marked.map((m) => ({ evidenceId: m.id, filename: m.filename })),
         },
       });
-      return marked.map((m) => m.storage_key);
+      return marked.flatMap((m) =>
+        m.has_preview ? [m.storage_key, previewKeyOf(m.storage_key)] : [m.storage_key],
+      );
     });
     // After the commit: a failed removal leaves an orphan that the sweep removes, never a row without bytes.
     for (const key of keys) {

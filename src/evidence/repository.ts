@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTrx, Trx } from '../db/index.ts';
+import { fileKeyOfPreview } from './previews.ts';
 
 /** The queries on evidence rows (and the few on criteria and applications the evidence rules need). */
 
@@ -16,6 +17,9 @@ export type EvidenceRow = {
   created_at: Date | string;
   file_removed_at: Date | string | null;
   file_removed_reason: string | null;
+  metadata_removed: string[] | null;
+  location_not_removed: string[];
+  has_preview: boolean;
 };
 
 const EVIDENCE_COLUMNS = [
@@ -31,6 +35,9 @@ const EVIDENCE_COLUMNS = [
   'created_at',
   'file_removed_at',
   'file_removed_reason',
+  'metadata_removed',
+  'location_not_removed',
+  'has_preview',
 ] as const;
 
 /** Evidence of an application that is not deleted (its file may have been removed by retention). */
@@ -120,6 +127,8 @@ export type NewEvidence = {
   criteria: string[];
   round: number;
   uploadedBy: string;
+  metadataRemoved: string[] | null;
+  locationNotRemoved: string[];
 };
 
 export function insertEvidence(trx: Trx, e: NewEvidence): Promise<EvidenceRow> {
@@ -136,6 +145,8 @@ export function insertEvidence(trx: Trx, e: NewEvidence): Promise<EvidenceRow> {
       criteria: e.criteria,
       round: e.round,
       uploaded_by: e.uploadedBy,
+      metadata_removed: e.metadataRemoved,
+      location_not_removed: e.locationNotRemoved,
     })
     .returning(EVIDENCE_COLUMNS)
     .executeTakeFirstOrThrow();
@@ -148,6 +159,18 @@ export function setEvidenceCriteria(trx: Trx, evidenceId: string, criteria: stri
     .where('id', '=', evidenceId)
     .returning(EVIDENCE_COLUMNS)
     .executeTakeFirstOrThrow();
+}
+
+/** Records that the row's preview is stored; undefined when the row was deleted meanwhile. */
+export function markPreviewStored(db: DbOrTrx, evidenceId: string): Promise<EvidenceRow | undefined> {
+  return db
+    .updateTable('evidence')
+    .set({ has_preview: true })
+    .where('id', '=', evidenceId)
+    .where('deleted_at', 'is', null)
+    .where('file_removed_at', 'is', null)
+    .returning(EVIDENCE_COLUMNS)
+    .executeTakeFirst();
 }
 
 export async function markEvidenceDeleted(trx: Trx, evidenceId: string): Promise<void> {
@@ -207,19 +230,26 @@ export function markFilesRemovedByRetention(trx: Trx, applicationId: string, evi
     .where('id', 'in', evidenceIds)
     .where('file_removed_at', 'is', null)
     .where('deleted_at', 'is', null)
-    .returning(['id', 'filename', 'storage_key'])
+    .returning(['id', 'filename', 'storage_key', 'has_preview'])
     .execute();
 }
 
-/** Which of these storage keys a live evidence row still holds. */
+/** Which of these storage keys a live evidence row still holds (a preview's key, when its row has one). */
 export async function heldStorageKeys(db: DbOrTrx, keys: string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
+  const fileKeys = keys.map((key) => fileKeyOfPreview(key) ?? key);
   const rows = await db
     .selectFrom('evidence')
-    .select('storage_key')
-    .where('storage_key', 'in', keys)
+    .select(['storage_key', 'has_preview'])
+    .where('storage_key', 'in', fileKeys)
     .where('deleted_at', 'is', null)
     .where('file_removed_at', 'is', null)
     .execute();
-  return new Set(rows.map((r) => r.storage_key));
+  const held = new Map(rows.map((r) => [r.storage_key, r.has_preview]));
+  return new Set(
+    keys.filter((key) => {
+      const fileKey = fileKeyOfPreview(key);
+      return fileKey === null ? held.has(key) : held.get(fileKey) === true;
+    }),
+  );
 }

@@ -238,6 +238,43 @@ export const evidenceRoutes: FastifyPluginAsyncZod<EvidenceRoutesOptions> = asyn
     },
   );
 
+  app.get(
+    '/applications/:id/evidence/:eid/preview',
+    {
+      schema: {
+        operationId: 'previewEvidence',
+        tags: ['evidence'],
+        summary: 'A small WebP preview of an evidence image (recorded in the application history)',
+        description:
+          'Made when a JPEG, PNG, WebP or GIF is stored: at most 320 pixels a side, turned upright, without ' +
+          'metadata. The same rule as the file (whoever may read the evidence); 404 when the item has no preview ' +
+          '(`hasPreview` false: another type, an image that could not be decoded, or a file removed). Recorded as ' +
+          'EVIDENCE_DOWNLOADED with `preview: true`. Cacheable privately: a preview never changes.',
+        params: evidenceParams,
+        response: {
+          200: z.any().describe('image/webp'),
+          ...problemResponses(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { item, mediaType, stream } = await service.openEvidencePreview(
+        deps(request),
+        caller(request),
+        request.params.id,
+        request.params.eid,
+        request.method !== 'HEAD',
+      );
+      return reply
+        .header('Content-Type', mediaType)
+        .header('ETag', `"${item.sha256}-preview"`)
+        .header('X-Content-Type-Options', 'nosniff')
+        .header('Cache-Control', 'private, max-age=86400')
+        .header('Content-Security-Policy', "default-src 'none'; sandbox")
+        .send(stream ?? '');
+    },
+  );
+
   app.delete(
     '/applications/:id/evidence/:eid',
     {

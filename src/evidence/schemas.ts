@@ -33,6 +33,29 @@ export const evidenceView = z
       })
       .nullable()
       .describe('Set when the file itself is gone; the metadata and history stay'),
+    metadataRemoved: z
+      .array(z.string())
+      .nullable()
+      .describe(
+        'Safeguarding (SPEC §6): what was removed from the file as it was stored. `gps` (EXIF GPS directory), ' +
+          "`makernotes` (the camera maker's private EXIF block), `exif` (a whole EXIF block that could not be read), " +
+          '`xmp-location` (XMP location and place properties), `xmp` (a whole XMP packet, in GIF), `iptc-location` ' +
+          '(IPTC place fields), `raw-profile` (a PNG text chunk holding EXIF/IPTC/XMP in hexadecimal), ' +
+          '`video-location` (`©xyz`, `loci`, Apple location keys). Empty: nothing to remove; null: stored ' +
+          'without the step (before it existed, or with EVIDENCE_STRIP_LOCATION=false)',
+      ),
+    locationNotRemoved: z
+      .array(z.string())
+      .describe(
+        'Location data seen but left in the file, and why: `movie-header-too-large` (a movie header over 32 MiB), ' +
+          '`heif-exif-before-index`, `heif-exif-item-layout`, `heif-exif-item-missing` (and the same for `xmp`: a HEIF ' +
+          'item stored where it cannot be edited as the file streams), `moov-unreadable`, `meta-unreadable`',
+      ),
+    hasPreview: z
+      .boolean()
+      .describe(
+        'A small WebP preview is at `/applications/{id}/evidence/{eid}/preview` (JPEG, PNG, WebP, GIF)',
+      ),
   })
   .meta({ id: 'Evidence' });
 

@@ -16,9 +16,11 @@ import { sanitiseFilename } from './intake/filenames.ts';
 import { criteriaOfFolders, folderMapperFor, folderPath, isSystemFile } from './intake/folders.ts';
 import type { IncomingUpload, OpenUpload } from './intake/incoming.ts';
 import { tooManyFiles } from './intake/limits.ts';
+import { addPreviews } from './intake/previews.ts';
 import { type ReceivedFile, receiveFile } from './intake/receive.ts';
 import { recordEvidence } from './intake/record.ts';
 import { refuseActiveName } from './media-types.ts';
+import { PREVIEW_MEDIA_TYPE, previewKeyOf } from './previews.ts';
 import {
   type EvidenceRow,
   findEvidence,
@@ -44,6 +46,9 @@ export function evidenceView(row: EvidenceRow): EvidenceView {
     fileRemoved: row.file_removed_at
       ? { at: new Date(row.file_removed_at).toISOString(), reason: row.file_removed_reason ?? 'removed' }
       : null,
+    metadataRemoved: row.metadata_removed,
+    locationNotRemoved: row.location_not_removed,
+    hasPreview: row.has_preview && !row.file_removed_at,
   };
 }
 
@@ -164,6 +169,49 @@ export async function downloadEvidence(
   return { item, range, stream };
 }
 
+/**
+ * Opens the preview of an evidence image, with the file's own rule (whoever may read the evidence)
+ * and recorded in the history as a download of the file, marked as the preview. A HEAD request
+ * (`withBody: false`) opens nothing and records nothing.
+ */
+export async function openEvidencePreview(
+  deps: EvidenceDeps,
+  p: Principal,
+  applicationId: string,
+  evidenceId: string,
+  withBody: boolean,
+): Promise<{ item: EvidenceView; mediaType: string; stream: Readable | null }> {
+  const { db, store } = deps;
+  const access = await loadApplicationAccess(db, p, applicationId);
+  assertMayReadEvidence(access.relations, access.snapshot);
+  const row = await evidenceOrNotFound(db, applicationId, evidenceId);
+  const item = evidenceView(row);
+  if (!item.hasPreview) throw new DomainError('not-found', 'This evidence has no preview');
+  if (!withBody) return { item, mediaType: PREVIEW_MEDIA_TYPE, stream: null };
+  let stream: Readable;
+  try {
+    stream = await store.open(previewKeyOf(row.storage_key));
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError)
+      throw new DomainError('not-found', 'This evidence has no preview');
+    throw err;
+  }
+  try {
+    await appendApplicationHistory(db, {
+      applicationId,
+      type: 'EVIDENCE_DOWNLOADED',
+      actorId: p.userId,
+      from: null,
+      to: null,
+      payload: { evidenceId, filename: row.filename, preview: true },
+    });
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+  return { item, mediaType: PREVIEW_MEDIA_TYPE, stream };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Upload (the steps are in ./intake/; every door calls this)
 
@@ -185,7 +233,7 @@ export async function uploadEvidence(
   const intake = await startIntake(deps, p, applicationId);
   try {
     const { received, skipped } = await receiveUpload(intake, await openUpload());
-    const rows = await recordEvidence(intake, received);
+    const rows = await addPreviews(deps, await recordEvidence(intake, received));
     return { items: rows.map(evidenceView), skipped };
   } finally {
     await discardLeftovers(intake);
@@ -283,7 +331,7 @@ export async function deleteEvidence(
   applicationId: string,
   evidenceId: string,
 ): Promise<void> {
-  const key = await deps.db.transaction().execute(async (trx) => {
+  const removed = await deps.db.transaction().execute(async (trx) => {
     const access = await lockApplicationAccess(trx, p, applicationId);
     if (!access.relations.has('applicant') && !access.relations.has('admin')) {
       throw forbidden('Only members of the applying organisation (or an admin) delete evidence');
@@ -310,12 +358,17 @@ export async function deleteEvidence(
         sha256: row.sha256,
       },
     });
-    return row.storage_key;
+    return row;
   });
   // After the commit: a failure here leaves only an orphan for the sweep, never a row without bytes.
-  await deps.store
-    .remove(key)
-    .catch((err) => deps.log?.warn({ err, key }, 'could not remove a deleted evidence object'));
+  const keys = removed.has_preview
+    ? [removed.storage_key, previewKeyOf(removed.storage_key)]
+    : [removed.storage_key];
+  for (const key of keys) {
+    await deps.store
+      .remove(key)
+      .catch((err) => deps.log?.warn({ err, key }, 'could not remove a deleted evidence object'));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -77,9 +77,10 @@ export function registerAuth(
     for (const key of keys) limiter.fail(key);
     throw new DomainError('unauthenticated', 'The token is not valid, has expired or was revoked');
   });
-  // Answers that depend on who asks are never stored by browsers or shared caches.
+  // Answers that depend on who asks are never stored by browsers or shared caches, unless a route
+  // says they may be kept by the asker's own browser (`private`: an evidence preview).
   app.addHook('onSend', async (request, reply) => {
-    if (request.principal && !/no-store/.test(String(reply.getHeader('cache-control') ?? '')))
+    if (request.principal && !/no-store|^private\b/.test(String(reply.getHeader('cache-control') ?? '')))
       reply.header('cache-control', 'no-store');
   });
 }

@@ -91,6 +91,7 @@ const NON_JSON_RESPONSES: Record<
 > = {
   getMetrics: { 200: { types: ['text/plain'], description: 'Prometheus text exposition format' } },
   getCertificate: { 200: { types: ['application/pdf'], description: 'The certificate, one page' } },
+  previewEvidence: { 200: { types: ['image/webp'], description: 'The preview, at most 320 pixels a side' } },
   downloadEvidenceArchive: {
     200: {
       types: ['application/zip'],

@@ -28,6 +28,7 @@ beforeAll(async () => {
     store: new LocalEvidenceStore(dir),
     limits: t.config.limits,
     zipLimits: t.config.zipLimits,
+    stripLocation: true,
     scratchDir: dir,
   };
 });

@@ -1,4 +1,5 @@
 import { ObjectTooLargeError, type PendingObject } from '../../storage/store.ts';
+import { type LocationCleaning, stripLocation } from '../location/index.ts';
 import { inspectMediaType, refuseActiveName, storedFilename } from '../media-types.ts';
 import type { Intake } from './context.ts';
 import { sanitiseFilename } from './filenames.ts';
@@ -14,6 +15,8 @@ export type ReceivedBytes = {
   mediaType: string;
   size: number;
   sha256: string;
+  /** What was removed for safeguarding (SPEC §6); null when removal is turned off. */
+  location: LocationCleaning | null;
 };
 
 /** A received file and the criteria it is filed under. */
@@ -28,7 +31,9 @@ export type ReceivedFile = ReceivedBytes & {
  * of the application's. A name that promises markup or code is refused before a byte is read; the
  * type is decided from the first bytes on the way (a refused type, or text under a name that is not a
  * text name, stops the stream then and there) and the file is hashed as it is written. The name it
- * is stored under ends in its type's extension (SPEC §6). `shownName` names the file in problems (a
+ * is stored under ends in its type's extension (SPEC §6). Location data is removed from photos and
+ * videos on the way, before the hash: what is stored, hashed and compared for duplicates is the
+ * cleaned file. `shownName` names the file in problems (a
  * zip entry's path); by default its safe name. An empty file is received too: what it means is the
  * caller's decision.
  */
@@ -44,10 +49,13 @@ export async function receiveFile(
   const object = await store.begin();
   intake.pending.push(object);
   const inspection = inspectMediaType(incoming.stream, { filename, shown });
+  const cleaning = intake.deps.stripLocation ? stripLocation(inspection.stream) : null;
   const allowance = limits.maxApplicationBytes - intake.bytesSoFar;
   let written: { size: number; sha256: string };
   try {
-    written = await object.write(inspection.stream, { maxBytes: Math.min(limits.maxFileBytes, allowance) });
+    written = await object.write(cleaning?.stream ?? inspection.stream, {
+      maxBytes: Math.min(limits.maxFileBytes, allowance),
+    });
   } catch (err) {
     if (err instanceof ObjectTooLargeError) {
       if (allowance < limits.maxFileBytes) throw applicationFull(limits, intake.bytesBefore);
@@ -59,5 +67,11 @@ export async function receiveFile(
   if (incoming.truncated()) throw fileTooLarge(shown, limits);
   intake.bytesSoFar += written.size;
   const mediaType = inspection.result();
-  return { object, filename: storedFilename(filename, mediaType), mediaType, ...written };
+  return {
+    object,
+    filename: storedFilename(filename, mediaType),
+    mediaType,
+    ...written,
+    location: cleaning?.result() ?? null,
+  };
 }

@@ -110,6 +110,8 @@ async function fileNew(
     criteria: file.criteria,
     round,
     uploadedBy: intake.actor.userId,
+    metadataRemoved: file.location?.removed ?? null,
+    locationNotRemoved: file.location?.notRemoved ?? [],
   });
   await recordUpload(trx, intake, file, row, file.criteria, false);
   return row;
@@ -154,6 +156,8 @@ async function recordUpload(
       size: file.size,
       sha256: file.sha256,
       ...(file.archivePath ? { archivePath: file.archivePath } : {}),
+      ...(file.location?.removed.length ? { metadataRemoved: file.location.removed } : {}),
+      ...(file.location?.notRemoved.length ? { locationNotRemoved: file.location.notRemoved } : {}),
       ...(duplicate ? { duplicate: true } : {}),
     },
   });

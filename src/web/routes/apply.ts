@@ -24,7 +24,13 @@ import type { Principal } from '../../domain/principal.ts';
 import { evidenceDeps } from '../../evidence/deps.ts';
 import { closeUnreadUpload, multipartOptions, multipartUpload } from '../../evidence/multipart.ts';
 import { contentDisposition } from '../../evidence/routes.ts';
-import { deleteEvidence, downloadEvidence, listEvidence, uploadEvidence } from '../../evidence/service.ts';
+import {
+  deleteEvidence,
+  downloadEvidence,
+  listEvidence,
+  openEvidencePreview,
+  uploadEvidence,
+} from '../../evidence/service.ts';
 import { listMyNotifications } from '../../notifications/service.ts';
 import { signPledge } from '../../organisations/service.ts';
 import type { EvidenceStore } from '../../storage/store.ts';
@@ -264,6 +270,8 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
           size: formatSize(locale, e.size),
           removed: e.fileRemoved !== null,
           others: e.criteria.filter((c) => c !== code).join(', '),
+          hasPreview: e.hasPreview,
+          locationRemoved: (e.metadataRemoved ?? []).length > 0,
         })),
         uploadHint: t('criterion.uploadHint', {
           fileSize: formatSize(locale, config.limits.maxFileBytes),
@@ -374,6 +382,26 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
       .header('content-length', String(item.size))
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'private, no-store')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .send(stream ?? '');
+  });
+
+  // An image's preview, for the evidence tables of the school's and the panel's pages: the file's rule.
+  app.get('/apply/:id/evidence/:eid/preview', async (request, reply) => {
+    const { p } = who(request);
+    const id = applicationId(request);
+    const eid = param(uuid, (request.params as { eid?: string }).eid, 'evidence');
+    const { mediaType, stream } = await openEvidencePreview(
+      deps(request),
+      p,
+      id,
+      eid,
+      request.method !== 'HEAD',
+    );
+    return reply
+      .header('content-type', mediaType)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'private, max-age=86400')
       .header('content-security-policy', "default-src 'none'; sandbox")
       .send(stream ?? '');
   });
