@@ -159,6 +159,7 @@ export interface Database {
   application_answers: ApplicationAnswersTable;
   application_events: ApplicationEventsTable;
   evidence: EvidenceTable;
+  evidence_uploads: EvidenceUploadsTable;
   awards: AwardsTable;
   award_events: AwardEventsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -238,6 +239,19 @@ export interface EvidenceTable {
   /** The file is gone (e.g. retention) while the row, its metadata and history stay. */
   file_removed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   file_removed_reason: string | null;
+}
+
+/** A resumable upload under way: its declared length is reserved against the application's limit. */
+export interface EvidenceUploadsTable {
+  id: string;
+  application_id: string;
+  created_by: string;
+  length: number;
+  filename: string;
+  criteria: string | null;
+  relative_path: string | null;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
 }
 
 export interface AwardsTable {

@@ -9,6 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { DomainError } from '../domain/errors.ts';
+import type { ResumableIntake } from '../evidence/tus.ts';
 import { isDatabaseUnavailable } from '../http/problem.ts';
 import type { SignIn } from '../signin/service.ts';
 import type { EvidenceStore } from '../storage/store.ts';
@@ -27,6 +28,7 @@ import { accountRoutes } from './routes/account.ts';
 import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
 import { signInRoutes } from './routes/sign-in.ts';
+import { uploadRoutes } from './routes/uploads.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,7 +39,13 @@ declare module 'fastify' {
   }
 }
 
-export type WebOptions = { db: Db; config: Config; signIn: SignIn; store: EvidenceStore };
+export type WebOptions = {
+  db: Db;
+  config: Config;
+  signIn: SignIn;
+  store: EvidenceStore;
+  resumable: ResumableIntake;
+};
 
 const isMultipart = (request: FastifyRequest) => /^multipart\//i.test(request.headers['content-type'] ?? '');
 
@@ -62,7 +70,7 @@ const programOnCatchAll = (request: FastifyRequest) =>
  * the OpenAPI document; pages authenticate by session cookie only, so a token opens no page and a
  * session cookie opens no API route.
  */
-export async function webPlugin(app: FastifyInstance, { db, config, signIn, store }: WebOptions) {
+export async function webPlugin(app: FastifyInstance, { db, config, signIn, store, resumable }: WebOptions) {
   const pages = createPages(config);
 
   app.addHook('onRoute', (route) => {
@@ -78,11 +86,12 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
     cookieKey: CSRF_COOKIE,
     cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: true },
     // In a URL a token could be logged or kept in history: only multipart forms, whose body cannot be
-    // read first, send it there (and the request log redacts it).
+    // read first, send it there (and the request log redacts it). A page's script sends it in a header.
     getToken: (request) =>
-      isMultipart(request)
+      (request.headers['x-csrf-token'] as string | undefined) ??
+      (isMultipart(request)
         ? (request.query as { _csrf?: string } | undefined)?._csrf
-        : (request.body as { _csrf?: string } | undefined)?._csrf,
+        : (request.body as { _csrf?: string } | undefined)?._csrf),
   });
 
   // GOV.UK Frontend's compiled CSS asks for its images at /assets/images; our own files are under /static.
@@ -150,6 +159,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(signInRoutes, { db, config, signIn, pages });
   await app.register(accountRoutes, { db, config, signIn, pages });
   await app.register(applyRoutes, { db, config, store, pages });
+  await app.register(uploadRoutes, { db, config, store, resumable });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),
