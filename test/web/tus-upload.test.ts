@@ -109,4 +109,26 @@ run('resumable uploads on the criterion page', () => {
       await h.t.database.db.selectFrom('evidence').select('id').where('application_id', '=', id).execute(),
     ).toHaveLength(1);
   }, 120_000);
+
+  it('the pages’ tus door needs the session and the page’s CSRF token', async () => {
+    const id = await draftOfNewSchool(h.t.database.db, w, 'Tus browser school');
+    const headers = { 'tus-resumable': '1.0.0', 'upload-length': '100' };
+    const noSession = await h.t.app.inject({ method: 'POST', url: `/apply/${id}/uploads`, headers });
+    expect(noSession.statusCode).toBe(403);
+    const patch = await h.t.app.inject({
+      method: 'PATCH',
+      url: `/apply/${id}/uploads/${'0'.repeat(32)}`,
+      headers: { ...headers, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      payload: Buffer.from('x'),
+    });
+    expect(patch.statusCode).toBe(403);
+    expect(patch.json().message).toBeTruthy();
+    // An API token is no substitute for the session and its CSRF token.
+    const withToken = await h.t.app.inject({
+      method: 'HEAD',
+      url: `/apply/${id}/uploads/${'0'.repeat(32)}`,
+      headers: { ...headers, authorization: `Bearer ${w.applicantA.token}` },
+    });
+    expect(withToken.statusCode).toBe(403);
+  });
 });

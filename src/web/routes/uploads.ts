@@ -51,7 +51,14 @@ export async function uploadRoutes(
   app.setErrorHandler((err, request, reply) => {
     const locale = request.visitor?.locale ?? 'en';
     const status =
-      err instanceof DomainError ? PROBLEM_STATUS[err.code] : err instanceof SignInRequired ? 401 : 500;
+      err instanceof DomainError
+        ? PROBLEM_STATUS[err.code]
+        : err instanceof SignInRequired
+          ? 401
+          : // A missing or wrong CSRF token, a malformed request.
+            (err as { statusCode?: number }).statusCode && (err as { statusCode: number }).statusCode < 500
+            ? (err as { statusCode: number }).statusCode
+            : 500;
     if (status >= 500) request.log.error({ err }, 'resumable upload failed');
     else request.log.info({ err }, 'resumable upload refused');
     const message = uploadErrorText(translator(locale), locale, err, config.limits);
