@@ -114,7 +114,11 @@ export const resumableRoutes: FastifyPluginAsyncZod<ResumableRoutesOptions> = as
           "server's (else 409 `conflict`). 204 with the new `Upload-Offset` while bytes are missing. The PATCH that " +
           'completes the file files it through the same checks as a multipart upload (type from the bytes and the ' +
           'name, limits, SHA-256, duplicates, history) and answers 200 with the evidence item, or the same problem ' +
-          'as a multipart upload would (415 for a refused type, 413, 400), the partial upload removed either way.',
+          'as a multipart upload would (415 for a refused type, 413, 400), the partial upload removed either way.\n\n' +
+          '`HEAD` on the same URL (tus core; OpenAPI lists no HEAD operations) answers 200 with `Upload-Offset`, the ' +
+          'bytes stored so far (also after a dropped connection or a restart of the server): resume from there. ' +
+          "`Upload-Length`, `Upload-Expires` and `Cache-Control: no-store` come with it; someone else's, finished, " +
+          'terminated or expired uploads are 404.',
         consumes: ['application/offset+octet-stream'],
         params: uploadParams,
         headers: z.looseObject({
