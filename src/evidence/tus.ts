@@ -101,6 +101,7 @@ export function createResumableIntake(
     });
 
   const server = new Server({
+    // Required by the server, unused: `generateUrl` and `getFileIdFromRequest` make and read our URLs.
     path: '/uploads',
     datastore,
     // Same origin only: the API is called by programs, the pages by their own script.
@@ -156,6 +157,8 @@ export function createResumableIntake(
           reply.header(name, value);
       }
       if (call.failure) throw call.failure;
+      // The client went away mid-PATCH: what arrived is kept for the resume, and nobody awaits an answer.
+      if (request.raw.socket?.destroyed) return reply.code(204).send();
       if (call.result) return reply.code(200).send(call.result);
       if (response.status >= 400) {
         const code = CODE_OF_STATUS[response.status];
