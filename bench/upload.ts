@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { join } from 'node:path';
 import {
   adminTokenFrom,
@@ -19,6 +19,7 @@ import type { BenchModule, BenchOptions, BenchResult } from './types.ts';
  * SPEC §8: an evidence upload of a 1 GB file through the real service on loopback (multipart parsing,
  * type detection, SHA-256, temp file, fsync, rename, transaction) against piping the same bytes to a
  * file and fsyncing it, with no parsing, in the same run; and the service's RSS growth while it takes the upload.
+ * The same file sent resumably (tus, in 64 MiB pieces as a client sends them) is measured beside them.
  */
 const MB = 1024 * 1024;
 
@@ -29,46 +30,59 @@ async function rssOf(pid: number): Promise<number> {
   return kb * 1024;
 }
 
-/** POSTs `size` bytes (a multipart body around an MP4-looking file, or raw) and times it. */
+/** Sends `size` bytes (a multipart body around an MP4-looking file, or raw) and times it. */
 function send(
   url: string,
   path: string,
   headers: Record<string, string>,
   parts: { head: Buffer; size: number; tail: Buffer },
+  method = 'POST',
 ) {
   const block = randomBytes(MB);
-  return new Promise<{ ms: number; status: number; body: string }>((resolve, reject) => {
-    const started = performance.now();
-    const target = new URL(path, url);
-    const req = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: 'POST',
-        path: target.pathname,
-        headers: { ...headers, 'content-length': String(parts.head.length + parts.size + parts.tail.length) },
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (c) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    let sent = 0;
-    req.write(parts.head);
-    const pump = () => {
-      while (sent < parts.size) {
-        const chunk = block.subarray(0, Math.min(MB, parts.size - sent));
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      req.end(parts.tail);
-    };
-    pump();
-  });
+  return new Promise<{ ms: number; status: number; body: string; headers: IncomingHttpHeaders }>(
+    (resolve, reject) => {
+      const started = performance.now();
+      const target = new URL(path, url);
+      const req = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method,
+          path: target.pathname,
+          headers: {
+            ...headers,
+            'content-length': String(parts.head.length + parts.size + parts.tail.length),
+          },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += c;
+          });
+          res.on('end', () =>
+            resolve({
+              ms: performance.now() - started,
+              status: res.statusCode ?? 0,
+              body,
+              headers: res.headers,
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      let sent = 0;
+      req.write(parts.head);
+      const pump = () => {
+        while (sent < parts.size) {
+          const chunk = block.subarray(0, Math.min(MB, parts.size - sent));
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end(parts.tail);
+      };
+      pump();
+    },
+  );
 }
 
 async function run(options: BenchOptions): Promise<BenchResult[]> {
@@ -129,9 +143,40 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
       return res.ms;
     };
 
+    /** The same file over tus: creation, then PATCHes of 64 MiB pieces; the last one files it. */
+    const TUS_PIECE = 64 * MB;
+    const tusUploadTo = async (applicationId: string, fileSize: number) => {
+      const started = performance.now();
+      const tus = { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0' };
+      const metadata = `filename ${Buffer.from('assembly.mp4').toString('base64')},criteria ${Buffer.from('L1').toString('base64')}`;
+      const created = await send(
+        service.url,
+        `/applications/${applicationId}/uploads`,
+        { ...tus, 'upload-length': String(fileSize), 'upload-metadata': metadata },
+        { head: Buffer.alloc(0), size: 0, tail: Buffer.alloc(0) },
+      );
+      if (created.status !== 201) throw new Error(`tus creation: ${created.status} ${created.body}`);
+      const location = String(created.headers.location);
+      for (let offset = 0; offset < fileSize; offset += TUS_PIECE) {
+        const pieceSize = Math.min(TUS_PIECE, fileSize - offset);
+        const head = offset === 0 ? mp4Header : Buffer.alloc(0);
+        const res = await send(
+          service.url,
+          location,
+          { ...tus, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+          { head, size: pieceSize - head.length, tail: Buffer.alloc(0) },
+          'PATCH',
+        );
+        const last = offset + pieceSize === fileSize;
+        if (res.status !== (last ? 200 : 204)) throw new Error(`tus PATCH: ${res.status} ${res.body}`);
+      }
+      return performance.now() - started;
+    };
+
     // Warm up both (JIT, first file system use), then measure from the settled RSS.
     const warm = (await applicant('POST', '/applications', { organisationId: orgId })).id as string;
     await uploadTo(warm, 8 * MB);
+    await tusUploadTo(warm, 8 * MB + 1);
     await admin('POST', `/applications/${warm}/events`, { type: 'WITHDRAW', reason: 'warm-up done' });
     await send(baseline.url, '/', {}, { head: Buffer.alloc(0), size: 8 * MB, tail: Buffer.alloc(0) });
     await new Promise((r) => setTimeout(r, 500));
@@ -147,7 +192,9 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
       );
     }, 50);
     const uploadRates: number[] = [];
+    const tusRates: number[] = [];
     const baselineRates: number[] = [];
+    let multipartPeakRss = rssBefore;
     try {
       for (let i = 0; i < rounds; i++) {
         const parts = multipartParts(size);
@@ -170,12 +217,23 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
           reason: 'bench round done',
         });
       }
+      multipartPeakRss = peakRss;
+      for (let i = 0; i < rounds; i++) {
+        const applicationId = (await admin('POST', '/applications', { organisationId: orgId })).id as string;
+        tusRates.push(size / MB / ((await tusUploadTo(applicationId, size)) / 1000));
+        await admin('POST', `/applications/${applicationId}/events`, {
+          type: 'WITHDRAW',
+          reason: 'bench round done',
+        });
+      }
     } finally {
       clearInterval(sampler);
     }
     const upload = Math.max(...uploadRates);
+    const tus = Math.max(...tusRates);
     const pipe = Math.max(...baselineRates);
-    const growth = (peakRss - rssBefore) / MB;
+    const growth = (multipartPeakRss - rssBefore) / MB;
+    const tusGrowth = (peakRss - rssBefore) / MB;
     const notes = `${size / MB} MB file, best of ${rounds}; upload runs ${uploadRates.map((r) => round(r, 0)).join(', ')} MB/s, pipe and fsync ${baselineRates.map((r) => round(r, 0)).join(', ')} MB/s`;
     return [
       ratioResult('upload.throughput', upload, pipe, 'MB/s', 0.8, notes),
@@ -185,7 +243,23 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
         64,
         'MB',
         null,
-        `service RSS ${round(rssBefore / MB, 0)} MB before, ${round(peakRss / MB, 0)} MB at peak (sampled every 50 ms)`,
+        `service RSS ${round(rssBefore / MB, 0)} MB before, ${round(multipartPeakRss / MB, 0)} MB at peak (sampled every 50 ms)`,
+      ),
+      ratioResult(
+        'upload.tusThroughput',
+        tus,
+        pipe,
+        'MB/s',
+        0.8,
+        `the same file over tus in ${TUS_PIECE / MB} MiB pieces (partial file, then the intake: written twice), best of ${rounds}; runs ${tusRates.map((r) => round(r, 0)).join(', ')} MB/s`,
+      ),
+      maxResult(
+        'upload.tusRssGrowth',
+        tusGrowth,
+        64,
+        'MB',
+        null,
+        `service RSS ${round(rssBefore / MB, 0)} MB before the multipart rounds, ${round(peakRss / MB, 0)} MB at peak over the tus rounds`,
       ),
     ];
   } finally {

@@ -14,9 +14,11 @@ import { areaRoutes } from './areas/routes.ts';
 import { awardRoutes } from './awards/routes.ts';
 import { type Config, publicBaseUrl } from './config.ts';
 import type { DatabaseHandle } from './db/index.ts';
-import { scheduleOrphanSweeps } from './evidence/maintenance.ts';
+import { scheduleOrphanSweeps, scheduleUploadExpiry } from './evidence/maintenance.ts';
 import { EVIDENCE_MEDIA_TYPES } from './evidence/media-types.ts';
+import { resumableRoutes } from './evidence/resumable-routes.ts';
 import { evidenceRoutes } from './evidence/routes.ts';
+import { createResumableIntake } from './evidence/tus.ts';
 import { healthRoutes } from './health/routes.ts';
 import { registerAuth } from './http/auth.ts';
 import { CSV_NOTE } from './http/csv.ts';
@@ -194,6 +196,15 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     config.orphanSweepIntervalMs,
   );
   app.addHook('onClose', async () => stopOrphanSweeps());
+  const resumable = createResumableIntake(config, app.log);
+  app.decorate('resumable', resumable);
+  await app.register(resumableRoutes, { db: database.db, config, store, resumable });
+  // Unfinished resumable uploads past their expiry are removed on the same rhythm as the orphan sweep.
+  const stopUploadExpiry = scheduleUploadExpiry(
+    { removeExpired: () => resumable.removeExpired(database.db), log: app.log },
+    config.orphanSweepIntervalMs,
+  );
+  app.addHook('onClose', async () => stopUploadExpiry());
   // The e-mails that transitions write link to pages under PUBLIC_URL, else the listen address.
   useEffectsSettings({ links: pageLinks(publicBaseUrl(config)) });
   await app.register(applicationRoutes, { db: database.db });
@@ -206,7 +217,7 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
   const signIn = createSignIn({ config, baseUrl: () => ownOrigin(config, app), log: app.log });
   app.decorate('signIn', signIn);
   app.addHook('onClose', async () => signIn.close());
-  await app.register(webPlugin, { db: database.db, config, signIn, store });
+  await app.register(webPlugin, { db: database.db, config, signIn, store, resumable });
 
   return app;
 }

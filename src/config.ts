@@ -101,6 +101,7 @@ const configSchema = z.object({
     .default(2 * 1024 * 1024 * 1024),
   ZIP_MAX_COMPRESSION_RATIO: z.coerce.number().min(1).default(100),
   ORPHAN_SWEEP_INTERVAL_MINUTES: z.coerce.number().min(0).default(60),
+  TUS_EXPIRY_HOURS: z.coerce.number().positive().default(24),
   ALLOW_CLOCK_OVERRIDE: flag(false),
   BOOTSTRAP_ADMIN_EMAIL: z
     .string()
@@ -171,6 +172,8 @@ export type Config = {
   };
   /** How often committed objects no row knows are swept; 0 turns the periodic sweep off (the start sweep stays). */
   orphanSweepIntervalMs: number;
+  /** How long an unfinished resumable (tus) upload is kept before it expires and is removed. */
+  resumableUploadExpiryMs: number;
   allowClockOverride: boolean;
   bootstrapAdminEmail: string;
   jobs: { worker: boolean; pollIntervalMs: number; retryBaseSeconds: number };
@@ -276,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCompressionRatio: c.ZIP_MAX_COMPRESSION_RATIO,
     },
     orphanSweepIntervalMs: c.ORPHAN_SWEEP_INTERVAL_MINUTES * 60_000,
+    resumableUploadExpiryMs: c.TUS_EXPIRY_HOURS * 60 * 60_000,
     allowClockOverride: c.ALLOW_CLOCK_OVERRIDE,
     bootstrapAdminEmail: c.BOOTSTRAP_ADMIN_EMAIL,
     jobs: {

@@ -161,6 +161,7 @@ export interface Database {
   application_answers: ApplicationAnswersTable;
   application_events: ApplicationEventsTable;
   evidence: EvidenceTable;
+  evidence_uploads: EvidenceUploadsTable;
   awards: AwardsTable;
   award_events: AwardEventsTable;
   idempotency_keys: IdempotencyKeysTable;
@@ -246,6 +247,19 @@ export interface EvidenceTable {
   location_not_removed: Generated<string[]>;
   /** A small WebP preview is stored under `<storage_key>-preview`. */
   has_preview: Generated<boolean>;
+}
+
+/** A resumable upload under way: its declared length is reserved against the application's limit. */
+export interface EvidenceUploadsTable {
+  id: string;
+  application_id: string;
+  created_by: string;
+  length: number;
+  filename: string;
+  criteria: string | null;
+  relative_path: string | null;
+  created_at: CreatedAt;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
 }
 
 export interface AwardsTable {

@@ -125,21 +125,45 @@ export function scheduleOrphanSweeps(
   deps: { db: Db; store: EvidenceStore; log: Log },
   intervalMs: number,
 ): () => void {
+  return inBackground(() => sweepEvidenceOrphans(deps), intervalMs, deps.log, {
+    done: 'removed orphaned evidence objects',
+    failed: 'evidence orphan sweep failed',
+  });
+}
+
+/** Removes expired unfinished resumable uploads once now and then every `intervalMs`, like the sweep. */
+export function scheduleUploadExpiry(
+  deps: { removeExpired: () => Promise<number>; log: Log },
+  intervalMs: number,
+): () => void {
+  return inBackground(deps.removeExpired, intervalMs, deps.log, {
+    done: 'removed expired resumable uploads',
+    failed: 'removing expired resumable uploads failed',
+  });
+}
+
+/** Runs `task` now and every `intervalMs` (0: only now), never twice at once; returns a function that stops it. */
+function inBackground(
+  task: () => Promise<number>,
+  intervalMs: number,
+  log: Log,
+  messages: { done: string; failed: string },
+): () => void {
   let running: Promise<void> | null = null;
-  const sweep = () => {
+  const run = () => {
     if (running) return;
-    running = sweepEvidenceOrphans(deps)
+    running = task()
       .then((removed) => {
-        if (removed > 0) deps.log.info({ removed }, 'removed orphaned evidence objects');
+        if (removed > 0) log.info({ removed }, messages.done);
       })
-      .catch((err) => deps.log.warn({ err }, 'evidence orphan sweep failed'))
+      .catch((err) => log.warn({ err }, messages.failed))
       .finally(() => {
         running = null;
       });
   };
-  const first = setTimeout(sweep, 0);
+  const first = setTimeout(run, 0);
   first.unref();
-  const timer = intervalMs > 0 ? setInterval(sweep, intervalMs) : null;
+  const timer = intervalMs > 0 ? setInterval(run, intervalMs) : null;
   timer?.unref();
   return () => {
     clearTimeout(first);

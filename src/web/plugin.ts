@@ -11,6 +11,7 @@ import type { Handler, HTTPVersion } from 'find-my-way';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { DomainError } from '../domain/errors.ts';
+import type { ResumableIntake } from '../evidence/tus.ts';
 import { isDatabaseUnavailable } from '../http/problem.ts';
 import type { SignIn } from '../signin/service.ts';
 import type { EvidenceStore } from '../storage/store.ts';
@@ -34,6 +35,7 @@ import { leadApplicationRoutes } from './routes/lead-application.ts';
 import { registerRoutes } from './routes/register.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { signInRoutes } from './routes/sign-in.ts';
+import { uploadRoutes } from './routes/uploads.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -46,7 +48,13 @@ declare module 'fastify' {
 
 type RouteHandler = Handler<HTTPVersion.V1>;
 
-export type WebOptions = { db: Db; config: Config; signIn: SignIn; store: EvidenceStore };
+export type WebOptions = {
+  db: Db;
+  config: Config;
+  signIn: SignIn;
+  store: EvidenceStore;
+  resumable: ResumableIntake;
+};
 
 const isMultipart = (request: FastifyRequest) => /^multipart\//i.test(request.headers['content-type'] ?? '');
 
@@ -71,7 +79,7 @@ const programOnCatchAll = (request: FastifyRequest) =>
  * the OpenAPI document; pages authenticate by session cookie only, so a token opens no page and a
  * session cookie opens no API route.
  */
-export async function webPlugin(app: FastifyInstance, { db, config, signIn, store }: WebOptions) {
+export async function webPlugin(app: FastifyInstance, { db, config, signIn, store, resumable }: WebOptions) {
   const pages = createPages(config);
 
   // Pages at an address the API also answers (the register, the verification link printed on
@@ -106,11 +114,12 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
     cookieKey: CSRF_COOKIE,
     cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, secure: true },
     // In a URL a token could be logged or kept in history: only multipart forms, whose body cannot be
-    // read first, send it there (and the request log redacts it).
+    // read first, send it there (and the request log redacts it). A page's script sends it in a header.
     getToken: (request) =>
-      isMultipart(request)
+      (request.headers['x-csrf-token'] as string | undefined) ??
+      (isMultipart(request)
         ? (request.query as { _csrf?: string } | undefined)?._csrf
-        : (request.body as { _csrf?: string } | undefined)?._csrf,
+        : (request.body as { _csrf?: string } | undefined)?._csrf),
   });
 
   // GOV.UK Frontend's compiled CSS asks for its images at /assets/images; our own files are under /static.
@@ -183,6 +192,7 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   await app.register(leadRoutes, { db, config, signIn, pages });
   await app.register(reviewRoutes, { db, config, store, pages });
   await app.register(leadApplicationRoutes, { db, pages });
+  await app.register(uploadRoutes, { db, config, store, resumable });
 
   app.get(CATCH_ALL, (request, reply) =>
     programOnCatchAll(request) ? reply.callNotFound() : notFoundPage(pages, request, reply),

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { forbidden, notFound, validationFailed } from '../../src/domain/errors.ts';
+import { createResumableIntake } from '../../src/evidence/tus.ts';
 import { createEvidenceStore } from '../../src/storage/index.ts';
 import { webPlugin } from '../../src/web/plugin.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -274,6 +275,7 @@ describe('errors on pages', () => {
         config: t.config,
         signIn: t.app.signIn,
         store: await createEvidenceStore(t.config),
+        resumable: createResumableIntake(t.config),
       });
       pages.get('/test/forbidden', async () => {
         throw forbidden('Only the area lead or an admin may do this');

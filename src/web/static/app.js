@@ -42,6 +42,14 @@ function enhanceUpload(form) {
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    if (window.tus?.isSupported && form.dataset.resumable) {
+      const files = [];
+      for (const input of form.querySelectorAll('input[type="file"]')) {
+        for (const file of input.files) files.push({ file, path: file.webkitRelativePath || file.name });
+      }
+      sendResumable(form, [...files, ...dropped], { progress, bar, text });
+      return;
+    }
     const data = new FormData();
     data.append('criteria', form.elements.criteria.value);
     for (const input of form.querySelectorAll('input[type="file"]')) {
@@ -107,4 +115,109 @@ function send(form, data, { progress, bar, text }) {
 function failed(form, progress, button) {
   progress.querySelector('[data-progress-text]').textContent = form.dataset.failed;
   if (button) button.disabled = false;
+}
+
+/**
+ * Sends the files one after another over tus (a connection that drops is resumed where the server
+ * stopped, also after the page is reloaded), then shows the criterion page with what was added. A
+ * refusal is shown in an error summary, in the words the server chose.
+ */
+const SYSTEM_FILE = /(^|\/)(__MACOSX\/|\.DS_Store$|Thumbs\.db$|desktop\.ini$|\._)/i;
+
+async function sendResumable(form, files, { progress, bar, text }) {
+  const button = form.querySelector('button[type="submit"], .govuk-button');
+  progress.hidden = false;
+  if (button) button.disabled = true;
+  // A folder's system files and empty files are left out, as the server leaves them out of a folder sent whole.
+  const wanted = files.filter(
+    ({ file, path }) => path === file.name || !(SYSTEM_FILE.test(path) || file.size === 0),
+  );
+  let skipped = files.length - wanted.length;
+  const total = wanted.reduce((n, { file }) => n + file.size, 0) || 1;
+  let sent = 0;
+  let added = 0;
+  for (const { file, path } of wanted) {
+    try {
+      const answer = await resumableUpload(form, file, path, (bytes) => {
+        const percent = Math.floor(((sent + bytes) / total) * 100);
+        bar.value = percent;
+        text.textContent = form.dataset.progressTemplate.replace('__P__', String(percent));
+      });
+      added += answer.items.length;
+      skipped += answer.skipped.length;
+    } catch (err) {
+      const body = err.originalResponse?.getBody();
+      let message = form.dataset.failed;
+      try {
+        message = JSON.parse(body).message || message;
+      } catch {}
+      showUploadError(form, message);
+      if (button) button.disabled = false;
+      return;
+    }
+    sent += file.size;
+  }
+  const done = form.dataset.done.replace('__N__', String(added));
+  window.location.assign(skipped > 0 ? `${done}&skipped=${skipped}` : done);
+}
+
+function resumableUpload(form, file, path, onBytes) {
+  return new Promise((resolve, reject) => {
+    const upload = new window.tus.Upload(file, {
+      endpoint: form.dataset.resumable,
+      headers: { 'X-CSRF-Token': form.dataset.csrf },
+      metadata: {
+        filename: file.name,
+        criteria: form.elements.criteria.value,
+        ...(path !== file.name ? { relativePath: path } : {}),
+      },
+      // Pieces of 16 MiB: a drop costs at most one piece, and no request outlives the server's timeouts.
+      chunkSize: 16 * 1024 * 1024,
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+      removeFingerprintOnSuccess: true,
+      onProgress: (bytes) => onBytes(bytes),
+      onSuccess: ({ lastResponse }) => resolve(JSON.parse(lastResponse.getBody())),
+      onError: reject,
+      // A refusal (4xx other than a conflict of offsets) will not change by trying again.
+      onShouldRetry: (err) => {
+        const status = err.originalResponse?.getStatus() ?? 0;
+        return status === 0 || status === 409 || status === 423 || status >= 500;
+      },
+    });
+    upload.findPreviousUploads().then((previous) => {
+      if (previous.length > 0) upload.resumeFromPreviousUpload(previous[0]);
+      upload.start();
+    });
+  });
+}
+
+/** A GOV.UK error summary at the top of the page and the message beside the file input. */
+function showUploadError(form, message) {
+  document.querySelector('.govuk-error-summary')?.remove();
+  const summary = document.createElement('div');
+  summary.className = 'govuk-error-summary';
+  summary.tabIndex = -1;
+  const alert = document.createElement('div');
+  alert.setAttribute('role', 'alert');
+  const title = document.createElement('h2');
+  title.className = 'govuk-error-summary__title';
+  title.textContent = form.dataset.errorTitle;
+  const list = document.createElement('ul');
+  list.className = 'govuk-list govuk-error-summary__list';
+  const item = document.createElement('li');
+  const link = document.createElement('a');
+  link.href = '#files';
+  link.textContent = message;
+  item.append(link);
+  list.append(item);
+  const body = document.createElement('div');
+  body.className = 'govuk-error-summary__body';
+  body.append(list);
+  alert.append(title, body);
+  summary.append(alert);
+  // In place of an earlier upload's success banner, at the top of the form's column.
+  document.querySelector('.govuk-notification-banner')?.remove();
+  (form.closest('[class*="govuk-grid-column"]') ?? document.querySelector('main')).prepend(summary);
+  summary.focus();
+  form.querySelector('[data-progress]').hidden = true;
 }
