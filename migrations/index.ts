@@ -8,6 +8,7 @@ import * as m0006 from './0006_dashboard_summaries.ts';
 import * as m0007 from './0007_sign_in.ts';
 import * as m0008 from './0008_credentials.ts';
 import * as m0009 from './0009_view_validators.ts';
+import * as m0011 from './0011_passkeys.ts';
 
 /**
  * Every migration, imported statically so they run the same under Node, Jest and PGlite
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007_sign_in': m0007,
   '0008_credentials': m0008,
   '0009_view_validators': m0009,
+  '0011_passkeys': m0011,
 };
