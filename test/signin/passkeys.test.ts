@@ -384,6 +384,13 @@ describe('an admin requires passkeys for leads and admins', () => {
     expect((await leadB.get('/')).location).toBe('/sign-in/passkey/required');
     const add = await leadB.get('/sign-in/passkey/required');
     expect(h1(add.html)).toBe('Add a passkey to continue');
+    // Without JavaScript: told to use a browser that runs it, not that an e-mail link will do.
+    expect(add.html).toContain('Use a browser with JavaScript turned on to continue.');
+    expect(add.html).not.toContain('You can still sign in with an email link.');
+    const noScript = await leadB.post('/account/passkeys', { name: 'Laptop' });
+    expect(noScript.status).toBe(400);
+    expect(h1(noScript.html)).toBe('Add a passkey to continue');
+    expect(noScript.html).toContain('Your browser must run JavaScript to add a passkey.');
     expect((await leadB.get('/account/passkeys')).status).toBe(200);
     expect((await register(leadB, new SoftAuthenticator(), 'Laptop')).status).toBe(200);
     expect((await leadB.get('/')).status).toBe(200);
