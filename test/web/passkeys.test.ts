@@ -103,6 +103,21 @@ run('passkeys in a browser', () => {
     expect(await page.getByRole('rowheader', { name: 'Work laptop' }).count()).toBe(1);
     await h.check(page, 'passkeys');
 
+    await click(page, 'link', /Change name/);
+    await page.getByLabel('Change the name of a passkey').fill('');
+    await click(page, 'button', 'Save name');
+    expect(await textOf(page, '.govuk-error-summary')).toContain('Enter a name for the passkey');
+    await h.check(page, 'passkey-rename-error');
+    await page.getByLabel('Change the name of a passkey').fill('Work laptop');
+    await click(page, 'button', 'Save name');
+    expect(await page.getByText("Your passkey's name has been changed.").count()).toBe(1);
+
+    // The same page in Welsh.
+    await page.goto(`${origin}/account/passkeys?lang=cy`);
+    expect(await textOf(page, 'h1')).toBe('Allweddi mynediad');
+    await h.check(page, 'passkeys-cy');
+    await page.goto(`${origin}/account/passkeys?lang=en`);
+
     await click(page, 'button', 'Sign out');
     expect(page.url()).toBe(`${origin}/signed-out`);
 
