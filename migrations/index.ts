@@ -9,6 +9,7 @@ import * as m0007 from './0007_sign_in.ts';
 import * as m0008 from './0008_credentials.ts';
 import * as m0009 from './0009_view_validators.ts';
 import * as m0010 from './0010_review_drafts.ts';
+import * as m0011 from './0011_passkeys.ts';
 import * as m0012 from './0012_evidence_location_previews.ts';
 import * as m0013 from './0013_resumable_uploads.ts';
 import * as m0017 from './0017_welsh_names.ts';
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '0008_credentials': m0008,
   '0009_view_validators': m0009,
   '0010_review_drafts': m0010,
+  '0011_passkeys': m0011,
   '0012_evidence_location_previews': m0012,
   '0013_resumable_uploads': m0013,
   '0017_welsh_names': m0017,

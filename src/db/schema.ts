@@ -172,6 +172,9 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   sign_in_links: SignInLinksTable;
   sessions: SessionsTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
+  settings: SettingsTable;
   directory_changes: DirectoryChangesTable;
   review_drafts: ReviewDraftsTable;
 }
@@ -388,6 +391,35 @@ export interface SessionsTable {
   /** The absolute end; idle expiry is computed from last_seen_at. */
   expires_at: Date;
   revoked_at: Date | null;
+  /** How the session was opened: a lead or admin may be required to use a passkey (migration 0011). */
+  authenticated_by: Generated<'email-link' | 'passkey'>;
+}
+
+export interface PasskeysTable {
+  id: Generated<string>;
+  user_id: string;
+  credential_id: string;
+  public_key: Uint8Array;
+  /** bigint: read back as a string. */
+  counter: ColumnType<string, number, number>;
+  transports: string[];
+  name: string;
+  created_at: CreatedAt;
+  last_used_at: Date | null;
+}
+
+export interface PasskeyChallengesTable {
+  challenge: string;
+  purpose: 'registration' | 'authentication';
+  session_id: string | null;
+  expires_at: Date;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  updated_by: string | null;
 }
 
 // An appraiser's review in progress (migration 0010).

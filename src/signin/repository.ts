@@ -7,6 +7,7 @@ import type { Grant } from '../domain/principal.ts';
 /** All SQL about sign-in links, browser sessions and a person's language. */
 
 export type LinkPurpose = 'sign-in' | 'invitation';
+export type AuthenticatedBy = 'email-link' | 'passkey';
 
 export async function findUserByEmail(db: DbOrTrx, email: string) {
   return db
@@ -84,7 +85,13 @@ export async function consumeLink(db: DbOrTrx, tokenHash: string, now: Date) {
 
 export async function insertSession(
   db: DbOrTrx,
-  session: { user_id: string; token_hash: string; user_agent: string | null; expires_at: Date },
+  session: {
+    user_id: string;
+    token_hash: string;
+    user_agent: string | null;
+    expires_at: Date;
+    authenticated_by: AuthenticatedBy;
+  },
 ) {
   return db.insertInto('sessions').values(session).returning('id').executeTakeFirstOrThrow();
 }
@@ -112,6 +119,7 @@ export async function findLiveSession(db: DbOrTrx, tokenHash: string, idleSince:
     .select((eb) => [
       's.id as sessionId',
       's.last_seen_at as lastSeenAt',
+      's.authenticated_by as authenticatedBy',
       'u.id',
       'u.email',
       'u.name',

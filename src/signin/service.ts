@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { secretForPerson } from '../console.ts';
-import type { Db } from '../db/index.ts';
+import type { Db, DbOrTrx } from '../db/index.ts';
 import type { Locale } from '../db/schema.ts';
 import { notFound } from '../domain/errors.ts';
 import { type Principal, principalFromGrants } from '../domain/principal.ts';
@@ -36,7 +36,16 @@ export type SignInOptions = {
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 };
 
-export type SessionInfo = { principal: Principal; sessionId: string; locale: Locale | null };
+export type SessionInfo = {
+  principal: Principal;
+  sessionId: string;
+  locale: Locale | null;
+  /** How the session was opened: by an e-mail link, or by a passkey. */
+  authenticatedBy: repo.AuthenticatedBy;
+};
+
+/** What a browser tells about itself when a session is opened. */
+export type DeviceInfo = { userAgent: string | undefined; chosenLocale: Locale | null };
 
 export type Device = {
   id: string;
@@ -102,6 +111,7 @@ export function createSignIn(options: SignInOptions) {
 
   const signIn = {
     emailConfigured,
+    baseUrl,
 
     /**
      * Someone asks for a sign-in link for `email`. Nothing is returned and nothing thrown either way:
@@ -198,35 +208,49 @@ export function createSignIn(options: SignInOptions) {
     },
 
     /**
-     * Uses a link and opens a session: returns the new session's cookie value (shown once) and the
-     * language to use from now on. A language chosen on this device before signing in is the person's
-     * latest choice and is stored; otherwise the one stored for them applies. Null when the link was
-     * used, has expired or never existed.
+     * Uses a link and opens a session (see openSession). Null when the link was used, has expired or
+     * never existed.
      */
     async confirmLink(
       db: Db,
       token: string,
-      device: { userAgent: string | undefined; chosenLocale: Locale | null },
+      device: DeviceInfo,
     ): Promise<{ cookieValue: string; locale: Locale | null } | null> {
-      const now = new Date();
       return db.transaction().execute(async (trx) => {
-        const used = await repo.consumeLink(trx, hashSecret(token), now);
+        const used = await repo.consumeLink(trx, hashSecret(token), new Date());
         if (!used) return null;
-        await repo.deleteEndedSessions(trx, used.user_id, idleSince(now), now);
-        const cookieValue = newSecret();
-        await repo.insertSession(trx, {
-          user_id: used.user_id,
-          token_hash: hashSecret(cookieValue),
-          user_agent: device.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
-          expires_at: new Date(now.getTime() + config.sessions.maxHours * HOUR_MS),
-        });
-        if (device.chosenLocale) {
-          await repo.setUserLocale(trx, used.user_id, device.chosenLocale);
-          return { cookieValue, locale: device.chosenLocale };
-        }
-        const user = await repo.findUserById(trx, used.user_id);
-        return { cookieValue, locale: user?.locale ?? null };
+        return signIn.openSession(trx, used.user_id, device, 'email-link');
       });
+    },
+
+    /**
+     * Opens a session for a person whose identity was just proven (an e-mail link, a passkey): returns
+     * its cookie value (shown once) and the language to use from now on. A language chosen on this
+     * device before signing in is the person's latest choice and is stored; otherwise the one stored
+     * for them applies.
+     */
+    async openSession(
+      trx: DbOrTrx,
+      userId: string,
+      device: DeviceInfo,
+      authenticatedBy: repo.AuthenticatedBy,
+    ): Promise<{ cookieValue: string; locale: Locale | null }> {
+      const now = new Date();
+      await repo.deleteEndedSessions(trx, userId, idleSince(now), now);
+      const cookieValue = newSecret();
+      await repo.insertSession(trx, {
+        user_id: userId,
+        token_hash: hashSecret(cookieValue),
+        user_agent: device.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+        expires_at: new Date(now.getTime() + config.sessions.maxHours * HOUR_MS),
+        authenticated_by: authenticatedBy,
+      });
+      if (device.chosenLocale) {
+        await repo.setUserLocale(trx, userId, device.chosenLocale);
+        return { cookieValue, locale: device.chosenLocale };
+      }
+      const user = await repo.findUserById(trx, userId);
+      return { cookieValue, locale: user?.locale ?? null };
     },
 
     /** The person behind a session cookie, while the session lives (idle and absolute expiry). */
@@ -241,6 +265,7 @@ export function createSignIn(options: SignInOptions) {
         principal: principalFromGrants(row, `session:${row.sessionId}`, row.grants),
         sessionId: row.sessionId,
         locale: row.locale,
+        authenticatedBy: row.authenticatedBy,
       };
     },
 

@@ -13,6 +13,7 @@ import type { Db } from '../db/index.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { ResumableIntake } from '../evidence/tus.ts';
 import { isDatabaseUnavailable } from '../http/problem.ts';
+import { createPasskeys } from '../signin/passkeys.ts';
 import type { SignIn } from '../signin/service.ts';
 import type { EvidenceStore } from '../storage/store.ts';
 import { isLocale, translator } from './i18n.ts';
@@ -28,10 +29,12 @@ import {
 import { GOVUK_DIR, STATIC_DIR } from './render.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminSettingsRoutes } from './routes/admin-settings.ts';
 import { applyRoutes } from './routes/apply.ts';
 import { homeRoutes } from './routes/home.ts';
 import { leadRoutes } from './routes/lead/index.ts';
 import { leadApplicationRoutes } from './routes/lead-application.ts';
+import { passkeyGate, passkeyRoutes } from './routes/passkeys.ts';
 import { registerRoutes } from './routes/register.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { signInRoutes } from './routes/sign-in.ts';
@@ -81,6 +84,7 @@ const programOnCatchAll = (request: FastifyRequest) =>
  */
 export async function webPlugin(app: FastifyInstance, { db, config, signIn, store, resumable }: WebOptions) {
   const pages = createPages(config);
+  const passkeys = createPasskeys({ config, signIn, log: app.log });
 
   // Pages at an address the API also answers (the register, the verification link printed on
   // certificates) are routes constrained to browsers: `{ constraints: { page: 'html' } }`. Any other
@@ -169,6 +173,9 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
     }
   });
 
+  // A lead or admin an admin requires to use a passkey is sent to do so before anything else.
+  app.addHook('onRequest', passkeyGate(db, passkeys));
+
   // Every form is a POST with a CSRF token (double-submit: a random secret in a __Host- cookie). A
   // multipart form's token is in its action's query string and is checked before any of the body is
   // read; any other form's is in its parsed body.
@@ -184,8 +191,10 @@ export async function webPlugin(app: FastifyInstance, { db, config, signIn, stor
   app.setErrorHandler((err: FastifyError, request, reply) => pageError(pages, err, request, reply));
 
   await app.register(homeRoutes, { db, pages });
-  await app.register(signInRoutes, { db, config, signIn, pages });
+  await app.register(signInRoutes, { db, config, signIn, passkeys, pages });
   await app.register(accountRoutes, { db, config, signIn, pages });
+  await app.register(passkeyRoutes, { db, signIn, passkeys, pages });
+  await app.register(adminSettingsRoutes, { db, passkeys, pages });
   await app.register(applyRoutes, { db, config, store, pages });
   await app.register(registerRoutes, { db, pages });
   await app.register(adminRoutes, { db, config, signIn, pages });

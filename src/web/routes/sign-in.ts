@@ -1,22 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/index.ts';
+import type { Locale } from '../../db/schema.ts';
 import { validationFailed } from '../../domain/errors.ts';
+import type { Passkeys } from '../../signin/passkeys.ts';
 import type { SignIn } from '../../signin/service.ts';
 import { translator } from '../i18n.ts';
 import { CSRF_COOKIE, clearPageCookie, type Pages, SESSION_COOKIE, setLanguageCookie } from '../pages.ts';
 
-type Options = { db: Db; config: Config; signIn: SignIn; pages: Pages };
+type Options = { db: Db; config: Config; signIn: SignIn; passkeys: Passkeys; pages: Pages };
 
 const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
 // GOV.UK's pattern: something, an @, something with a dot; the link itself proves the address.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Sign-in by e-mail link (SPEC §10): ask for a link, confirm it with a button, sign out. */
-export async function signInRoutes(app: FastifyInstance, { db, config, signIn, pages }: Options) {
+export async function signInRoutes(app: FastifyInstance, { db, config, signIn, passkeys, pages }: Options) {
   const startContext = (request: FastifyRequest) => ({
     linkMinutes: config.signIn.linkMinutes,
     insecureOrigin: !pages.canKeepSessionCookie(request),
+    passkeysAvailable: passkeys.available(),
   });
 
   app.get('/sign-in', async (request, reply) => {
@@ -83,17 +86,7 @@ export async function signInRoutes(app: FastifyInstance, { db, config, signIn, p
       chosenLocale,
     });
     if (!session) return refused(request, reply);
-    // Whoever was signed in on this browser before is signed out: one person per browser session.
-    await signIn.signOut(db, request.cookies[SESSION_COOKIE] ?? '');
-    reply.setCookie(SESSION_COOKIE, session.cookieValue, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: true,
-    });
-    // A new form secret for the signed-in person: none chosen before signing in carries over.
-    clearPageCookie(reply, CSRF_COOKIE);
-    if (session.locale) setLanguageCookie(reply, session.locale, pages.overTls(request));
+    await startBrowserSession(request, reply, signIn, db, pages, session);
     return reply.redirect('/', 303);
   });
 
@@ -105,4 +98,28 @@ export async function signInRoutes(app: FastifyInstance, { db, config, signIn, p
   });
 
   app.get('/signed-out', async (request, reply) => pages.send(request, reply, 'signed-out'));
+}
+
+/**
+ * Puts a newly opened session (an e-mail link's or a passkey's) in the browser. Whoever was signed in
+ * on this browser before is signed out: one person per browser session.
+ */
+export async function startBrowserSession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  signIn: SignIn,
+  db: Db,
+  pages: Pages,
+  session: { cookieValue: string; locale: Locale | null },
+) {
+  await signIn.signOut(db, request.cookies[SESSION_COOKIE] ?? '');
+  reply.setCookie(SESSION_COOKIE, session.cookieValue, {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: true,
+  });
+  // A new form secret for the signed-in person: none chosen before signing in carries over.
+  clearPageCookie(reply, CSRF_COOKIE);
+  if (session.locale) setLanguageCookie(reply, session.locale, pages.overTls(request));
 }
