@@ -74,12 +74,12 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
       // The photo is 96×64 with orientation 6 (turn a quarter clockwise): upright it is 64×96.
       expect([preview.width, preview.height]).toEqual([64, 96]);
       expect(preview.exif).toBeUndefined();
-    const head = await t.app.inject({
-      method: 'HEAD',
-      url: `/applications/${applicationId}/evidence/${item.id}/preview`,
-      headers: { authorization: `Bearer ${w.applicantA.token}` },
-    });
-    expect([head.statusCode, head.headers['content-type']]).toEqual([200, 'image/webp']);
+      const head = await t.app.inject({
+        method: 'HEAD',
+        url: `/applications/${applicationId}/evidence/${item.id}/preview`,
+        headers: { authorization: `Bearer ${w.applicantA.token}` },
+      });
+      expect([head.statusCode, head.headers['content-type']]).toEqual([200, 'image/webp']);
 
       const lines = await t.database.db
         .selectFrom('application_events')
@@ -88,7 +88,7 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
         .where('type', '=', 'EVIDENCE_DOWNLOADED')
         .execute();
       // One line for the GET; the HEAD opened nothing and records nothing.
-    expect(lines.map((l) => l.payload)).toEqual([{ evidenceId: item.id, filename: name, preview: true }]);
+      expect(lines.map((l) => l.payload)).toEqual([{ evidenceId: item.id, filename: name, preview: true }]);
     },
   );
 
