@@ -1,4 +1,7 @@
+import { expect } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
+import { eventually, signInLinkIn } from './browser.ts';
+import type { ReceivedMail } from './jobs.ts';
 
 /**
  * A browser without a browser: requests to the pages through `app.inject`, keeping cookies as a browser
@@ -76,3 +79,39 @@ export const h1 = (html: string) =>
     .exec(html)?.[1]
     .replace(/<[^>]+>/g, '')
     .trim();
+
+/**
+ * A page client signed in through the sign-in pages as the person with this address: the link is
+ * taken from the e-mail the in-process SMTP server received.
+ */
+export async function signedInPages(
+  app: FastifyInstance,
+  smtp: { mails: ReceivedMail[] },
+  email: string,
+): Promise<PageClient> {
+  const browser = pageClient(app);
+  await browser.get('/sign-in');
+  const before = smtp.mails.filter((m) => m.to.includes(email)).length;
+  expect((await browser.post('/sign-in', { email })).status).toBe(200);
+  const mail = await eventually(() => smtp.mails.filter((m) => m.to.includes(email))[before], 'the e-mail');
+  const token = new URL(signInLinkIn(mail.raw)).searchParams.get('token') as string;
+  await browser.get(`/sign-in/link?token=${token}`);
+  expect((await browser.post('/sign-in/link', { token })).location).toBe('/');
+  return browser;
+}
+
+/** A person's e-mail address, as the API tells them. */
+export const emailOf = async (actor: {
+  api: { get: (url: string) => Promise<{ body: { email: string } }> };
+}) => (await actor.api.get('/me')).body.email;
+
+/** A page's text without markup (apostrophes unescaped, spaces collapsed). */
+export const pageText = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ');
+
+/** The text of the page's error summary, or '' when it has none. */
+export const errorSummary = (html: string) =>
+  pageText(/<div class="govuk-error-summary"[\s\S]*?<\/ul>/.exec(html)?.[0] ?? '');

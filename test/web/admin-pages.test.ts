@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ok, readyDraft } from '../helpers/applications.ts';
-import { eventually, signInLinkIn } from '../helpers/browser.ts';
-import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
-import { h1, type PageClient, pageClient } from '../helpers/pages.ts';
+import { eventually } from '../helpers/browser.ts';
+import { startSmtpServer } from '../helpers/jobs.ts';
+import {
+  emailOf,
+  errorSummary,
+  h1,
+  type PageClient,
+  pageClient,
+  pageText,
+  signedInPages,
+} from '../helpers/pages.ts';
 import { useWorld } from '../helpers/setup.ts';
 
 /**
@@ -21,27 +29,9 @@ afterAll(async () => {
   await smtp.close();
 });
 
-async function signedIn(email: string): Promise<PageClient> {
-  const browser = pageClient(t.app);
-  await browser.get('/sign-in');
-  const before = smtp.mails.filter((m: ReceivedMail) => m.to.includes(email)).length;
-  expect((await browser.post('/sign-in', { email })).status).toBe(200);
-  const mail = await eventually(() => smtp.mails.filter((m) => m.to.includes(email))[before], 'the e-mail');
-  const token = new URL(signInLinkIn(mail.raw)).searchParams.get('token') as string;
-  await browser.get(`/sign-in/link?token=${token}`);
-  expect((await browser.post('/sign-in/link', { token })).location).toBe('/');
-  return browser;
-}
-const emailOf = async (actor: { api: { get: (url: string) => Promise<{ body: { email: string } }> } }) =>
-  (await actor.api.get('/me')).body.email;
+const signedIn = (email: string) => signedInPages(t.app, smtp, email);
 
-const errorSummary = (html: string) =>
-  /<div class="govuk-error-summary"[\s\S]*?<\/ul>/
-    .exec(html)?.[0]
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .replace(/&#39;/g, "'") ?? '';
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+const text = pageText;
 
 let admin: PageClient;
 beforeAll(async () => {
@@ -103,7 +93,7 @@ describe('in Welsh', () => {
     expect(h1((await admin.get('/admin', cy)).html)).toBe('Gweinyddu');
     expect(h1((await admin.get('/admin/areas', cy)).html)).toBe('Ardaloedd');
     expect(text((await admin.get(`/admin/streams/${w.schoolsStreamId}/publish`, cy)).html)).toContain(
-      'Mae ceisiadau&#39;n cadw',
+      "Mae ceisiadau'n cadw",
     );
   });
 });

@@ -79,7 +79,7 @@ run(
       });
       expect(size).toEqual([64, 96]);
       expect(await page.getByRole('img').count()).toBe(1); // the PDF has none
-      expect(await page.locator('main').innerText()).toContain('Location data removed from this file');
+      expect(await page.locator('main').textContent()).toContain('Location data removed from this file');
       if (javaScriptEnabled) await h.check(page, 'criterion-with-preview');
       const answer = await context.request.get(`/apply/${applicationId}/evidence/${photoId}/preview`);
       expect(answer.status()).toBe(200);
@@ -95,7 +95,7 @@ run('another school’s preview is the page-not-found page', async () => {
   const page = await context.newPage();
   const answer = await page.goto(`/apply/${applicationId}/evidence/${photoId}/preview`);
   expect(answer?.status()).toBe(404);
-  expect(await page.locator('h1').innerText()).toBe('Page not found');
+  expect(await page.locator('h1').textContent()).toBe('Page not found');
   await h.check(page, 'preview-not-found');
   await context.close();
 });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ukInstant } from '../../src/web/routes/lead-application.ts';
 import { event, ok, panelOfThree, readyDraft, review, SCHOOL_CODES } from '../helpers/applications.ts';
-import { eventually, signInLinkIn } from '../helpers/browser.ts';
-import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
-import { h1, type PageClient, pageClient } from '../helpers/pages.ts';
+import { startSmtpServer } from '../helpers/jobs.ts';
+import { emailOf, errorSummary, h1, type PageClient, pageText, signedInPages } from '../helpers/pages.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
@@ -23,36 +22,16 @@ afterAll(async () => {
   await smtp.close();
 });
 
-async function signedIn(actor: Actor): Promise<PageClient> {
-  const email = ((await actor.api.get('/me')).body as { email: string }).email;
-  const browser = pageClient(t.app);
-  await browser.get('/sign-in');
-  const before = smtp.mails.filter((m: ReceivedMail) => m.to.includes(email)).length;
-  expect((await browser.post('/sign-in', { email })).status).toBe(200);
-  const mail = await eventually(() => smtp.mails.filter((m) => m.to.includes(email))[before], 'the e-mail');
-  const token = new URL(signInLinkIn(mail.raw)).searchParams.get('token') as string;
-  await browser.get(`/sign-in/link?token=${token}`);
-  expect((await browser.post('/sign-in/link', { token })).location).toBe('/');
-  return browser;
-}
+/** A page client signed in through the sign-in pages as this actor. */
+const signedIn = async (actor: Actor) => signedInPages(t.app, smtp, await emailOf(actor));
 
-const errorSummary = (html: string) =>
-  /<div class="govuk-error-summary"[\s\S]*?<\/ul>/
-    .exec(html)?.[0]
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/\s+/g, ' ') ?? '';
 /** The decision form's final judgement per criterion, as the page pre-fills it, with some changed. */
 const finals = (changed: Record<string, string> = {}) => ({
   ...Object.fromEntries(SCHOOL_CODES.map((code) => [`final-${code}`, 'met'])),
   ...changed,
 });
 const versionOf = (html: string) => /name="version" value="(\d+)"/.exec(html)?.[1] as string;
-const text = (html: string) =>
-  html
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#39;/g, "'")
-    .replace(/\s+/g, ' ');
+const text = pageText;
 
 let lead: PageClient;
 let id: string;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { draftOfNewSchool, event, ok, readyDraft } from '../helpers/applications.ts';
-import { eventually, signInLinkIn } from '../helpers/browser.ts';
-import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
-import { h1, type PageClient, pageClient } from '../helpers/pages.ts';
+import { eventually } from '../helpers/browser.ts';
+import { startSmtpServer } from '../helpers/jobs.ts';
+import { emailOf, errorSummary, h1, type PageClient, pageClient, signedInPages } from '../helpers/pages.ts';
 import { useWorld } from '../helpers/setup.ts';
 
 /**
@@ -20,26 +20,8 @@ afterAll(async () => {
   await smtp.close();
 });
 
-/** A page client signed in through the sign-in pages as the person with this address. */
-async function signedIn(email: string): Promise<PageClient> {
-  const browser = pageClient(t.app);
-  await browser.get('/sign-in');
-  const before = smtp.mails.filter((m: ReceivedMail) => m.to.includes(email)).length;
-  expect((await browser.post('/sign-in', { email })).status).toBe(200);
-  const mail = await eventually(() => smtp.mails.filter((m) => m.to.includes(email))[before], 'the e-mail');
-  const token = new URL(signInLinkIn(mail.raw)).searchParams.get('token') as string;
-  await browser.get(`/sign-in/link?token=${token}`);
-  expect((await browser.post('/sign-in/link', { token })).location).toBe('/');
-  return browser;
-}
+const signedIn = (email: string) => signedInPages(t.app, smtp, email);
 
-const emailOf = async (actor: { api: { get: (url: string) => Promise<{ body: { email: string } }> } }) =>
-  (await actor.api.get('/me')).body.email;
-const errorSummary = (html: string) =>
-  /<div class="govuk-error-summary"[\s\S]*?<\/ul>/
-    .exec(html)?.[0]
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ') ?? '';
 const banner = (html: string) =>
   /<div class="govuk-notification-banner[\s\S]*?<\/div>\s*<\/div>/
     .exec(html)?.[0]
@@ -303,7 +285,7 @@ describe('organisations', () => {
     });
     expect(bad.status).toBe(400);
     expect(errorSummary(bad.html)).toContain('Enter an email address in the correct format');
-    expect(errorSummary(bad.html)).toContain('Enter the person&#39;s full name');
+    expect(errorSummary(bad.html)).toContain("Enter the person's full name");
 
     const answers: string[] = [];
     for (const email of [await emailOf(w.applicantB), 'nobody.yet@example.org']) {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft, SCHOOL_CODES, toReviewing } from '../helpers/applications.ts';
-import { eventually, signInLinkIn } from '../helpers/browser.ts';
-import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
-import { h1, type PageClient, pageClient } from '../helpers/pages.ts';
+import { startSmtpServer } from '../helpers/jobs.ts';
+import { emailOf, errorSummary, h1, type PageClient, pageClient, signedInPages } from '../helpers/pages.ts';
 import { useWorld } from '../helpers/setup.ts';
 import type { Actor } from '../helpers/world.ts';
 
@@ -22,24 +21,8 @@ afterAll(async () => {
 });
 
 /** A page client signed in through the sign-in pages as this actor. */
-async function signedIn(actor: Actor): Promise<PageClient> {
-  const email = ok(await actor.api.get('/me')).email as string;
-  const browser = pageClient(t.app);
-  await browser.get('/sign-in');
-  const before = smtp.mails.filter((m: ReceivedMail) => m.to.includes(email)).length;
-  expect((await browser.post('/sign-in', { email })).status).toBe(200);
-  const mail = await eventually(() => smtp.mails.filter((m) => m.to.includes(email))[before], 'the e-mail');
-  const token = new URL(signInLinkIn(mail.raw)).searchParams.get('token') as string;
-  await browser.get(`/sign-in/link?token=${token}`);
-  expect((await browser.post('/sign-in/link', { token })).location).toBe('/');
-  return browser;
-}
+const signedIn = async (actor: Actor) => signedInPages(t.app, smtp, await emailOf(actor));
 
-const errorSummary = (html: string) =>
-  /<div class="govuk-error-summary"[\s\S]*?<\/ul>/
-    .exec(html)?.[0]
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ') ?? '';
 const version = (html: string) => /name="version" value="(\d+)"/.exec(html)?.[1] as string;
 const evidenceHref = (html: string) => /src="(\/review\/[^"]+\/evidence\/[^"]+)"/.exec(html)?.[1] as string;
 

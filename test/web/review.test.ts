@@ -199,8 +199,8 @@ run('an appraiser reviews beside the evidence in a browser', () => {
     await navigate(page, () => page.getByRole('link', { name: 'Reviews' }).first().click());
     expect(page.url()).toBe(`${h.baseUrl}/review`);
     const row = page.locator('tbody tr', { hasText: 'Hillfields Primary School' });
-    expect(await row.locator('td').nth(2).innerText()).toBe('2');
-    expect(await row.innerText()).toContain('Review due');
+    expect(await row.locator('td').nth(2).textContent()).toBe('2');
+    expect(await row.textContent()).toContain('Review due');
     await h.check(page, 'review-list');
   }, 60_000);
 
@@ -221,7 +221,7 @@ run('an appraiser reviews beside the evidence in a browser', () => {
       () => page.frames().some((frame) => frame.url().startsWith('chrome-extension://')),
       'the PDF viewer',
     );
-    expect(await page.locator('#criterion-L1').innerText()).toContain('New since round 1');
+    expect(await page.locator('#criterion-L1').textContent()).toContain('New since round 1');
 
     const video = page.locator('#criterion-E2 video');
     await video.scrollIntoViewIfNeeded();
@@ -253,9 +253,9 @@ run('an appraiser reviews beside the evidence in a browser', () => {
           l.payload.range,
       ),
     ).toBe(true);
-    expect(await page.locator('#criterion-E2').innerText()).toContain('New since round 1');
+    expect(await page.locator('#criterion-E2').textContent()).toContain('New since round 1');
     // Files from round 1 are not marked.
-    expect(await page.locator('#criterion-S1').innerText()).not.toContain('New since round 1');
+    expect(await page.locator('#criterion-S1').textContent()).not.toContain('New since round 1');
     await h.check(page, 'review-page');
     // One criterion at full size, to look at: the answer and the form beside the photo, the PDF and the video.
     await page.locator('#criterion-L1').screenshot({ path: `${SCREENSHOTS}review-criterion.png` });

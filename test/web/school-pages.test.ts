@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft, review, SCHOOL_CODES, toReviewing } from '../helpers/applications.ts';
-import { eventually, signInLinkIn } from '../helpers/browser.ts';
-import { type ReceivedMail, startSmtpServer } from '../helpers/jobs.ts';
+import { startSmtpServer } from '../helpers/jobs.ts';
 import { multipart, pdf } from '../helpers/multipart.ts';
-import { h1, type PageClient, pageClient } from '../helpers/pages.ts';
+import { emailOf, errorSummary, h1, type PageClient, signedInPages } from '../helpers/pages.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { buildZip } from '../helpers/zip.ts';
 
@@ -26,21 +25,7 @@ afterAll(async () => {
   await smtp.close();
 });
 
-/** A page client signed in through the sign-in pages as the person with this address. */
-async function signedIn(email: string): Promise<PageClient> {
-  const browser = pageClient(t.app);
-  await browser.get('/sign-in');
-  const before = smtp.mails.filter((m: ReceivedMail) => m.to.includes(email)).length;
-  expect((await browser.post('/sign-in', { email })).status).toBe(200);
-  const mail = await eventually(() => smtp.mails.filter((m) => m.to.includes(email))[before], 'the e-mail');
-  const token = new URL(signInLinkIn(mail.raw)).searchParams.get('token') as string;
-  await browser.get(`/sign-in/link?token=${token}`);
-  expect((await browser.post('/sign-in/link', { token })).location).toBe('/');
-  return browser;
-}
-
-const emailOf = async (actor: { api: { get: (url: string) => Promise<{ body: { email: string } }> } }) =>
-  (await actor.api.get('/me')).body.email;
+const signedIn = (email: string) => signedInPages(t.app, smtp, email);
 
 /** Posts files to an upload form's action (its CSRF token in the query string) with the client's cookies. */
 async function upload(
@@ -65,11 +50,6 @@ async function upload(
 
 const uploadAction = (html: string) =>
   (/action="([^"]*\/evidence\?_csrf=[^"]+)"/.exec(html)?.[1] ?? '').replace(/&amp;/g, '&');
-const errorSummary = (html: string) =>
-  /<div class="govuk-error-summary"[\s\S]*?<\/ul>/
-    .exec(html)?.[0]
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ') ?? '';
 
 let a: PageClient;
 let b: PageClient;

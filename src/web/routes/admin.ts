@@ -30,6 +30,7 @@ import {
   listDeliveries,
   listSubscriptions,
 } from '../../webhooks/service.ts';
+import { field, fields, type Problem, summary } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
 import { type Pages, requirePerson } from '../pages.ts';
 
@@ -41,23 +42,6 @@ const ROLES = ['admin', 'lead', 'appraiser', 'applicant'] as const;
 /** Blank rows offered under a set's criteria on the publishing form (more on request). */
 const BLANK_ROWS = 2;
 const PAGE_SIZE = 25;
-
-type Form = Record<string, string | string[] | undefined>;
-const field = (body: unknown, name: string): string => {
-  const value = (body as Form | undefined)?.[name];
-  return (Array.isArray(value) ? (value[0] ?? '') : (value ?? '')).toString();
-};
-/** A field repeated on the form (one per row, or checkboxes), in the form's order. */
-const fields = (body: unknown, name: string): string[] => {
-  const value = (body as Form | undefined)?.[name];
-  return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
-};
-
-type Problem = { text: string; field?: string };
-const summary = (list: Problem[]) => ({
-  errors: list.map((e) => ({ text: e.text, href: e.field ? `#${e.field}` : undefined })),
-  fieldErrors: Object.fromEntries(list.filter((e) => e.field).map((e) => [e.field, e.text])),
-});
 
 /** A path parameter that is not one of ours names nothing: the page-not-found page. */
 const idParam = (request: FastifyRequest, name = 'id'): string => {

@@ -34,6 +34,7 @@ import {
 import { listMyNotifications } from '../../notifications/service.ts';
 import { signPledge } from '../../organisations/service.ts';
 import type { EvidenceStore } from '../../storage/store.ts';
+import { field, param, summary, uuid } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
 import {
   blockerLinks,
@@ -45,18 +46,11 @@ import {
   viewIn,
 } from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
-import { field, param, uuid } from '../params.ts';
 
 type Options = { db: Db; config: Config; store: EvidenceStore; pages: Pages };
 
 const criterionCode = z.string().regex(/^[A-Z][A-Z0-9]{0,9}$/);
 const TEXT_MAX = 20_000;
-
-/** Page errors as the error summary and the fields want them. */
-export const summary = (list: { text: string; field?: string }[]) => ({
-  errors: list.map((e) => ({ text: e.text, href: e.field ? `#${e.field}` : undefined })),
-  fieldErrors: Object.fromEntries(list.filter((e) => e.field).map((e) => [e.field, e.text])),
-});
 
 const UPLOAD_STATUS: Partial<Record<DomainError['code'], number>> = {
   'validation-failed': 400,

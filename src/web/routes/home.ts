@@ -3,10 +3,10 @@ import { homeFor } from '../../applications/journey.ts';
 import type { Db } from '../../db/index.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { acceptInvitation, declineInvitation, listOwnInvitations } from '../../users/invitations.ts';
+import { param, uuid } from '../forms.ts';
 import { formatDate, translator } from '../i18n.ts';
 import { localised, nextStep, statusText } from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
-import { param, uuid } from '../params.ts';
 
 /** The people's home page, and the pages every service owes them (accessibility, privacy). */
 export async function homeRoutes(app: FastifyInstance, { db, pages }: { db: Db; pages: Pages }) {

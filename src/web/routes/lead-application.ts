@@ -11,18 +11,17 @@ import { DomainError, notFound } from '../../domain/errors.ts';
 import type { Principal } from '../../domain/principal.ts';
 import { listEvidence } from '../../evidence/service.ts';
 import { getStream } from '../../streams/service.ts';
+import { type Problem, summary, uuid } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
 import { fileType, formatSize, statusText } from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
 
 type Options = { db: Db; pages: Pages };
 
-const uuid = z.uuid();
 const TEXT_MAX = 20_000;
 const SHORT_MAX = 5000;
 
 type Values = Record<string, string>;
-type Problem = { text: string; field?: string };
 
 /** The form's fields as typed (the first value of a repeated name), without the CSRF token. */
 function valuesOf(body: unknown): Values {
@@ -33,11 +32,6 @@ function valuesOf(body: unknown): Values {
   }
   return values;
 }
-
-const summary = (list: Problem[]) => ({
-  errors: list.map((e) => ({ text: e.text, href: e.field ? `#${e.field}` : undefined })),
-  fieldErrors: Object.fromEntries(list.filter((e) => e.field).map((e) => [e.field, e.text])),
-});
 
 /** Minutes east of UTC that Europe/London is at this instant (0 in winter, 60 in summer). */
 function londonOffsetMinutes(at: Date): number {

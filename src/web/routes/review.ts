@@ -18,15 +18,13 @@ import {
 } from '../../reviews/service.ts';
 import type { EvidenceStore } from '../../storage/store.ts';
 import { getStream, listStreams } from '../../streams/service.ts';
+import { field, param, summary, uuid } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
 import { fileType, formatSize, stateKey } from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
-import { field, param } from '../params.ts';
-import { summary } from './apply.ts';
 
 type Options = { db: Db; config: Config; store: EvidenceStore; pages: Pages };
 
-const uuid = z.uuid();
 const PAGE_SIZE = 50;
 const COMMENT_MAX = 10_000;
 const SUMMARY_MAX = 20_000;

@@ -12,19 +12,10 @@ import {
 } from '../../../organisations/service.ts';
 import type { SignIn } from '../../../signin/service.ts';
 import { emailAddress } from '../../../users/schemas.ts';
+import { field, summary } from '../../forms.ts';
 import type { Translate } from '../../i18n.ts';
 import type { Pages } from '../../pages.ts';
-import {
-  areasOf,
-  field,
-  fieldProblems,
-  idParam,
-  leadOf,
-  queryOf,
-  selectItems,
-  streamsOf,
-  summary,
-} from './shared.ts';
+import { areasOf, fieldProblems, idParam, leadOf, queryOf, selectItems, streamsOf } from './shared.ts';
 
 type Options = { db: Db; pages: Pages; signIn: SignIn };
 

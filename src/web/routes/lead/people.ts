@@ -6,10 +6,10 @@ import { listOrganisations } from '../../../organisations/service.ts';
 import type { SignIn } from '../../../signin/service.ts';
 import { createUserBody } from '../../../users/schemas.ts';
 import { addUser, listUsers } from '../../../users/service.ts';
+import { field, summary } from '../../forms.ts';
 import type { Pages } from '../../pages.ts';
 import {
   areasOf,
-  field,
   fieldProblems,
   leadOf,
   PAGE_SIZE,
@@ -17,7 +17,6 @@ import {
   paging,
   parseFilters,
   selectItems,
-  summary,
 } from './shared.ts';
 
 type Options = { db: Db; pages: Pages; signIn: SignIn };

@@ -156,19 +156,6 @@ export function fieldProblems(t: Translate, form: string, issues: z.core.$ZodIss
   return fields.map((field) => ({ text: t(`lead.${form}.errors.${field}`), field }));
 }
 
-/** Page errors as the error summary and the fields want them. */
-export const summary = (list: { text: string; field?: string }[]) => ({
-  errors: list.map((e) => ({ text: e.text, href: e.field ? `#${e.field}` : undefined })),
-  fieldErrors: Object.fromEntries(list.filter((e) => e.field).map((e) => [e.field, e.text])),
-});
-
-type Form = Record<string, string | string[] | undefined>;
-/** A posted field's text (the first, if sent twice). */
-export const field = (body: unknown, name: string): string => {
-  const value = (body as Form | undefined)?.[name];
-  return (Array.isArray(value) ? value[0] : (value ?? '')).toString();
-};
-
 const HTML_ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',
