@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from './app.ts';
-import { startSmtpServer } from './jobs.ts';
+import { type ReceivedMail, startSmtpServer } from './jobs.ts';
 import { createWorld, type World } from './world.ts';
 
 /**
@@ -153,4 +153,29 @@ export async function navigate(page: Page, action: () => Promise<unknown>): Prom
 /** The visible text of the first element matching `selector`, trimmed. */
 export async function textOf(page: Page, selector: string): Promise<string> {
   return (await page.locator(selector).first().innerText()).trim();
+}
+
+/** Follows a link or presses a button by its accessible name, and waits for the page it loads. */
+export async function click(page: Page, role: 'link' | 'button', name: string | RegExp): Promise<void> {
+  await navigate(page, () => page.getByRole(role, { name }).first().click());
+}
+
+/**
+ * Signs the person in on `page` as they would: the sign-in page, then the link e-mailed to them (taken
+ * from the in-process SMTP server), then the button. `origin` when the page has no base URL of its own.
+ */
+export async function signInByEmail(
+  page: Page,
+  smtp: { mails: ReceivedMail[] },
+  email: string,
+  origin = '',
+): Promise<void> {
+  const mailsTo = () => smtp.mails.filter((m) => m.to.includes(email));
+  const before = mailsTo().length;
+  await page.goto(`${origin}/sign-in`);
+  await page.getByLabel('What is your email address?').fill(email);
+  await click(page, 'button', 'Email me a sign-in link');
+  const mail = await eventually(() => mailsTo()[before], `the sign-in e-mail to ${email}`);
+  await page.goto(signInLinkIn(mail.raw));
+  await click(page, 'button', /sign in/i);
 }

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { Page } from 'playwright-core';
 import { ok } from '../helpers/applications.ts';
 import {
   type BrowserHarness,
   browserAvailable,
-  eventually,
-  navigate,
-  signInLinkIn,
+  click,
+  signInByEmail,
   startMailedBrowserWorld,
   textOf,
 } from '../helpers/browser.ts';
@@ -35,31 +33,13 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-async function click(page: Page, role: 'link' | 'button', name: string | RegExp) {
-  await navigate(page, () => page.getByRole(role, { name }).first().click());
-}
-
-async function signInAs(page: Page, email: string) {
-  await page.goto('/sign-in');
-  await page.getByLabel('What is your email address?').fill(email);
-  const before = smtp.mails.filter((m) => m.to.includes(email)).length;
-  await click(page, 'button', 'Email me a sign-in link');
-  const mail = await eventually(
-    () => smtp.mails.filter((m) => m.to.includes(email))[before],
-    'the sign-in e-mail',
-  );
-  await page.goto(signInLinkIn(mail.raw));
-  await navigate(page, () => page.getByRole('button', { name: /sign in/i }).click());
-  await page.waitForURL(`${h.baseUrl}/`);
-}
-
 run(
   'an admin manages areas and publishes a criteria-set version through its preview',
   async () => {
     const email = ok(await w.admin.api.get('/me')).email as string;
     const context = await h.newContext();
     const page = await context.newPage();
-    await signInAs(page, email);
+    await signInByEmail(page, smtp, email);
 
     await click(page, 'link', 'Administration');
     expect(await textOf(page, 'h1')).toBe('Administration');
@@ -138,7 +118,7 @@ run(
     const email = ok(await w.admin.api.get('/me')).email as string;
     const context = await h.newContext();
     const page = await context.newPage();
-    await signInAs(page, email);
+    await signInByEmail(page, smtp, email);
 
     await page.goto('/admin/summary');
     expect(await textOf(page, 'main')).toContain('Coventry');

@@ -5,8 +5,10 @@ import { draftOfNewSchool, event, ok, readyDraft, toReviewing } from '../helpers
 import {
   type BrowserHarness,
   browserAvailable,
+  click,
   eventually,
   navigate,
+  signInByEmail,
   signInLinkIn,
   startMailedBrowserWorld,
   textOf,
@@ -45,21 +47,6 @@ afterAll(async () => {
 
 const mailsTo = (email: string) => smtp.mails.filter((m: ReceivedMail) => m.to.includes(email));
 
-async function click(page: Page, role: 'link' | 'button', name: string | RegExp) {
-  await navigate(page, () => page.getByRole(role, { name }).first().click());
-}
-
-/** Signs in through the sign-in page and the e-mailed link. */
-async function signIn(page: Page, email: string) {
-  const before = mailsTo(email).length;
-  await page.goto('/sign-in');
-  await page.getByLabel('What is your email address?').fill(email);
-  await click(page, 'button', 'Email me a sign-in link');
-  const mail = await eventually(() => mailsTo(email)[before], 'the sign-in e-mail');
-  await page.goto(signInLinkIn(mail.raw));
-  await click(page, 'button', /sign in/i);
-}
-
 const rowCount = (page: Page) => page.locator('table tbody tr').count();
 
 run('the local lead’s area in a browser', () => {
@@ -70,7 +57,7 @@ run('the local lead’s area in a browser', () => {
     if (!browserAvailable()) return;
     context = await h.newContext();
     page = await context.newPage();
-    await signIn(page, (await w.leadA.api.get('/me')).body.email as string);
+    await signInByEmail(page, smtp, (await w.leadA.api.get('/me')).body.email as string);
   });
 
   it('dashboard → a count → its filtered list, paged, and downloaded as CSV', async () => {
@@ -174,7 +161,7 @@ run('the local lead’s area in a browser', () => {
   it('an admin: the national summary, each area a link to its dashboard', async () => {
     const adminContext = await h.newContext();
     const admin = await adminContext.newPage();
-    await signIn(admin, (await w.admin.api.get('/me')).body.email as string);
+    await signInByEmail(admin, smtp, (await w.admin.api.get('/me')).body.email as string);
     await click(admin, 'link', 'Your area');
     expect(await textOf(admin, 'h1')).toBe('National summary');
     await h.check(admin, 'lead-national');
@@ -186,7 +173,7 @@ run('the local lead’s area in a browser', () => {
   it('with JavaScript off: a filtered list and a new organisation', async () => {
     const offContext = await h.newContext({ javaScriptEnabled: false });
     const off = await offContext.newPage();
-    await signIn(off, (await w.leadA.api.get('/me')).body.email as string);
+    await signInByEmail(off, smtp, (await w.leadA.api.get('/me')).body.email as string);
     await off.goto('/lead/applications');
     await off.getByLabel('State').selectOption({ label: 'Panel reviewing' });
     await click(off, 'button', 'Apply filters');

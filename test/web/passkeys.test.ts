@@ -3,9 +3,8 @@ import type { Page } from 'playwright-core';
 import {
   type BrowserHarness,
   browserAvailable,
-  eventually,
-  navigate,
-  signInLinkIn,
+  click,
+  signInByEmail,
   startBrowserHarness,
   textOf,
 } from '../helpers/browser.ts';
@@ -47,22 +46,7 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-const mailsTo = (email: string) => smtp.mails.filter((m: ReceivedMail) => m.to.includes(email));
-
-async function click(page: Page, role: 'link' | 'button', name: string | RegExp) {
-  await navigate(page, () => page.getByRole(role, { name }).first().click());
-}
-
-/** Signs the person in on `page` by the e-mail link, as they would. */
-async function signInByEmail(page: Page, email: string) {
-  const before = mailsTo(email).length;
-  await page.goto(`${origin}/sign-in`);
-  await page.getByLabel('What is your email address?').fill(email);
-  await click(page, 'button', 'Email me a sign-in link');
-  const mail = await eventually(() => mailsTo(email)[before], 'the sign-in e-mail');
-  await page.goto(signInLinkIn(mail.raw));
-  await click(page, 'button', /sign in/i);
-}
+const _mailsTo = (email: string) => smtp.mails.filter((m: ReceivedMail) => m.to.includes(email));
 
 /** A virtual platform authenticator with user verification, as a phone or laptop has. */
 async function addVirtualAuthenticator(page: Page) {
@@ -85,7 +69,7 @@ run('passkeys in a browser', () => {
   it('a lead adds a passkey after an e-mail sign-in, signs out, and signs in with it', async () => {
     const page = await (await h.newContext()).newPage();
     await addVirtualAuthenticator(page);
-    await signInByEmail(page, await emailOf(w.leadA));
+    await signInByEmail(page, smtp, await emailOf(w.leadA), origin);
     expect(page.url()).toBe(`${origin}/`);
 
     await page.goto(`${origin}/account/devices`);
@@ -151,14 +135,14 @@ run('passkeys in a browser', () => {
     expect(await page.getByText('Passkeys need JavaScript').isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Sign in with a passkey' }).count()).toBe(0);
     // (axe needs JavaScript: this page was scanned with it on above.)
-    await signInByEmail(page, await emailOf(w.applicantA));
+    await signInByEmail(page, smtp, await emailOf(w.applicantA), origin);
     expect(page.url()).toBe(`${origin}/`);
   }, 60_000);
 
   it('an admin requires passkeys; an admin without one is sent to add one first', async () => {
     const page = await (await h.newContext()).newPage();
     await addVirtualAuthenticator(page);
-    await signInByEmail(page, await emailOf(w.admin));
+    await signInByEmail(page, smtp, await emailOf(w.admin), origin);
     await page.goto(`${origin}/admin/settings`);
     await page.getByLabel('Yes, require passkeys').check();
     await h.check(page, 'admin-settings');

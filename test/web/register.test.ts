@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { Page } from 'playwright-core';
 import { ok } from '../helpers/applications.ts';
 import { awardFor } from '../helpers/awards.ts';
 import {
   type BrowserHarness,
   browserAvailable,
-  navigate,
+  click,
   startBrowserHarness,
   textOf,
 } from '../helpers/browser.ts';
@@ -35,10 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function click(page: Page, role: 'link' | 'button', name: string | RegExp) {
-  await navigate(page, () => page.getByRole(role, { name }).first().click());
-}
 
 run(
   'a member of the public finds an award on the register and opens its verification page',

@@ -8,7 +8,7 @@ import {
   browserAvailable,
   eventually,
   navigate,
-  signInLinkIn,
+  signInByEmail,
   startMailedBrowserWorld,
   textOf,
 } from '../helpers/browser.ts';
@@ -140,19 +140,7 @@ async function open(page: Page, action: () => Promise<unknown>) {
   await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), action()]);
 }
 
-const mailsTo = (email: string) => smtp.mails.filter((m: ReceivedMail) => m.to.includes(email));
-
-/** Signs in on the sign-in page with the link that arrives by e-mail. */
-async function signIn(page: Page, email: string) {
-  const before = mailsTo(email).length;
-  await page.goto('/sign-in');
-  await page.getByLabel(/email address/i).fill(email);
-  await navigate(page, () => page.getByRole('button', { name: /sign-in link/i }).click());
-  const mail = await eventually(() => mailsTo(email)[before], `a sign-in e-mail to ${email}`);
-  await page.goto(signInLinkIn(mail.raw));
-  await navigate(page, () => page.getByRole('button', { name: /sign in/i }).click());
-  await page.waitForURL(`${h.baseUrl}/`);
-}
+const _mailsTo = (email: string) => smtp.mails.filter((m: ReceivedMail) => m.to.includes(email));
 
 /** Uploads files as the school through the API. */
 async function upload(
@@ -195,7 +183,7 @@ run('an appraiser reviews beside the evidence in a browser', () => {
 
   it('the list shows the application, its round and the review due', async () => {
     const email = ok(await panel[0].api.get('/me')).email as string;
-    await signIn(page, email);
+    await signInByEmail(page, smtp, email);
     await navigate(page, () => page.getByRole('link', { name: 'Reviews' }).first().click());
     expect(page.url()).toBe(`${h.baseUrl}/review`);
     const row = page.locator('tbody tr', { hasText: 'Hillfields Primary School' });
@@ -309,7 +297,7 @@ run('an appraiser reviews beside the evidence in a browser', () => {
     const email = ok(await panel[1].api.get('/me')).email as string;
     const withJs = await h.newContext();
     const signing = await withJs.newPage();
-    await signIn(signing, email);
+    await signInByEmail(signing, smtp, email);
     const cookies = await withJs.cookies();
     const noJs = await h.newContext({ javaScriptEnabled: false });
     await noJs.addCookies(cookies);
