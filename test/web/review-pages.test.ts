@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { event, ok, readyDraft, SCHOOL_CODES, toReviewing } from '../helpers/applications.ts';
+import {
+  draftOfNewSchool,
+  event,
+  ok,
+  readyDraft,
+  SCHOOL_CODES,
+  toReviewing,
+  uploadEvidence,
+} from '../helpers/applications.ts';
 import { startSmtpServer } from '../helpers/jobs.ts';
+import { multipart } from '../helpers/multipart.ts';
 import { emailOf, errorSummary, h1, type PageClient, pageClient, signedInPages } from '../helpers/pages.ts';
+import { pngWithLocation } from '../helpers/photos.ts';
 import { useWorld } from '../helpers/setup.ts';
 import type { Actor } from '../helpers/world.ts';
 
@@ -370,5 +380,46 @@ describe('the review page', () => {
   it('forms without a CSRF token are refused', async () => {
     const res = await reviewer.post(`/review/${id}`, { action: 'save' }, { csrf: false });
     expect(res.status).toBe(403);
+  });
+});
+
+describe('photos on the review page', () => {
+  it('are shown by their small preview, linked to the file at full size', async () => {
+    // A school of its own (school A's application is decided by now), made ready to submit.
+    const app = await draftOfNewSchool(t.database.db, w, 'Photo School');
+    const organisationId = ok(await w.applicantA.api.get(`/applications/${app}`)).organisationId;
+    ok(
+      await w.applicantA.api.post(`/organisations/${organisationId}/pledge`, {
+        signatoryName: 'Ms Head',
+        signatoryRole: 'Headteacher',
+      }),
+      201,
+    );
+    for (const code of SCHOOL_CODES)
+      ok(await w.applicantA.api.put(`/applications/${app}/answers/${code}`, { text: `Our work on ${code}` }));
+    ok(await uploadEvidence(t.app, w.applicantA, app, SCHOOL_CODES, `evidence-${app}`), 201);
+    const { body, contentType } = multipart({ criteria: 'L1' }, [
+      { filename: 'assembly.png', content: await pngWithLocation(), contentType: 'image/png' },
+    ]);
+    const uploaded = await t.app.inject({
+      method: 'POST',
+      url: `/applications/${app}/evidence`,
+      headers: { authorization: `Bearer ${w.applicantA.token}`, 'content-type': contentType },
+      payload: body,
+    });
+    expect(uploaded.statusCode).toBe(201);
+    const [photo] = uploaded.json().items;
+    expect(photo.hasPreview).toBe(true);
+    ok(await event(w.applicantA, app, { type: 'SUBMIT' }));
+    const [member] = await toReviewing(t.app, w, app, 'previews');
+    const browser = await signedIn(member);
+
+    const page = await browser.get(`/review/${app}`);
+    const preview = `/apply/${app}/evidence/${photo.id}/preview`;
+    expect(page.html).toContain(`<a class="govuk-link" href="/review/${app}/evidence/${photo.id}">`);
+    expect(page.html).toContain(`src="${preview}"`);
+    const image = await browser.get(preview);
+    expect(image.status).toBe(200);
+    expect(image.headers['content-type']).toBe('image/webp');
   });
 });

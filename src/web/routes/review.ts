@@ -155,6 +155,8 @@ export async function reviewRoutes(app: FastifyInstance, { db, config, store, pa
         .filter((e) => e.criteria.includes(code))
         .map((e) => ({
           href: `/review/${id}/evidence/${e.id}`,
+          // A photo is shown by its small preview (quick to load beside the answer), linked to the file.
+          previewHref: e.hasPreview && !e.fileRemoved ? `/apply/${id}/evidence/${e.id}/preview` : null,
           filename: e.filename,
           shownAs: e.fileRemoved ? 'removed' : shownAs(e.mediaType),
           type: fileType(e.filename),
