@@ -52,16 +52,35 @@ function liveEvidence(db: DbOrTrx, applicationId: string) {
 // ---------------------------------------------------------------------------------------------------
 // Reads
 
-/** Bytes of the application's evidence still stored (what counts against its limit). */
-export async function storedBytes(db: DbOrTrx, applicationId: string): Promise<number> {
+/**
+ * Bytes that count against the application's limit: its stored evidence, and what its unfinished
+ * resumable uploads have reserved (except `ownReservation`, the upload being filed now), so that no
+ * door can take the room a resumable upload under way was promised.
+ */
+export async function heldBytes(
+  db: DbOrTrx,
+  applicationId: string,
+  ownReservation?: string,
+): Promise<number> {
   const row = await db
-    .selectFrom('evidence')
-    .select(sql<string | number>`coalesce(sum(size), 0)`.as('total'))
-    .where('application_id', '=', applicationId)
-    .where('deleted_at', 'is', null)
-    .where('file_removed_at', 'is', null)
+    .selectNoFrom((eb) => [
+      eb
+        .selectFrom('evidence')
+        .select(sql<string | number>`coalesce(sum(size), 0)`.as('s'))
+        .where('application_id', '=', applicationId)
+        .where('deleted_at', 'is', null)
+        .where('file_removed_at', 'is', null)
+        .as('stored'),
+      eb
+        .selectFrom('evidence_uploads')
+        .select(sql<string | number>`coalesce(sum(length), 0)`.as('r'))
+        .where('application_id', '=', applicationId)
+        .where('expires_at', '>', sql<Date>`now()`)
+        .$if(ownReservation !== undefined, (q) => q.where('id', '!=', ownReservation as string))
+        .as('reserved'),
+    ])
     .executeTakeFirstOrThrow();
-  return Number(row.total);
+  return Number(row.stored) + Number(row.reserved);
 }
 
 /** The application's evidence in upload order, optionally only that filed under `criterion`. */

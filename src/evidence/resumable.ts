@@ -14,7 +14,7 @@ import { sanitiseFilename } from './intake/filenames.ts';
 import { folderPath } from './intake/folders.ts';
 import { applicationFull, fileTooLarge, zipTooLarge } from './intake/limits.ts';
 import { refuseActiveName } from './media-types.ts';
-import { storedBytes } from './repository.ts';
+import { heldBytes } from './repository.ts';
 import { type UploadResult, uploadEvidence } from './service.ts';
 
 /**
@@ -85,11 +85,8 @@ export async function beginResumableUpload(
         { path: 'headers.upload-metadata', message: 'criteria is required for a file outside a folder' },
       ]);
     }
-    const stored = await storedBytes(trx, applicationId);
-    const reserved = await reservedBytes(trx, applicationId);
-    if (stored + reserved + length > limits.maxApplicationBytes) {
-      throw applicationFull(limits, stored + reserved);
-    }
+    const held = await heldBytes(trx, applicationId);
+    if (held + length > limits.maxApplicationBytes) throw applicationFull(limits, held);
     return trx
       .insertInto('evidence_uploads')
       .values({
@@ -105,17 +102,6 @@ export async function beginResumableUpload(
       .returningAll()
       .executeTakeFirstOrThrow();
   });
-}
-
-/** Bytes the application's unfinished, unexpired uploads have reserved. */
-async function reservedBytes(db: DbOrTrx, applicationId: string): Promise<number> {
-  const row = await db
-    .selectFrom('evidence_uploads')
-    .select(sql<string | number>`coalesce(sum(length), 0)`.as('total'))
-    .where('application_id', '=', applicationId)
-    .where('expires_at', '>', sql<Date>`now()`)
-    .executeTakeFirstOrThrow();
-  return Number(row.total);
 }
 
 /**
@@ -155,18 +141,24 @@ export async function finishResumableUpload(
   openBytes: () => Promise<Readable>,
 ): Promise<UploadResult> {
   try {
-    return await uploadEvidence(deps, p, upload.application_id, async () => ({
-      criteria: upload.criteria ?? undefined,
-      // A file of a chosen folder is filed by its folders when they name criteria, as a folder upload is.
-      criteriaAreDefault: upload.relative_path !== null,
-      files: [
-        {
-          filename: upload.relative_path ?? upload.filename,
-          stream: await openBytes(),
-          truncated: () => false,
-        },
-      ],
-    }));
+    return await uploadEvidence(
+      deps,
+      p,
+      upload.application_id,
+      async () => ({
+        criteria: upload.criteria ?? undefined,
+        // A file of a chosen folder is filed by its folders when they name criteria, as a folder upload is.
+        criteriaAreDefault: upload.relative_path !== null,
+        files: [
+          {
+            filename: upload.relative_path ?? upload.filename,
+            stream: await openBytes(),
+            truncated: () => false,
+          },
+        ],
+      }),
+      upload.id,
+    );
   } finally {
     await forgetResumableUpload(deps.db, upload.id);
   }

@@ -228,9 +228,11 @@ export async function uploadEvidence(
   p: Principal,
   applicationId: string,
   openUpload: OpenUpload,
+  /** A resumable upload being filed: its own reservation does not count against it. */
+  ownReservation?: string,
 ): Promise<UploadResult> {
   // Refuse before reading a byte of the body when the caller may not upload at all.
-  const intake = await startIntake(deps, p, applicationId);
+  const intake = await startIntake(deps, p, applicationId, ownReservation);
   try {
     const { received, skipped } = await receiveUpload(intake, await openUpload());
     const rows = await addPreviews(deps, await recordEvidence(intake, received));

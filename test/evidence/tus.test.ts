@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { listenOnFreePort } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
+import { multipart } from '../helpers/multipart.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
 import { useWorld } from '../helpers/setup.ts';
 import { filesUnder, type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
@@ -279,6 +280,34 @@ describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s stor
     const location = String(answers.find((a) => a.status === 201)?.headers.location);
     expect((await call(port, token(), 'DELETE', location)).status).toBe(204);
     expect((await create(id, 400 * KB, { filename: 'd.pdf', criteria: 'L1' })).status).toBe(201);
+  });
+
+  it('a multipart upload cannot take the room a resumable upload under way was promised', async () => {
+    const id = await draft();
+    const file = bigPdf(490 * KB);
+    const created = await create(id, file.length, { filename: 'film.pdf', criteria: 'L1' });
+    expect(created.status).toBe(201);
+    // About 490 KB reserved: another 550 KB sent as a plain form would pass the 1000 KB limit.
+    const form = multipart({ criteria: 'L2' }, [
+      { filename: 'big.pdf', content: bigPdf(550 * KB), contentType: 'application/pdf' },
+    ]);
+    const refused = await t.app.inject({
+      method: 'POST',
+      url: `/applications/${id}/evidence`,
+      headers: { authorization: `Bearer ${token()}`, 'content-type': form.contentType },
+      payload: form.body,
+    });
+    expect(refused.statusCode).toBe(413);
+    expect(refused.json()).toMatchObject({ code: 'payload-too-large', limit: 'maxApplicationBytes' });
+    // The resumable upload itself, when complete, is not counted against its own reservation.
+    const done = await patch(String(created.headers.location), 0, file);
+    expect(done.status).toBe(200);
+    const rows = await t.database.db
+      .selectFrom('evidence')
+      .select('size')
+      .where('application_id', '=', id)
+      .execute();
+    expect(rows.map((r) => Number(r.size))).toEqual([file.length]);
   });
 
   it('a file over the per-file limit is refused at creation with 413', async () => {

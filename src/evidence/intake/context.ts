@@ -4,7 +4,7 @@ import { DomainError, forbidden } from '../../domain/errors.ts';
 import type { Principal } from '../../domain/principal.ts';
 import type { PendingObject } from '../../storage/store.ts';
 import type { EvidenceDeps } from '../deps.ts';
-import { storedBytes } from '../repository.ts';
+import { heldBytes } from '../repository.ts';
 
 /**
  * An upload under way, whichever door it came through: who adds evidence to which application, what
@@ -23,6 +23,8 @@ export type Intake = {
   bytesSoFar: number;
   /** Every pending object begun for this upload; `discardLeftovers` removes those not committed. */
   pending: PendingObject[];
+  /** The resumable upload being filed, whose own reservation does not count against it. */
+  ownReservation?: string;
 };
 
 /** The caller is a member of the applying organisation, and the application takes evidence in its state. */
@@ -44,10 +46,15 @@ export function assertMayAddEvidence(access: ApplicationAccess) {
  * before reading a byte of the body. The check is made again under the row lock when the files are
  * recorded.
  */
-export async function startIntake(deps: EvidenceDeps, p: Principal, applicationId: string): Promise<Intake> {
+export async function startIntake(
+  deps: EvidenceDeps,
+  p: Principal,
+  applicationId: string,
+  ownReservation?: string,
+): Promise<Intake> {
   const access = await loadApplicationAccess(deps.db, p, applicationId);
   assertMayAddEvidence(access);
-  const bytesBefore = await storedBytes(deps.db, applicationId);
+  const bytesBefore = await heldBytes(deps.db, applicationId, ownReservation);
   return {
     deps,
     actor: p,
@@ -57,6 +64,7 @@ export async function startIntake(deps: EvidenceDeps, p: Principal, applicationI
     bytesBefore,
     bytesSoFar: bytesBefore,
     pending: [],
+    ownReservation,
   };
 }
 

@@ -4,9 +4,9 @@ import { lockApplicationAccess } from '../../applications/repository.ts';
 import type { Trx } from '../../db/index.ts';
 import {
   type EvidenceRow,
+  heldBytes,
   insertEvidence,
   setEvidenceCriteria,
-  storedBytes,
   storedEvidenceWithHashes,
 } from '../repository.ts';
 import { assertMayAddEvidence, type Intake } from './context.ts';
@@ -82,7 +82,7 @@ async function assertWithinApplicationLimit(
   existingBySha: Map<string, EvidenceRow>,
 ) {
   const newBytes = files.filter((f) => !existingBySha.has(f.sha256)).reduce((n, f) => n + f.size, 0);
-  const before = await storedBytes(trx, intake.applicationId);
+  const before = await heldBytes(trx, intake.applicationId, intake.ownReservation);
   if (before + newBytes > intake.deps.limits.maxApplicationBytes) {
     throw applicationFull(intake.deps.limits, before);
   }
