@@ -81,6 +81,34 @@ describe('the dashboard', () => {
     ]);
   });
 
+  it('shows the first ten items of a long list, and links to the rest in the filtered list', async () => {
+    for (let i = 0; i < 12; i++) {
+      const org = ok(
+        await w.leadA.api.post('/organisations', {
+          name: `Pledged School ${i}`,
+          streamId: w.schoolsStreamId,
+          areaId: w.areaA,
+        }),
+        201,
+      );
+      await w.leadA.api.post(`/organisations/${org.id}/members`, { userId: w.applicantA.id });
+      ok(
+        await w.applicantA.api.post(`/organisations/${org.id}/pledge`, {
+          signatoryName: 'Ms Head',
+          signatoryRole: 'Headteacher',
+        }),
+        201,
+      );
+    }
+    const page = await lead.get('/lead');
+    const section = page.html.slice(page.html.indexOf('Pledged organisations with no application</h2>'));
+    const table = section.slice(0, section.indexOf('</table>'));
+    expect(table.match(/Pledged School \d+/g)).toHaveLength(10);
+    expect(section).toMatch(
+      /href="\/lead\/organisations\?areaId=[^"]+pledged=true">See all 12 in the list<\/a>/,
+    );
+  });
+
   it('is another area’s page-not-found for a lead of another area, and forbidden to other roles', async () => {
     expect((await leadB.get(`/lead?area=${w.areaA}`)).status).toBe(404);
     expect((await leadB.get('/lead?area=nowhere')).status).toBe(404);

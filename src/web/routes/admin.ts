@@ -32,6 +32,7 @@ import {
 } from '../../webhooks/service.ts';
 import { field, fields, type Problem, summary } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
+import { localised } from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
 
 type Options = { db: Db; config: Config; signIn: SignIn; pages: Pages };
@@ -260,13 +261,13 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
   // Streams and criteria-set versions
 
   app.get('/admin/streams', async (request, reply) => {
-    const { t, date } = who(request);
+    const { t, date, locale } = who(request);
     const streams = await listStreams(db);
     return pages.send(request, reply, 'admin/streams', {
       title: t('admin.streams.title'),
       streams: streams.items.map((s) => ({
         id: s.id,
-        name: s.name,
+        name: localised(locale, s.name, s.nameCy),
         version: s.criteriaSet.version,
         count: s.criteriaSet.criteria.length,
         published: date(s.criteriaSet.publishedAt),
@@ -275,11 +276,11 @@ export async function adminRoutes(app: FastifyInstance, { db, config, signIn, pa
   });
 
   app.get('/admin/streams/:id', async (request, reply) => {
-    const { t, date } = who(request);
+    const { t, date, locale } = who(request);
     const id = idParam(request);
     const [stream, versions] = await Promise.all([getStream(db, id), listCriteriaSets(db, id)]);
     return pages.send(request, reply, 'admin/stream', {
-      title: stream.name,
+      title: localised(locale, stream.name, stream.nameCy),
       publishedVersion: /^published-(\d{1,9})$/.exec(query(request, 'done'))?.[1],
       stream,
       criteria: stream.criteriaSet.criteria.map((c) => ({

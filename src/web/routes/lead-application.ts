@@ -13,7 +13,7 @@ import { listEvidence } from '../../evidence/service.ts';
 import { getStream } from '../../streams/service.ts';
 import { type Problem, summary, uuid } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
-import { fileType, formatSize, statusText } from '../journey.ts';
+import { fileType, formatSize, localised, statusText } from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
 
 type Options = { db: Db; pages: Pages };
@@ -265,7 +265,10 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
             key: { text: t('leadApplication.summary.organisation') },
             value: { text: view.organisationName },
           },
-          { key: { text: t('leadApplication.summary.stream') }, value: { text: stream.name } },
+          {
+            key: { text: t('leadApplication.summary.stream') },
+            value: { text: localised(locale, stream.name, stream.nameCy) },
+          },
           { key: { text: t('leadApplication.summary.area') }, value: { text: area.name } },
           { key: { text: t('leadApplication.summary.kind') }, value: { text: t(`apply.kind.${view.kind}`) } },
           { key: { text: t('leadApplication.summary.round') }, value: { text: String(view.round) } },

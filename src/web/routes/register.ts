@@ -8,6 +8,7 @@ import { notFound, validationFailed } from '../../domain/errors.ts';
 import { sendCsv } from '../../http/csv.ts';
 import { listStreams } from '../../streams/service.ts';
 import { formatDate, translator } from '../i18n.ts';
+import { localised } from '../journey.ts';
 import type { Pages } from '../pages.ts';
 
 /** Routes of this plugin that share their address with the API: they answer browsers only (see plugin.ts). */
@@ -81,7 +82,7 @@ export async function registerRoutes(app: FastifyInstance, { db, pages }: { db: 
       values: { name: filters.name ?? '' },
       streamItems: [
         option('', t('register.filters.anyStream'), filters.stream),
-        ...streams.items.map((s) => option(s.slug, s.name, filters.stream)),
+        ...streams.items.map((s) => option(s.slug, localised(locale, s.name, s.nameCy), filters.stream)),
       ],
       areaItems: [
         option('', t('register.filters.anyArea'), filters.areaId),

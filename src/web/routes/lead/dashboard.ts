@@ -25,6 +25,12 @@ const dashboardQuery = z.object({ area: z.uuid().optional() });
  * to its application. A lead of several areas chooses one; an admin without a chosen area sees the
  * national summary of GET /dashboard, each area a link to its own dashboard.
  */
+/**
+ * Items a dashboard's list shows (the oldest first); the rest are one link away, in the filtered list.
+ * A page of hundreds of rows is slow to read and to render (SPEC §8: p95 ≤ 50 ms).
+ */
+const SHOWN = 10;
+
 export async function leadDashboardRoutes(
   app: FastifyInstance,
   { db, config, pages }: { db: Db; config: Config; pages: Pages },
@@ -80,8 +86,7 @@ export async function leadDashboardRoutes(
     }
     const areaId = chosen ?? areas[0]?.id;
     // A lead always has an area; an admin reaches here only with one chosen.
-    const d = await areaDashboard(db, p, areaId as string, config);
-    const streams = await streamsOf(db);
+    const [d, streams] = await Promise.all([areaDashboard(db, p, areaId as string, config), streamsOf(db)]);
     const streamName = (slug: string) => streams.bySlug.get(slug)?.name ?? slug;
     const inArea = (path: string, extra: Record<string, string> = {}) =>
       `${path}${queryOf({ areaId: d.area.id, ...extra })}`;
@@ -107,7 +112,7 @@ export async function leadDashboardRoutes(
         heading: t('lead.dashboard.overdue.submissions', { days: d.thresholds.acceptWithinDays }),
         count: d.overdue.submissionsNotAccepted.count,
         listHref: inArea('/lead/applications', { state: 'submitted', ...LONGEST_WAITING }),
-        items: d.overdue.submissionsNotAccepted.items.map((i) => ({
+        items: d.overdue.submissionsNotAccepted.items.slice(0, SHOWN).map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
           detail: t('lead.dashboard.overdue.waitingDays', { count: i.days }),
@@ -118,7 +123,7 @@ export async function leadDashboardRoutes(
         heading: t('lead.dashboard.overdue.reviews'),
         count: d.overdue.reviewsOutstanding.count,
         listHref: inArea('/lead/applications', { state: 'appraisal.reviewing', ...LONGEST_WAITING }),
-        items: d.overdue.reviewsOutstanding.items.map((i) => ({
+        items: d.overdue.reviewsOutstanding.items.slice(0, SHOWN).map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
           detail: t('lead.dashboard.overdue.reviewsLeft', {
@@ -133,7 +138,7 @@ export async function leadDashboardRoutes(
         heading: t('lead.dashboard.overdue.evidence'),
         count: d.overdue.furtherEvidencePastDue.count,
         listHref: inArea('/lead/applications', { state: 'furtherEvidenceRequested', ...LONGEST_WAITING }),
-        items: d.overdue.furtherEvidencePastDue.items.map((i) => ({
+        items: d.overdue.furtherEvidencePastDue.items.slice(0, SHOWN).map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
           detail: t('lead.dashboard.overdue.dueOn', { date: date(i.dueBy) }),
@@ -144,7 +149,7 @@ export async function leadDashboardRoutes(
         heading: t('lead.dashboard.overdue.meetings'),
         count: d.overdue.meetingsNotRecorded.count,
         listHref: inArea('/lead/applications', { state: 'meeting', ...LONGEST_WAITING }),
-        items: d.overdue.meetingsNotRecorded.items.map((i) => ({
+        items: d.overdue.meetingsNotRecorded.items.slice(0, SHOWN).map((i) => ({
           href: applicationHref(i.applicationId),
           name: i.organisationName,
           detail: i.meetingAt
@@ -190,6 +195,9 @@ export async function leadDashboardRoutes(
       ],
       statusRows,
       overdue,
+      expiringHref: inArea('/lead/awards', { current: 'true', expiringBefore }),
+      pledgedHref: inArea('/lead/organisations', { pledged: 'true' }),
+      shown: SHOWN,
       byStateAndStream: d.applications.byStateAndStream
         .slice()
         .sort((a, b) => statusOrder(a.state) - statusOrder(b.state) || a.stream.localeCompare(b.stream))
@@ -203,7 +211,7 @@ export async function leadDashboardRoutes(
         { text: streamName(r.stream) },
         countCell(r.count, inArea('/lead/awards', { state: r.state, stream: r.stream })),
       ]),
-      expiring: d.expiringAwards.items.map((a) => [
+      expiring: d.expiringAwards.items.slice(0, SHOWN).map((a) => [
         { html: link(`/lead/organisations/${a.organisationId}`, a.organisationName) },
         { text: streamName(a.stream) },
         { text: date(a.expiresAt) },
@@ -213,11 +221,13 @@ export async function leadDashboardRoutes(
             : escapeHtml(t('lead.dashboard.expiring.noRenewal')),
         },
       ]),
-      pledged: d.pledgedWithoutApplication.items.map((o) => [
-        { html: link(`/lead/organisations/${o.organisationId}`, o.organisationName) },
-        { text: streamName(o.stream) },
-        { text: date(o.pledgedAt) },
-      ]),
+      pledged: d.pledgedWithoutApplication.items
+        .slice(0, SHOWN)
+        .map((o) => [
+          { html: link(`/lead/organisations/${o.organisationId}`, o.organisationName) },
+          { text: streamName(o.stream) },
+          { text: date(o.pledgedAt) },
+        ]),
       decisions: d.recentDecisions.map((r) => [
         { html: link(applicationHref(r.applicationId), r.organisationName) },
         { text: streamName(r.stream) },
