@@ -55,15 +55,26 @@ export function translator(locale: Locale): Translate {
   return i18n.getFixedT(locale);
 }
 
-/** Dates as people read them in that language, e.g. "3 March 2027" / "3 Mawrth 2027". */
+/**
+ * Dates as people read them in that language, e.g. "3 March 2027" / "3 Mawrth 2027". The formatters
+ * are made once: building an Intl.DateTimeFormat costs far more than formatting with it (a dashboard
+ * formats hundreds of dates).
+ */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
 export function formatDate(locale: Locale, value: Date, withTime = false): string {
-  return value.toLocaleString(locale === 'cy' ? 'cy-GB' : 'en-GB', {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    ...(withTime ? { hour: '2-digit', minute: '2-digit', hour12: false } : {}),
-    timeZone: 'Europe/London',
-  });
+  const key = `${locale}:${withTime}`;
+  let format = dateFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale === 'cy' ? 'cy-GB' : 'en-GB', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      ...(withTime ? { hour: '2-digit', minute: '2-digit', hour12: false } : {}),
+      timeZone: 'Europe/London',
+    });
+    dateFormats.set(key, format);
+  }
+  return format.format(value);
 }
 
 /** The language an Accept-Language header prefers among ours, if any. */
