@@ -127,7 +127,7 @@ export async function downloadEvidence(
   rangeFor: (item: EvidenceView) => RangeDecision,
   withBody: boolean,
 ): Promise<Download> {
-  const { db, store } = deps;
+  const { db } = deps;
   const access = await loadApplicationAccess(db, p, applicationId);
   assertMayReadEvidence(access.relations, access.snapshot);
   const row = await evidenceOrNotFound(db, applicationId, evidenceId);
@@ -141,12 +141,39 @@ export async function downloadEvidence(
   }
   const range = rangeFor(item);
   if (!withBody || range.kind === 'unsatisfiable') return { item, range, stream: null };
+  const stream = await openRecorded(
+    deps,
+    p,
+    applicationId,
+    { key: row.storage_key, range: range.kind === 'partial' ? range.range : undefined },
+    'The file of this evidence is no longer stored',
+    {
+      evidenceId,
+      filename: row.filename,
+      ...(range.kind === 'partial' ? { range: `bytes=${range.range.start}-${range.range.end}` } : {}),
+    },
+  );
+  return { item, range, stream };
+}
+
+/**
+ * Opens a stored object of an evidence item and records the read in the application's history
+ * (EVIDENCE_DOWNLOADED), or neither: an object no longer stored is not found, and a history line that
+ * cannot be written closes the stream.
+ */
+async function openRecorded(
+  { db, store }: EvidenceDeps,
+  p: Principal,
+  applicationId: string,
+  object: { key: string; range?: ByteRange },
+  missing: string,
+  payload: Record<string, unknown>,
+): Promise<Readable> {
   let stream: Readable;
   try {
-    stream = await store.open(row.storage_key, range.kind === 'partial' ? range.range : undefined);
+    stream = await store.open(object.key, object.range);
   } catch (err) {
-    if (err instanceof ObjectNotFoundError)
-      throw new DomainError('not-found', 'The file of this evidence is no longer stored');
+    if (err instanceof ObjectNotFoundError) throw new DomainError('not-found', missing);
     throw err;
   }
   try {
@@ -156,17 +183,13 @@ export async function downloadEvidence(
       actorId: p.userId,
       from: null,
       to: null,
-      payload: {
-        evidenceId,
-        filename: row.filename,
-        ...(range.kind === 'partial' ? { range: `bytes=${range.range.start}-${range.range.end}` } : {}),
-      },
+      payload,
     });
   } catch (err) {
     stream.destroy();
     throw err;
   }
-  return { item, range, stream };
+  return stream;
 }
 
 /**
@@ -181,34 +204,21 @@ export async function openEvidencePreview(
   evidenceId: string,
   withBody: boolean,
 ): Promise<{ item: EvidenceView; mediaType: string; stream: Readable | null }> {
-  const { db, store } = deps;
+  const { db } = deps;
   const access = await loadApplicationAccess(db, p, applicationId);
   assertMayReadEvidence(access.relations, access.snapshot);
   const row = await evidenceOrNotFound(db, applicationId, evidenceId);
   const item = evidenceView(row);
   if (!item.hasPreview) throw new DomainError('not-found', 'This evidence has no preview');
   if (!withBody) return { item, mediaType: PREVIEW_MEDIA_TYPE, stream: null };
-  let stream: Readable;
-  try {
-    stream = await store.open(previewKeyOf(row.storage_key));
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError)
-      throw new DomainError('not-found', 'This evidence has no preview');
-    throw err;
-  }
-  try {
-    await appendApplicationHistory(db, {
-      applicationId,
-      type: 'EVIDENCE_DOWNLOADED',
-      actorId: p.userId,
-      from: null,
-      to: null,
-      payload: { evidenceId, filename: row.filename, preview: true },
-    });
-  } catch (err) {
-    stream.destroy();
-    throw err;
-  }
+  const stream = await openRecorded(
+    deps,
+    p,
+    applicationId,
+    { key: previewKeyOf(row.storage_key) },
+    'This evidence has no preview',
+    { evidenceId, filename: row.filename, preview: true },
+  );
   return { item, mediaType: PREVIEW_MEDIA_TYPE, stream };
 }
 
