@@ -7,8 +7,7 @@ import { draftOfNewSchool } from '../helpers/applications.ts';
 import { resubmitAndAward, toFurtherEvidence } from '../helpers/decisions.ts';
 import { jpegWithLocation, pngWithLocation, webpWithLocation } from '../helpers/photos.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
-import { useWorld } from '../helpers/setup.ts';
-import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
+import { type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
 import type { Actor } from '../helpers/world.ts';
 import { multipart } from './fixtures.ts';
 
@@ -21,14 +20,7 @@ afterAll(async () => {
 });
 
 describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s storage)', (kind) => {
-  let storage: StorageUnderTest;
-  const { t, w } = useWorld(async () => {
-    storage = await storageForTest(kind, s3);
-    return storage.env;
-  });
-  afterAll(async () => {
-    await storage.cleanup();
-  });
+  const { t, w, storage } = useWorldOnStorage(kind, () => s3);
 
   async function upload(applicationId: string, filename: string, content: Buffer, criterion = 'L1') {
     const { body, contentType } = multipart([
@@ -62,7 +54,7 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
       const applicationId = await draftOfNewSchool(t.database.db, w, `Preview ${kind}`);
       const item = await upload(applicationId, name, await make());
       expect(item.hasPreview).toBe(true);
-      expect(await storage.committed()).toEqual(expect.arrayContaining([item.id, `${item.id}-preview`]));
+      expect(await storage().committed()).toEqual(expect.arrayContaining([item.id, `${item.id}-preview`]));
 
       const res = await get(w.applicantA, `/applications/${applicationId}/evidence/${item.id}/preview`);
       expect(res.statusCode).toBe(200);
@@ -98,7 +90,7 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
     expect(item.hasPreview).toBe(false);
     const res = await get(w.applicantA, `/applications/${applicationId}/evidence/${item.id}/preview`);
     expect(res.statusCode).toBe(404);
-    expect(await storage.committed()).not.toContain(`${item.id}-preview`);
+    expect(await storage().committed()).not.toContain(`${item.id}-preview`);
   });
 
   it('the file’s own rule: whoever may not read the evidence gets the same 403 or 404 for its preview', async () => {
@@ -137,14 +129,14 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
     const store = await createEvidenceStore(t.config);
     const sweep = () => sweepEvidenceOrphans({ db: t.database.db, store }, { olderThanMs: -60_000 });
     await sweep();
-    expect(await storage.committed()).toEqual(expect.arrayContaining([item.id, `${item.id}-preview`]));
+    expect(await storage().committed()).toEqual(expect.arrayContaining([item.id, `${item.id}-preview`]));
     await t.database.db
       .updateTable('evidence')
       .set({ deleted_at: sql<Date>`now()` })
       .where('id', '=', item.id)
       .execute();
     await sweep();
-    const left = await storage.committed();
+    const left = await storage().committed();
     expect(left).not.toContain(item.id);
     expect(left).not.toContain(`${item.id}-preview`);
   });
@@ -158,7 +150,7 @@ describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s sto
       headers: { authorization: `Bearer ${w.applicantA.token}` },
     });
     expect(res.statusCode).toBe(204);
-    expect(await storage.committed()).not.toEqual(expect.arrayContaining([`${item.id}-preview`]));
-    expect(await storage.committed()).not.toContain(item.id);
+    expect(await storage().committed()).not.toEqual(expect.arrayContaining([`${item.id}-preview`]));
+    expect(await storage().committed()).not.toContain(item.id);
   });
 });

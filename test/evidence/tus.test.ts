@@ -9,8 +9,7 @@ import { listenOnFreePort } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
 import { multipart } from '../helpers/multipart.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
-import { useWorld } from '../helpers/setup.ts';
-import { filesUnder, type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
+import { filesUnder, type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
 import { exe, pdf, waitFor } from './fixtures.ts';
 
 /**
@@ -104,17 +103,10 @@ function patchThenCut(port: number, token: string, path: string, offset: number,
 }
 
 describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s storage)', (kind) => {
-  let storage: StorageUnderTest;
-  const { t, w } = useWorld(async () => {
-    storage = await storageForTest(kind, s3);
-    return { ...storage.env, ...LIMITS };
-  });
+  const { t, w, storage } = useWorldOnStorage(kind, () => s3, LIMITS);
   let port: number;
   beforeAll(async () => {
     port = await listenOnFreePort(t.app);
-  });
-  afterAll(async () => {
-    await storage.cleanup();
   });
 
   const draft = () => draftOfNewSchool(t.database.db, w, `Tus school ${kind}`);
@@ -161,7 +153,7 @@ describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s stor
       .where('application_id', '=', applicationId)
       .execute();
     expect(reservations).toEqual([]);
-    expect(await storage.temporary()).toEqual([]);
+    expect(await storage().temporary()).toEqual([]);
   }
 
   it('OPTIONS tells the protocol without a token', async () => {
@@ -220,7 +212,7 @@ describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s stor
       `/applications/${id}/evidence/${done.body.items[0].id}`,
     );
     expect(download.status).toBe(200);
-    expect(await storage.committed()).toContain(done.body.items[0].id);
+    expect(await storage().committed()).toContain(done.body.items[0].id);
     await expectClean(id, location);
     // Finished: the upload URL is gone.
     expect((await call(port, token(), 'HEAD', location)).status).toBe(404);

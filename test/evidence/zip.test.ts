@@ -5,8 +5,7 @@ import yauzl from 'yauzl';
 import { listenOnFreePort } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
 import { type S3Server, startS3Server } from '../helpers/s3.ts';
-import { useWorld } from '../helpers/setup.ts';
-import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
+import { type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
 import { buildZip, type ZipEntrySpec } from '../helpers/zip.ts';
 import { type FormPart, multipart, pdf, png, sendPartOfUpload, text, waitFor } from './fixtures.ts';
 
@@ -36,17 +35,10 @@ afterAll(async () => {
 type Reply = { status: number; body: any; headers: Record<string, unknown>; raw: Buffer };
 
 describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s storage)', (kind) => {
-  let storage: StorageUnderTest;
-  const { t, w } = useWorld(async () => {
-    storage = await storageForTest(kind, s3);
-    return { ...storage.env, ...LIMITS };
-  });
+  const { t, w, storage } = useWorldOnStorage(kind, () => s3, LIMITS);
   let port: number;
   beforeAll(async () => {
     port = await listenOnFreePort(t.app);
-  });
-  afterAll(async () => {
-    await storage.cleanup();
   });
 
   const draft = () => draftOfNewSchool(t.database.db, w, `Zip school ${kind}`);
@@ -99,9 +91,9 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
   /** No row for the application, no temp object or scratch file, and only objects that rows hold. */
   async function expectNothingKept(applicationId: string) {
     expect(await rowsOf(applicationId)).toHaveLength(0);
-    await waitFor('temporary objects to go', async () => (await storage.temporary()).length === 0);
+    await waitFor('temporary objects to go', async () => (await storage().temporary()).length === 0);
     const held = await t.database.db.selectFrom('evidence').select('storage_key').execute();
-    expect((await storage.committed()).sort()).toEqual(held.map((r) => r.storage_key).sort());
+    expect((await storage().committed()).sort()).toEqual(held.map((r) => r.storage_key).sort());
   }
 
   describe('a zip of evidence folders', () => {
@@ -147,7 +139,7 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
         `/applications/${id}/evidence/${byName['newsletter.txt'].id}/content`,
       );
       expect(download.raw.equals(text(2000, 'newsletter'))).toBe(true);
-      expect(await storage.temporary()).toEqual([]);
+      expect(await storage().temporary()).toEqual([]);
     });
 
     it('looks through one wrapping folder, as zipping the folder itself gives', async () => {
@@ -312,7 +304,7 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
         },
       ]);
       const req = sendPartOfUpload(port, w.applicantA.token, id, { body, contentType }, 200_000);
-      await waitFor('the zip to be spooled', async () => (await storage.temporary()).length > 0);
+      await waitFor('the zip to be spooled', async () => (await storage().temporary()).length > 0);
       req.destroy();
       await expectNothingKept(id);
     });
@@ -347,7 +339,7 @@ describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s 
       expect(second.body.items[0].criteria).toEqual(['L1', 'E1']);
       const rows = await rowsOf(id);
       expect(rows).toHaveLength(1);
-      expect(await storage.committed()).toContain(rows[0]?.storage_key);
+      expect(await storage().committed()).toContain(rows[0]?.storage_key);
     });
   });
 

@@ -1,7 +1,9 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from '@jest/globals';
 import type { S3Server } from './s3.ts';
+import { useWorld } from './setup.ts';
 
 export type StorageKind = 'local' | 's3';
 
@@ -55,3 +57,19 @@ export async function storageForTest(kind: StorageKind, s3?: S3Server) {
 }
 
 export type StorageUnderTest = Awaited<ReturnType<typeof storageForTest>>;
+
+/**
+ * The test app and its world on one kind of evidence store (for S3, a bucket of its own on the server
+ * `s3()` gives once it is started), with `env` besides; the store is emptied after the file.
+ */
+export function useWorldOnStorage(kind: StorageKind, s3: () => S3Server, env: Record<string, string> = {}) {
+  let storage: StorageUnderTest | undefined;
+  const { t, w } = useWorld(async () => {
+    storage = await storageForTest(kind, s3());
+    return { ...storage.env, ...env };
+  });
+  afterAll(async () => {
+    await storage?.cleanup();
+  });
+  return { t, w, storage: () => storage as StorageUnderTest };
+}
