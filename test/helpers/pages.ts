@@ -1,7 +1,8 @@
-import { expect } from '@jest/globals';
+import { afterAll, expect } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { eventually, signInLinkIn } from './browser.ts';
-import type { ReceivedMail } from './jobs.ts';
+import { type ReceivedMail, startSmtpServer } from './jobs.ts';
+import { useWorld } from './setup.ts';
 
 /**
  * A browser without a browser: requests to the pages through `app.inject`, keeping cookies as a browser
@@ -115,3 +116,25 @@ export const pageText = (html: string) =>
 /** The text of the page's error summary, or '' when it has none. */
 export const errorSummary = (html: string) =>
   pageText(/<div class="govuk-error-summary"[\s\S]*?<\/ul>/.exec(html)?.[0] ?? '');
+
+/**
+ * The test app and its world with e-mail going to an in-process SMTP server (closed after the file),
+ * sign-in throttling out of the way, and `signedIn(email)`: a page client signed in by the e-mailed link.
+ */
+export function usePagesWorld(env: Record<string, string> = {}) {
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>> | undefined;
+  const { t, w } = useWorld(async () => {
+    smtp = await startSmtpServer();
+    return { SMTP_URL: smtp.url, SIGN_IN_LIMIT_PER_ADDRESS: '100', SIGN_IN_LIMIT_PER_CLIENT: '1000', ...env };
+  });
+  afterAll(async () => {
+    await smtp?.close();
+  });
+  const mails = () => smtp?.mails ?? [];
+  return {
+    t,
+    w,
+    mails,
+    signedIn: (email: string) => signedInPages(t.app, { mails: mails() }, email),
+  };
+}

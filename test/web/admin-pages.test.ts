@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ok, readyDraft } from '../helpers/applications.ts';
 import { eventually } from '../helpers/browser.ts';
-import { startSmtpServer } from '../helpers/jobs.ts';
 import {
   emailOf,
   errorSummary,
@@ -9,9 +8,8 @@ import {
   type PageClient,
   pageClient,
   pageText,
-  signedInPages,
+  usePagesWorld,
 } from '../helpers/pages.ts';
-import { useWorld } from '../helpers/setup.ts';
 
 /**
  * The admins' pages over HTTP (SPEC §9 "Admins"): who may open them (anyone else gets the
@@ -20,16 +18,7 @@ import { useWorld } from '../helpers/setup.ts';
  * meanwhile, the national summary, people and webhooks — each through the API's own services.
  */
 
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-const { t, w } = useWorld(async () => {
-  smtp = await startSmtpServer();
-  return { SMTP_URL: smtp.url, SIGN_IN_LIMIT_PER_ADDRESS: '100', SIGN_IN_LIMIT_PER_CLIENT: '1000' };
-});
-afterAll(async () => {
-  await smtp.close();
-});
-
-const signedIn = (email: string) => signedInPages(t.app, smtp, email);
+const { t, w, mails, signedIn } = usePagesWorld();
 
 const text = pageText;
 
@@ -433,7 +422,7 @@ describe('people and grants', () => {
     expect(taken.status).toBe(400);
     expect(errorSummary(taken.html)).toContain('Someone already has an account with this email address');
 
-    const before = smtp.mails.length;
+    const before = mails().length;
     const form = new URLSearchParams({
       name: 'Nia Lead',
       email: 'nia.lead@example.org',
@@ -449,7 +438,10 @@ describe('people and grants', () => {
     expect(user.grants).toEqual([{ role: 'lead', areaId: w.areaB }]);
     expect(res.location).toBe(`/admin/people/${user.id}?done=invited`);
     await eventually(
-      () => smtp.mails.slice(before).find((m) => m.to.includes('nia.lead@example.org')),
+      () =>
+        mails()
+          .slice(before)
+          .find((m) => m.to.includes('nia.lead@example.org')),
       'the invitation',
     );
     expect(text((await admin.get(res.location as string)).html)).toContain(

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { ukInstant } from '../../src/web/routes/lead-application.ts';
 import { event, ok, panelOfThree, readyDraft, review, SCHOOL_CODES } from '../helpers/applications.ts';
-import { startSmtpServer } from '../helpers/jobs.ts';
-import { emailOf, errorSummary, h1, type PageClient, pageText, signedInPages } from '../helpers/pages.ts';
-import { useWorld } from '../helpers/setup.ts';
+import { emailOf, errorSummary, h1, type PageClient, pageText, usePagesWorld } from '../helpers/pages.ts';
 import { type Actor, createUserWithToken } from '../helpers/world.ts';
 
 /**
@@ -13,17 +11,10 @@ import { type Actor, createUserWithToken } from '../helpers/world.ts';
  * in plain words.
  */
 
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-const { t, w } = useWorld(async () => {
-  smtp = await startSmtpServer();
-  return { SMTP_URL: smtp.url, SIGN_IN_LIMIT_PER_ADDRESS: '100', SIGN_IN_LIMIT_PER_CLIENT: '1000' };
-});
-afterAll(async () => {
-  await smtp.close();
-});
+const { t, w, signedIn: signedInAs } = usePagesWorld();
 
 /** A page client signed in through the sign-in pages as this actor. */
-const signedIn = async (actor: Actor) => signedInPages(t.app, smtp, await emailOf(actor));
+const signedIn = async (actor: Actor) => signedInAs(await emailOf(actor));
 
 /** The decision form's final judgement per criterion, as the page pre-fills it, with some changed. */
 const finals = (changed: Record<string, string> = {}) => ({

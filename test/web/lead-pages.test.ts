@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { draftOfNewSchool, event, ok, readyDraft } from '../helpers/applications.ts';
 import { eventually } from '../helpers/browser.ts';
-import { startSmtpServer } from '../helpers/jobs.ts';
-import { emailOf, errorSummary, h1, type PageClient, pageClient, signedInPages } from '../helpers/pages.ts';
-import { useWorld } from '../helpers/setup.ts';
+import { emailOf, errorSummary, h1, type PageClient, pageClient, usePagesWorld } from '../helpers/pages.ts';
 
 /**
  * The local lead's pages over HTTP (SPEC §9): the dashboard's links, the lists' filters, paging and
@@ -11,16 +9,7 @@ import { useWorld } from '../helpers/setup.ts';
  * another area's organisation is the page-not-found page, other roles are forbidden.
  */
 
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-const { t, w } = useWorld(async () => {
-  smtp = await startSmtpServer();
-  return { SMTP_URL: smtp.url, SIGN_IN_LIMIT_PER_ADDRESS: '100', SIGN_IN_LIMIT_PER_CLIENT: '1000' };
-});
-afterAll(async () => {
-  await smtp.close();
-});
-
-const signedIn = (email: string) => signedInPages(t.app, smtp, email);
+const { t, w, mails, signedIn } = usePagesWorld();
 
 const banner = (html: string) =>
   /<div class="govuk-notification-banner[\s\S]*?<\/div>\s*<\/div>/
@@ -326,7 +315,7 @@ describe('organisations', () => {
     expect(answers[1]).toBe(answers[3]);
     expect(answers[1]).toContain('We have sent an invitation to that address.');
     // Both addresses are e-mailed.
-    await eventually(() => smtp.mails.some((m) => m.to.includes('nobody.yet@example.org')), 'the invitation');
+    await eventually(() => mails().some((m) => m.to.includes('nobody.yet@example.org')), 'the invitation');
   });
 
   it('are not found for a lead of another area', async () => {

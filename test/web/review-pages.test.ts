@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import {
   draftOfNewSchool,
   event,
@@ -8,11 +8,9 @@ import {
   toReviewing,
   uploadEvidence,
 } from '../helpers/applications.ts';
-import { startSmtpServer } from '../helpers/jobs.ts';
 import { multipart } from '../helpers/multipart.ts';
-import { emailOf, errorSummary, h1, type PageClient, pageClient, signedInPages } from '../helpers/pages.ts';
+import { emailOf, errorSummary, h1, type PageClient, pageClient, usePagesWorld } from '../helpers/pages.ts';
 import { pngWithLocation } from '../helpers/photos.ts';
-import { useWorld } from '../helpers/setup.ts';
 import type { Actor } from '../helpers/world.ts';
 
 /**
@@ -21,17 +19,10 @@ import type { Actor } from '../helpers/world.ts';
  * restored, validation, a stale page, submission and a declared conflict through the workflow.
  */
 
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-const { t, w } = useWorld(async () => {
-  smtp = await startSmtpServer();
-  return { SMTP_URL: smtp.url, SIGN_IN_LIMIT_PER_ADDRESS: '100', SIGN_IN_LIMIT_PER_CLIENT: '1000' };
-});
-afterAll(async () => {
-  await smtp.close();
-});
+const { t, w, signedIn: signedInAs } = usePagesWorld();
 
 /** A page client signed in through the sign-in pages as this actor. */
-const signedIn = async (actor: Actor) => signedInPages(t.app, smtp, await emailOf(actor));
+const signedIn = async (actor: Actor) => signedInAs(await emailOf(actor));
 
 const version = (html: string) => /name="version" value="(\d+)"/.exec(html)?.[1] as string;
 const evidenceHref = (html: string) => /src="(\/review\/[^"]+\/evidence\/[^"]+)"/.exec(html)?.[1] as string;

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { event, ok, readyDraft, review, SCHOOL_CODES, toReviewing } from '../helpers/applications.ts';
-import { startSmtpServer } from '../helpers/jobs.ts';
 import { multipart, pdf } from '../helpers/multipart.ts';
-import { emailOf, errorSummary, h1, type PageClient, signedInPages } from '../helpers/pages.ts';
-import { useWorld } from '../helpers/setup.ts';
+import { emailOf, errorSummary, h1, type PageClient, usePagesWorld } from '../helpers/pages.ts';
 import { buildZip } from '../helpers/zip.ts';
 
 /**
@@ -11,21 +9,7 @@ import { buildZip } from '../helpers/zip.ts';
  * summaries, scope (another school's application is the page-not-found page) and stale pages.
  */
 
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-const { t, w } = useWorld(async () => {
-  smtp = await startSmtpServer();
-  return {
-    SMTP_URL: smtp.url,
-    SIGN_IN_LIMIT_PER_ADDRESS: '100',
-    SIGN_IN_LIMIT_PER_CLIENT: '1000',
-    MAX_FILE_BYTES: '4096',
-  };
-});
-afterAll(async () => {
-  await smtp.close();
-});
-
-const signedIn = (email: string) => signedInPages(t.app, smtp, email);
+const { t, w, signedIn } = usePagesWorld({ MAX_FILE_BYTES: '4096' });
 
 /** Posts files to an upload form's action (its CSRF token in the query string) with the client's cookies. */
 async function upload(
