@@ -1,7 +1,7 @@
 import { readBlocker } from '../../workflows/application.ts';
 import type { Locale } from '../db/schema.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { Translate } from './i18n.ts';
+import { formatDate, type Translate } from './i18n.ts';
 
 /**
  * How the school's pages put the services' answers into words: a state in plain language, the next
@@ -142,4 +142,63 @@ export function uploadErrorText(
     default:
       return t('upload.errors.generic');
   }
+}
+
+/** A date the view holds as ISO text, as people read it; null when there is none. */
+export const isoDateText = (locale: Locale, value: unknown, withTime = false): string | null =>
+  typeof value === 'string' && value ? formatDate(locale, new Date(value), withTime) : null;
+
+/** An application's meeting as its view holds it. */
+export type Meeting = {
+  at: string | null;
+  mode: string | null;
+  location: string | null;
+  heldAt: string | null;
+  notes?: string | null;
+};
+
+/** An application's meeting as the pages show it (null when none was arranged or held). */
+export function meetingShown(t: Translate, locale: Locale, view: { meeting: unknown }) {
+  const meeting = view.meeting as Meeting | null;
+  if (!meeting || (!meeting.at && !meeting.heldAt)) return null;
+  return {
+    at: isoDateText(locale, meeting.at, true),
+    mode: meeting.mode ? t(`progress.mode.${meeting.mode}`) : null,
+    location: meeting.location,
+    heldAt: isoDateText(locale, meeting.heldAt),
+    notes: meeting.notes ?? null,
+  };
+}
+
+/** An application's decision as its view holds it. */
+export type Decision = {
+  outcome: string;
+  rationale: string;
+  requests: { criterion: string; request: string }[] | null;
+  dueBy: string | null;
+};
+
+/**
+ * An application's decision as the pages show it: the outcome in words, and each further-evidence
+ * request with its criterion's title (and, for the school, a link to where it adds the evidence).
+ */
+export function decisionShown(
+  t: Translate,
+  locale: Locale,
+  view: { decision: unknown },
+  titles: Map<string, string>,
+  requestHref?: (criterion: string) => string,
+) {
+  const decision = view.decision as Decision | null;
+  if (!decision) return null;
+  return {
+    outcome: t(`progress.outcome.${decision.outcome}`),
+    rationale: decision.rationale,
+    requests: (decision.requests ?? []).map((r) => ({
+      ...r,
+      title: titles.get(r.criterion) ?? '',
+      ...(requestHref ? { href: requestHref(r.criterion) } : {}),
+    })),
+    dueBy: isoDateText(locale, decision.dueBy),
+  };
 }

@@ -38,9 +38,12 @@ import { field, param, summary, uuid } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
 import {
   blockerLinks,
+  decisionShown,
   EDITABLE_STATUSES,
   fileType,
   formatSize,
+  isoDateText,
+  meetingShown,
   statusText,
   uploadErrorText,
   viewIn,
@@ -536,20 +539,7 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
       history(db, p, view.id, 200),
       view.awardId ? getAward(db, p, view.awardId) : null,
     ]);
-    const date = (value: unknown, withTime = false) =>
-      typeof value === 'string' && value ? formatDate(locale, new Date(value), withTime) : null;
-    const decision = view.decision as {
-      outcome: string;
-      rationale: string;
-      requests: { criterion: string; request: string }[];
-      dueBy: string | null;
-    } | null;
-    const meeting = view.meeting as {
-      at: string | null;
-      mode: string | null;
-      location: string | null;
-      heldAt: string | null;
-    } | null;
+    const date = (value: unknown, withTime = false) => isoDateText(locale, value, withTime);
     const query = request.query as Record<string, string | undefined>;
     // The panel's feedback of this round, or (once a new round began) of the last round that had one.
     const shownRound: Pick<ApplicationView, 'round' | 'feedback' | 'questions' | 'responses'> =
@@ -585,27 +575,14 @@ export async function applyRoutes(app: FastifyInstance, { db, config, store, pag
         responses: shownRound.responses,
         member: actsForApplicant(p, view),
         canRespond: actsForApplicant(p, view) && view.status === 'awaitingResponse',
-        meeting:
-          meeting && (meeting.at || meeting.heldAt)
-            ? {
-                at: date(meeting.at, true),
-                mode: meeting.mode ? t(`progress.mode.${meeting.mode}`) : null,
-                location: meeting.location,
-                heldAt: date(meeting.heldAt),
-              }
-            : null,
-        decision: decision
-          ? {
-              outcome: t(`progress.outcome.${decision.outcome}`),
-              rationale: decision.rationale,
-              requests: (decision.requests ?? []).map((r) => ({
-                ...r,
-                title: titles.get(r.criterion) ?? '',
-                href: `/apply/${view.id}/criteria/${r.criterion}#evidence`,
-              })),
-              dueBy: date(decision.dueBy),
-            }
-          : null,
+        meeting: meetingShown(t, locale, view),
+        decision: decisionShown(
+          t,
+          locale,
+          view,
+          titles,
+          (criterion) => `/apply/${view.id}/criteria/${criterion}#evidence`,
+        ),
         canResubmit: actsForApplicant(p, view) && view.status === 'furtherEvidenceRequested',
         resubmitBlockers: blockerLinks(t, view.id, view.blockers.RESUBMIT ?? [], titles, view.organisationId),
         award: award

@@ -13,7 +13,17 @@ import { listEvidence } from '../../evidence/service.ts';
 import { getStream } from '../../streams/service.ts';
 import { type Problem, summary, uuid } from '../forms.ts';
 import { formatDate, type Translate, translator } from '../i18n.ts';
-import { fileType, formatSize, localised, statusText } from '../journey.ts';
+import {
+  type Decision,
+  decisionShown,
+  fileType,
+  formatSize,
+  isoDateText,
+  localised,
+  type Meeting,
+  meetingShown,
+  statusText,
+} from '../journey.ts';
 import { type Pages, requirePerson } from '../pages.ts';
 
 type Options = { db: Db; pages: Pages };
@@ -148,22 +158,10 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
       listEvidence(db, p, view.id),
       allowed.has('ASSIGN_APPRAISER') ? appraiserCandidates(db, p, view.id) : [],
     ]);
-    const date = (value: unknown, withTime = false) =>
-      typeof value === 'string' && value ? formatDate(locale, new Date(value), withTime) : null;
+    const date = (value: unknown, withTime = false) => isoDateText(locale, value, withTime);
+    const decision = view.decision as Decision | null;
+    const meeting = view.meeting as Meeting | null;
     const yesNo = (flag: boolean | undefined) => (flag ? t('leadApplication.yes') : t('leadApplication.no'));
-    const decision = view.decision as {
-      outcome: string;
-      rationale: string;
-      requests: { criterion: string; request: string }[] | null;
-      dueBy: string | null;
-    } | null;
-    const meeting = view.meeting as {
-      at: string | null;
-      mode: string | null;
-      location: string | null;
-      heldAt: string | null;
-      notes: string | null;
-    } | null;
 
     // The reviews of this round, one column per appraiser, with the panel's tally per criterion.
     const thisRound = reviewList.items
@@ -346,26 +344,8 @@ export async function leadApplicationRoutes(app: FastifyInstance, { db, pages }:
               })
           : [],
         questions: view.questions.map((q, i) => ({ q, answer: view.responses?.[i] ?? null })),
-        meeting: meeting
-          ? {
-              at: date(meeting.at, true),
-              mode: meeting.mode ? t(`progress.mode.${meeting.mode}`) : null,
-              location: meeting.location,
-              heldAt: date(meeting.heldAt),
-              notes: meeting.notes,
-            }
-          : null,
-        decision: decision
-          ? {
-              outcome: t(`progress.outcome.${decision.outcome}`),
-              rationale: decision.rationale,
-              requests: (decision.requests ?? []).map((r) => ({
-                ...r,
-                title: titles.get(r.criterion) ?? '',
-              })),
-              dueBy: date(decision.dueBy),
-            }
-          : null,
+        meeting: meetingShown(t, locale, view),
+        decision: decisionShown(t, locale, view, titles),
         returned: view.returned as { reason?: string } | null,
         withdrawal: view.withdrawal as { reason?: string } | null,
         awardHref: view.awardId ? `/apply/awards/${view.awardId}/certificate` : null,
