@@ -13,6 +13,7 @@ import * as m0011 from './0011_passkeys.ts';
 import * as m0012 from './0012_evidence_location_previews.ts';
 import * as m0013 from './0013_resumable_uploads.ts';
 import * as m0017 from './0017_welsh_names.ts';
+import * as m0018 from './0018_notification_events.ts';
 
 /**
  * Every migration, imported statically so they run the same under Node, Jest and PGlite
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '0012_evidence_location_previews': m0012,
   '0013_resumable_uploads': m0013,
   '0017_welsh_names': m0017,
+  '0018_notification_events': m0018,
 };

@@ -27,8 +27,6 @@ import { registerMetrics } from './http/metrics.ts';
 import { completeOperations, dropUnusedSchemas, orderComponentSchemas } from './http/openapi.ts';
 import { frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
 import { registerWellFormedText } from './http/well-formed.ts';
-import { useEffectsSettings } from './jobs/effects.ts';
-import { pageLinks } from './notifications/links.ts';
 import { notificationRoutes } from './notifications/routes.ts';
 import { organisationRoutes } from './organisations/routes.ts';
 import { reportRoutes } from './reports/routes.ts';
@@ -205,8 +203,6 @@ export async function buildApp({ config, database, logger }: AppOptions): Promis
     config.orphanSweepIntervalMs,
   );
   app.addHook('onClose', async () => stopUploadExpiry());
-  // The e-mails that transitions write link to pages under PUBLIC_URL, else the listen address.
-  useEffectsSettings({ links: pageLinks(publicBaseUrl(config)) });
   await app.register(applicationRoutes, { db: database.db });
   await app.register(awardRoutes, { db: database.db, config });
   await app.register(reportRoutes, { db: database.db, config });

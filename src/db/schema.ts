@@ -167,6 +167,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   timers: TimersTable;
   notifications: NotificationsTable;
+  notification_events: NotificationEventsTable;
   reminders: RemindersTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -307,6 +308,22 @@ export interface TimersTable {
   outcome: string | null;
   created_at: CreatedAt;
   finished_at: Date | null;
+}
+
+/** A workflow event still to be turned into notifications (migration 0018, src/notifications/fan-out.ts). */
+export interface NotificationEventsTable {
+  id: Generated<string>;
+  entity: 'application' | 'award';
+  entity_id: string;
+  /** The event's type without its entity (SUBMIT). */
+  event_type: string;
+  audiences: string[];
+  /** Who the audiences are: an AudienceScope (src/notifications/recipients.ts). */
+  scope: ColumnType<unknown, string, string>;
+  /** What the message says: a MessageContext (src/notifications/messages.ts). */
+  message: ColumnType<unknown, string, string>;
+  actor_id: string | null;
+  created_at: ColumnType<Date, Date, Date>;
 }
 
 export interface NotificationsTable {

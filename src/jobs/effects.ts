@@ -1,146 +1,87 @@
-import type { Insertable } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
 import { stateString } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import type { Locale, NotificationsTable } from '../db/schema.ts';
-import { type PageLinks, pageLinks } from '../notifications/links.ts';
-import {
-  type Audience,
-  audiencesOf,
-  type Message,
-  type MessageContext,
-  renderBodies,
-  renderEventMessage,
-} from '../notifications/messages.ts';
-import { audiencesMembers, type Recipient } from '../notifications/recipients.ts';
+import { audiencesOf, type MessageContext } from '../notifications/messages.ts';
+import type { AudienceScope } from '../notifications/recipients.ts';
 import { enqueueWebhookEvent, webhookDeliveries } from '../webhooks/outbox.ts';
-import type { TransitionResult, WorkflowActor } from '../workflow/types.ts';
-import { pendingTimersFor, scheduleTimers, type TimerEntity } from './timers.ts';
+import type { OutboxWrites, TransitionResult, WorkflowActor } from '../workflow/types.ts';
+import { pendingTimersFor, scheduleTimers, type TimerDue, type TimerEntity } from './timers.ts';
 
 type EntityRow = { organisation_id: string; area_id: string; organisation_name: string };
 
-/** What the effects need of the configuration: where the pages that e-mails link to are. */
-export type EffectsSettings = { links: PageLinks };
-
-let processSettings: EffectsSettings | null = null;
-
-/**
- * Sets the settings of the transitions this process runs, from its configuration, where the transition
- * path does not carry them (the runner): `buildApp` and the job worker call it with `publicBaseUrl`.
- * Until then, links are relative to the service's origin.
- */
-export function useEffectsSettings(settings: EffectsSettings): void {
-  processSettings = settings;
-}
-
-const currentSettings = (): EffectsSettings => processSettings ?? { links: pageLinks('') };
-
 /**
  * What every transition leaves behind, in its own transaction (so a rolled-back event leaves nothing):
- * the timers its new state needs, a notification (outbox row) per person concerned, and a delivery per
- * matching webhook subscription.
+ * the timers its new state needs (`timers`, null when they are as they were), and `outbox`: one
+ * notification event for the people concerned (fanned out to each of them, in their language, by the
+ * job worker: src/notifications/fan-out.ts) and a delivery per matching webhook subscription. The
+ * runner writes `outbox` in the statement that saves the new state and its history line.
  */
-export async function recordTransitionEffects(
-  trx: DbOrTrx,
+export function transitionEffects(
   entity: TimerEntity,
   result: TransitionResult<AnyMachineSnapshot, unknown>,
   actor: WorkflowActor,
   now: Date,
-  settings: EffectsSettings = currentSettings(),
-): Promise<void> {
+): { timers: TimerDue[] | null; outbox: OutboxWrites } {
   const { before, after, event, version } = result;
   const wanted = pendingTimersFor(entity, after);
   // A transition that leaves the wanted timers as they were (most do) has nothing to reschedule.
-  if (JSON.stringify(wanted) !== JSON.stringify(pendingTimersFor(entity, before.snapshot))) {
-    await scheduleTimers(trx, entity, before.id, wanted);
-  }
+  const timers =
+    JSON.stringify(wanted) !== JSON.stringify(pendingTimersFor(entity, before.snapshot)) ? wanted : null;
   const row = before.row as EntityRow;
   const { facts: _facts, type, ...payload } = event;
   const to = stateString(after);
-  const context = after.context as Record<string, any>;
+  const context = after.context as { panel?: string[]; round?: number; expiresAt?: string };
 
   const audiences = audiencesOf(entity, type);
-  const outbox: Insertable<NotificationsTable>[] = [];
-  if (audiences.length) {
-    const panel =
+  const scope: AudienceScope = {
+    organisationId: row.organisation_id,
+    areaId: row.area_id,
+    // Before and after: a withdrawal still tells the panel it had.
+    panel:
       entity === 'application'
-        ? [...new Set([...(before.snapshot.context.panel ?? []), ...(context.panel ?? [])])]
-        : [];
-    const messageContext: MessageContext = {
+        ? [...new Set<string>([...(before.snapshot.context.panel ?? []), ...(context.panel ?? [])])]
+        : [],
+    ...(typeof payload.userId === 'string' ? { subjectUserId: payload.userId } : {}),
+  };
+  const message: Omit<MessageContext, 'entity' | 'entityId' | 'type'> = {
+    organisationName: row.organisation_name,
+    to,
+    payload,
+    context: { reached: to, round: context.round, expiresAt: context.expiresAt },
+    actorName: actor === 'system' ? null : actor.name,
+  };
+  const notice = {
+    entity,
+    entity_id: before.id,
+    event_type: type,
+    audiences: [...audiences],
+    scope: JSON.stringify(scope),
+    message: JSON.stringify(message),
+    actor_id: actor === 'system' ? null : actor.userId,
+    created_at: now,
+  };
+  const webhookEvent = {
+    type: `${entity}.${type}`,
+    areaId: row.area_id,
+    at: now,
+    data: {
       entity,
-      entityId: before.id,
-      organisationName: row.organisation_name,
-      type,
-      to,
-      payload,
-      context: { ...context, reached: to },
-      actorName: actor === 'system' ? null : actor.name,
-    };
-    const url =
-      entity === 'application' ? settings.links.application(before.id) : settings.links.award(before.id);
-    const actorId = actor === 'system' ? null : actor.userId;
-    // Rendered once per audience and language: whether an audience is told does not depend on it.
-    const messages = new Map<string, Message | null>();
-    const messageIn = (audience: Audience, locale: Locale) => {
-      const key = `${audience}:${locale}`;
-      if (!messages.has(key)) messages.set(key, renderEventMessage(locale, messageContext, audience, url));
-      return messages.get(key) ?? null;
-    };
-    const toldAudiences = audiences.filter((audience) => messageIn(audience, 'en'));
-    const members = await audiencesMembers(trx, toldAudiences, {
+      id: before.id,
       organisationId: row.organisation_id,
       areaId: row.area_id,
-      panel,
-      subjectUserId: typeof payload.userId === 'string' ? payload.userId : undefined,
-    });
-    const told = new Set<string>();
-    for (const audience of toldAudiences) {
-      // Nobody is told of their own action, and nobody twice.
-      const recipients = (members.get(audience) ?? []).filter(
-        (m: Recipient) => m.id !== actorId && !told.has(m.id),
-      );
-      for (const r of recipients) {
-        // Written now, in the recipient's language: the outbox keeps what is sent.
-        const message = messageIn(audience, r.locale ?? 'en') as Message;
-        told.add(r.id);
-        const bodies = renderBodies(r.locale, r.name, message);
-        outbox.push({
-          user_id: r.id,
-          kind: 'event' as const,
-          event_type: `${entity}.${type}`,
-          entity,
-          entity_id: before.id,
-          subject: message.subject,
-          body_text: bodies.text,
-          body_html: bodies.html,
-          email_to: r.email,
-          next_attempt_at: now,
-          created_at: now,
-        });
-      }
-    }
-  }
-
-  const deliveries = webhookDeliveries(
-    // Every audience's notifications and the webhook deliveries: one statement (a data-modifying CTE).
-    outbox.length ? trx.with('notified', (db) => db.insertInto('notifications').values(outbox)) : trx,
-    {
-      type: `${entity}.${type}`,
-      areaId: row.area_id,
-      at: now,
-      data: {
-        entity,
-        id: before.id,
-        organisationId: row.organisation_id,
-        areaId: row.area_id,
-        from: stateString(before.snapshot),
-        to,
-        version,
-        actor: actor === 'system' ? 'system' : 'user',
-      },
+      from: stateString(before.snapshot),
+      to,
+      version,
+      actor: actor === 'system' ? 'system' : 'user',
     },
-  );
-  await deliveries.execute();
+  };
+  const outbox: OutboxWrites = (db) => {
+    const told = audiences.length
+      ? (db.with('noticed', (q) => q.insertInto('notification_events').values(notice)) as never as typeof db)
+      : db;
+    return told.with('delivered', (q) => webhookDeliveries(q, webhookEvent)) as never as typeof db;
+  };
+  return { timers, outbox };
 }
 
 /** A new award: its RENEWAL_DUE and EXPIRE timers, and the `award.AWARDED` webhook event. */

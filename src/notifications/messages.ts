@@ -19,9 +19,13 @@ export type MessageContext = {
   organisationName: string;
   type: string;
   to: string;
-  /** The event's payload as sent (reason, dueBy, at …) and the new context's facts. */
+  /** The event's payload as sent (reason, dueBy, at …). */
   payload: Record<string, unknown>;
-  context: Record<string, any>;
+  /**
+   * The few facts of the new state the templates read: `reached` (the state), the review round, an
+   * award's expiry. Kept narrow: the context travels through the outbox (src/jobs/effects.ts).
+   */
+  context: { reached: string; round?: number; expiresAt?: string };
   /** The name of the person who sent the event (null for the system's timers). */
   actorName: string | null;
 };

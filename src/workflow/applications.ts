@@ -150,8 +150,8 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
   persist: (snapshot) => persistApplicationSnapshot(snapshot) as unknown as Record<string, unknown>,
-  async save(db, loaded, next, persisted, version, now, history) {
-    await db
+  async save(db, loaded, next, persisted, version, now, history, outbox) {
+    await outbox(db)
       .with('line', (db) =>
         db.insertInto('application_events').values(historyValues(applicationLine(history))),
       )

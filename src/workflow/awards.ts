@@ -110,8 +110,8 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   facts: async () => ({}),
   blockers: (context, event) => awardEventBlockers(context, event as never),
   persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
-  async save(db, loaded, next, persisted, version, now, history) {
-    await db
+  async save(db, loaded, next, persisted, version, now, history, outbox) {
+    await outbox(db)
       .with('line', (db) => db.insertInto('award_events').values(awardLine(history)))
       .updateTable('awards')
       .set({

@@ -4,7 +4,8 @@ import { acceptedEventTypes, stateString } from '../../workflows/index.ts';
 import type { Trx } from '../db/index.ts';
 import { eventsForCaller } from '../domain/access.ts';
 import { DomainError, forbidden, validationFailed } from '../domain/errors.ts';
-import { recordTransitionEffects } from '../jobs/effects.ts';
+import { transitionEffects } from '../jobs/effects.ts';
+import { scheduleTimers, type TimerEntity } from '../jobs/timers.ts';
 import type {
   Loaded,
   MachineEvent,
@@ -104,26 +105,31 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   const persisted = def.persist(next);
   const version = loaded.version + 1;
   const warnings = def.warnings?.(loaded.snapshot.context, event) ?? [];
-  await def.save(trx, loaded, next, persisted, version, now, {
-    id: loaded.id,
-    type,
-    actorId: request.actor === 'system' ? null : request.actor.userId,
-    from,
-    to: stateString(next),
-    payload: { ...payload, ...(warnings.length ? { warnings } : {}) },
-    snapshot: persisted,
-    version,
-    at: now,
-  });
   const result = { before: loaded, after: next, version, event };
-  await def.afterTransition?.(trx, result, request.actor, now);
-  // Timers of the new state, notifications and webhook deliveries: in this same transaction (src/jobs).
-  await recordTransitionEffects(
+  // Timers of the new state, the notification event and webhook deliveries: in this same transaction,
+  // the outbox rows in the very statement that saves the state and its history line (src/jobs).
+  const effects = transitionEffects(def.name as TimerEntity, result as never, request.actor, now);
+  await def.save(
     trx,
-    def.name as 'application' | 'award',
-    result as never,
-    request.actor,
+    loaded,
+    next,
+    persisted,
+    version,
     now,
+    {
+      id: loaded.id,
+      type,
+      actorId: request.actor === 'system' ? null : request.actor.userId,
+      from,
+      to: stateString(next),
+      payload: { ...payload, ...(warnings.length ? { warnings } : {}) },
+      snapshot: persisted,
+      version,
+      at: now,
+    },
+    effects.outbox,
   );
+  await def.afterTransition?.(trx, result, request.actor, now);
+  if (effects.timers) await scheduleTimers(trx, def.name as TimerEntity, loaded.id, effects.timers);
   return result;
 }

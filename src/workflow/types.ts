@@ -1,11 +1,16 @@
+import type { QueryCreator } from 'kysely';
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { EventRole } from '../../workflows/index.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
+import type { Database } from '../db/schema.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
 
 /** The shapes the one transition path (runner.ts) works with, shared by both workflows and the job effects. */
 
 export type { WorkflowActor };
+
+/** Adds a transition's outbox writes to the statement that saves it, as data-modifying CTEs (src/jobs/effects.ts). */
+export type OutboxWrites = (db: QueryCreator<Database>) => QueryCreator<Database>;
 
 export type Loaded<S, Row> = {
   id: string;
@@ -64,8 +69,8 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   warnings?(context: S['context'], event: MachineEvent): string[];
   persist(snapshot: S): Record<string, unknown>;
   /**
-   * Writes the new state and its history line in one statement (a data-modifying CTE): one round trip
-   * fewer on every transition than an update and an insert.
+   * Writes the new state, its history line and the transition's `outbox` rows (notification event,
+   * webhook deliveries) in one statement (data-modifying CTEs): one round trip where there were four.
    */
   save(
     trx: Trx,
@@ -75,6 +80,7 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
     version: number,
     now: Date,
     history: HistoryLine,
+    outbox: OutboxWrites,
   ): Promise<void>;
   /** A history line without a change of state (e.g. an award's creation). */
   appendHistory(trx: Trx, entry: HistoryLine): Promise<void>;
