@@ -19,20 +19,25 @@ import { scheduleMeetingBody, seedMeetingApplications } from './seed.ts';
  * facts are previewed).
  */
 
-type Statement = { text: string; ms: number };
+/** A statement sent: its text, its parameters' size (bytes as text) and the time to its answer. */
+type Statement = { text: string; bytes: number; ms: number };
 let recording: Statement[] | null = null;
 // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this only observes them.
 const query = pg.Client.prototype.query as (this: pg.Client, ...args: any[]) => any;
 // biome-ignore lint/suspicious/noExplicitAny: pg's query() has many overloads; this only observes them.
 pg.Client.prototype.query = function (this: pg.Client, config: any, values?: any, callback?: any): any {
   const text = typeof config === 'string' ? config : String(config?.text ?? '');
+  const params: unknown[] = (Array.isArray(values) ? values : config?.values) ?? [];
+  const bytes =
+    Buffer.byteLength(text) +
+    params.reduce<number>((sum, v) => sum + (v == null ? 0 : Buffer.byteLength(String(v))), 0);
   const started = performance.now();
   const result = query.call(this, config, values, callback);
   const log = recording;
   if (log && result && typeof result.then === 'function') {
     result.then(
-      () => log.push({ text, ms: performance.now() - started }),
-      () => log.push({ text: `(failed) ${text}`, ms: performance.now() - started }),
+      () => log.push({ text, bytes, ms: performance.now() - started }),
+      () => log.push({ text: `(failed) ${text}`, bytes, ms: performance.now() - started }),
     );
   }
   return result;
@@ -132,21 +137,23 @@ try {
       recording = null;
     }
     const all = perRequest.flat();
-    const byText = new Map<string, { count: number; ms: number }>();
+    const byText = new Map<string, { count: number; ms: number; bytes: number }>();
     for (const s of all) {
-      const entry = byText.get(s.text) ?? { count: 0, ms: 0 };
+      const entry = byText.get(s.text) ?? { count: 0, ms: 0, bytes: 0 };
       entry.count++;
       entry.ms += s.ms;
+      entry.bytes += s.bytes;
       byText.set(s.text, entry);
     }
     console.log(
       `\n${scenario.name}: ${(all.length / samples).toFixed(1)} statements per request (bare route: ${scenario.bare}), ` +
-        `${(all.reduce((t, s) => t + s.ms, 0) / samples).toFixed(2)} ms in them; statuses ${[...statuses].join(', ')}`,
+        `${(all.reduce((t, s) => t + s.ms, 0) / samples).toFixed(2)} ms in them, ` +
+        `${Math.round(all.reduce((t, s) => t + s.bytes, 0) / samples)} bytes of text and parameters; statuses ${[...statuses].join(', ')}`,
     );
-    for (const [text, { count, ms }] of byText) {
+    for (const [text, { count, ms, bytes }] of byText) {
       const oneLine = text.replace(/\s+/g, ' ').trim();
       console.log(
-        `  ${(count / samples).toFixed(1).padStart(4)} × ${(ms / count).toFixed(2).padStart(6)} ms  ${oneLine.length > 150 ? `${oneLine.slice(0, 147)}…` : oneLine}`,
+        `  ${(count / samples).toFixed(1).padStart(4)} × ${(ms / count).toFixed(2).padStart(6)} ms ${String(Math.round(bytes / count)).padStart(6)} B  ${oneLine.length > 150 ? `${oneLine.slice(0, 147)}…` : oneLine}`,
       );
     }
   }

@@ -852,9 +852,11 @@ export const applicationMachine = setup({
 }).createMachine({
   id: 'application',
   initial: 'draft',
+  // xstate's transition() builds an inert actor, without input, on every call: a factory that threw
+  // there would cost an Error per transition. No real application starts without input.
   context: ({ input }) => ({
-    criteriaCodes: [...input.criteriaCodes],
-    minPanelSize: input.minPanelSize,
+    criteriaCodes: [...(input?.criteriaCodes ?? [])],
+    minPanelSize: input?.minPanelSize ?? 0,
     round: 1,
     submittedOnce: false,
     submittedAt: null,

@@ -203,10 +203,11 @@ export const awardMachine = setup({
 }).createMachine({
   id: 'award',
   initial: 'active',
+  // Without input only in xstate's inert actor of each transition() (see the application machine).
   context: ({ input }) => ({
-    expiresAt: input.expiresAt,
-    renewalNoticeDays: input.renewalNoticeDays,
-    graceDays: input.graceDays,
+    expiresAt: input?.expiresAt ?? '',
+    renewalNoticeDays: input?.renewalNoticeDays ?? 0,
+    graceDays: input?.graceDays ?? 0,
     renewalDueAt: null,
     renewal: null,
     renewedAt: null,
