@@ -61,6 +61,8 @@ export const GUARD_FACT_STATES: ReadonlyMap<GuardFactName, readonly string[]> = 
   return states;
 })();
 
+const NO_GUARD_FACTS: ReadonlyMap<GuardFactName, readonly string[]> = new Map();
+
 /** The facts SPEC §4's guards of one event type read, from the guard facts read from the database. */
 export function guardFactsFor(
   type: string,
@@ -143,8 +145,10 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
   eventTypes: APPLICATION_EVENT_TYPES,
   eventRoles: applicationEventRoles,
   load: async (db, id, actor) => asLoaded(await loadApplicationAccess(db, actor, id)),
-  // With the view's details: the transition answers with the view (src/applications/service.ts).
-  lock: async (trx, id, actor) => asLoaded(await lockApplicationForView(trx, actor, id, GUARD_FACT_STATES)),
+  // With the view's details: the transition answers with the view (src/applications/service.ts). Not
+  // with the guard facts: the event's own are read by `facts`, and a new state whose events read any
+  // is read again for its preview; each fact's subquery cost Postgres time at every execution.
+  lock: async (trx, id, actor) => asLoaded(await lockApplicationForView(trx, actor, id, NO_GUARD_FACTS)),
   facts: (db, loaded, type, payload, actor) => applicationFacts(db, loaded, type, payload, actor),
   blockers: (context, event) => applicationEventBlockers(context, event as never),
   warnings: (context, event) =>
