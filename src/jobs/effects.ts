@@ -1,10 +1,12 @@
+import type { QueryCreator } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
 import { stateString } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import type { Database } from '../db/schema.ts';
 import { audiencesOf, type MessageContext } from '../notifications/messages.ts';
 import type { AudienceScope } from '../notifications/recipients.ts';
-import { enqueueWebhookEvent, webhookDeliveries } from '../webhooks/outbox.ts';
-import type { OutboxWrites, TransitionResult, WorkflowActor } from '../workflow/types.ts';
+import { enqueueWebhookEvent, webhookDeliveries, webhookRow } from '../webhooks/outbox.ts';
+import type { OutboxRows, TransitionResult, WorkflowActor } from '../workflow/types.ts';
 import { pendingTimersFor, scheduleTimers, type TimerDue, type TimerEntity } from './timers.ts';
 
 type EntityRow = { organisation_id: string; area_id: string; organisation_name: string };
@@ -14,14 +16,15 @@ type EntityRow = { organisation_id: string; area_id: string; organisation_name: 
  * the timers its new state needs (`timers`, null when they are as they were), and `outbox`: one
  * notification event for the people concerned (fanned out to each of them, in their language, by the
  * job worker: src/notifications/fan-out.ts) and a delivery per matching webhook subscription. The
- * runner writes `outbox` in the statement that saves the new state and its history line.
+ * workflow's `save` writes `outbox` in the statement that saves the new state and its history line
+ * (`withOutbox`).
  */
 export function transitionEffects(
   entity: TimerEntity,
   result: TransitionResult<AnyMachineSnapshot, unknown>,
   actor: WorkflowActor,
   now: Date,
-): { timers: TimerDue[] | null; outbox: OutboxWrites } {
+): { timers: TimerDue[] | null; outbox: OutboxRows } {
   const { before, after, event, version } = result;
   const wanted = pendingTimersFor(entity, after);
   // A transition that leaves the wanted timers as they were (most do) has nothing to reschedule.
@@ -75,13 +78,18 @@ export function transitionEffects(
       actor: actor === 'system' ? 'system' : 'user',
     },
   };
-  const outbox: OutboxWrites = (db) => {
-    const told = audiences.length
-      ? (db.with('noticed', (q) => q.insertInto('notification_events').values(notice)) as never as typeof db)
-      : db;
-    return told.with('delivered', (q) => webhookDeliveries(q, webhookEvent)) as never as typeof db;
-  };
-  return { timers, outbox };
+  return { timers, outbox: { notice: audiences.length ? notice : null, webhook: webhookRow(webhookEvent) } };
+}
+
+/**
+ * Adds a transition's outbox rows to the statement that saves it, as data-modifying CTEs: the
+ * notification event (if anyone is told) and the webhook deliveries (an INSERT … SELECT over the
+ * matching subscriptions, one statement whether or not any match).
+ */
+export function withOutbox(db: QueryCreator<Database>, outbox: OutboxRows): QueryCreator<Database> {
+  const { notice, webhook } = outbox;
+  const told = notice ? db.with('noticed', (q) => q.insertInto('notification_events').values(notice)) : db;
+  return told.with('delivered', (q) => webhookDeliveries(q, webhook)) as unknown as QueryCreator<Database>;
 }
 
 /** A new award: its RENEWAL_DUE and EXPIRE timers, and the `award.AWARDED` webhook event. */

@@ -19,21 +19,10 @@ export type WebhookEvent = {
   data: Record<string, unknown>;
 };
 
-/**
- * Writes one delivery per matching subscription, in the event's transaction (the outbox): the body is
- * fixed now, signed and sent by the delivery worker.
- */
-export async function enqueueWebhookEvent(trx: DbOrTrx, event: WebhookEvent): Promise<number> {
-  const inserted = await webhookDeliveries(trx, event).executeTakeFirst();
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0);
-}
+/** A webhook event as the outbox keeps it: its id and its body, fixed when it happens. */
+export type WebhookRow = { eventId: string; type: string; body: string; at: Date; areaId: string };
 
-/**
- * The insert of an event's deliveries as one statement (INSERT … SELECT over the matching
- * subscriptions), so a caller may put it beside its own writes (a transition's notifications, in a
- * data-modifying CTE): one round trip for both.
- */
-export function webhookDeliveries(db: QueryCreator<Database>, event: WebhookEvent) {
+export function webhookRow(event: WebhookEvent): WebhookRow {
   const eventId = randomUUID();
   const body = JSON.stringify({
     id: eventId,
@@ -41,6 +30,24 @@ export function webhookDeliveries(db: QueryCreator<Database>, event: WebhookEven
     occurredAt: event.at.toISOString(),
     data: event.data,
   });
+  return { eventId, type: event.type, body, at: event.at, areaId: event.areaId };
+}
+
+/**
+ * Writes one delivery per matching subscription, in the event's transaction (the outbox): the body is
+ * fixed now, signed and sent by the delivery worker.
+ */
+export async function enqueueWebhookEvent(trx: DbOrTrx, event: WebhookEvent): Promise<number> {
+  const inserted = await webhookDeliveries(trx, webhookRow(event)).executeTakeFirst();
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0);
+}
+
+/**
+ * The insert of an event's deliveries as one statement (INSERT … SELECT over the matching
+ * subscriptions), so a caller may put it beside its own writes (a transition's, in a data-modifying
+ * CTE): one round trip for both.
+ */
+export function webhookDeliveries(db: QueryCreator<Database>, row: WebhookRow) {
   return db
     .insertInto('webhook_deliveries')
     .columns(['subscription_id', 'event_id', 'event_type', 'body', 'next_attempt_at'])
@@ -49,13 +56,13 @@ export function webhookDeliveries(db: QueryCreator<Database>, event: WebhookEven
         .selectFrom('webhook_subscriptions')
         .select([
           'id',
-          sql<string>`${eventId}::uuid`.as('event_id'),
-          sql<string>`${event.type}::text`.as('event_type'),
-          sql<string>`${body}::text`.as('body'),
-          sql<Date>`${event.at}::timestamptz`.as('next_attempt_at'),
+          sql<string>`${row.eventId}::uuid`.as('event_id'),
+          sql<string>`${row.type}::text`.as('event_type'),
+          sql<string>`${row.body}::text`.as('body'),
+          sql<Date>`${row.at}::timestamptz`.as('next_attempt_at'),
         ])
         .where('deleted_at', 'is', null)
-        .where((eb2) => eb2.or([eb2('area_id', 'is', null), eb2('area_id', '=', event.areaId)]))
-        .where(sql<boolean>`(${event.type} = any(event_types) or '*' = any(event_types))`),
+        .where((eb2) => eb2.or([eb2('area_id', 'is', null), eb2('area_id', '=', row.areaId)]))
+        .where(sql<boolean>`(${row.type} = any(event_types) or '*' = any(event_types))`),
     );
 }

@@ -1,3 +1,4 @@
+import type { Insertable, Updateable } from 'kysely';
 import { initialTransition } from 'xstate';
 import {
   APPLICATION_EVENT_TYPES,
@@ -25,10 +26,13 @@ import {
   lockApplicationForView,
 } from '../applications/repository.ts';
 import type { DbOrTrx } from '../db/index.ts';
+import { compiledPerShape } from '../db/precompiled.ts';
+import type { ApplicationEventsTable, ApplicationsTable } from '../db/schema.ts';
 import { appraiserWithinAssignerReach } from '../domain/access.ts';
+import { withOutbox } from '../jobs/effects.ts';
 import { finishRenewal, startAward } from './awards.ts';
 import { statesAccepting } from './states.ts';
-import type { HistoryLine, Loaded, WorkflowActor, WorkflowDefinition } from './types.ts';
+import type { HistoryLine, Loaded, OutboxRows, WorkflowActor, WorkflowDefinition } from './types.ts';
 
 /** The row a transition works on; locked for a transition, it comes with its view's details (see sendEvent). */
 export type WorkflowApplicationRow = ApplicationRow & { details?: ApplicationDetails };
@@ -139,6 +143,23 @@ const applicationLine = (e: HistoryLine): HistoryEntry => ({
   at: e.at,
 });
 
+/** A transition's new state, history line and outbox rows: one statement (data-modifying CTEs). */
+const saveApplication = compiledPerShape(
+  (
+    db,
+    parts: OutboxRows & {
+      line: Insertable<ApplicationEventsTable>;
+      set: Updateable<ApplicationsTable>;
+      where: { id: string };
+    },
+  ) =>
+    withOutbox(db, parts)
+      .with('line', (q) => q.insertInto('application_events').values(parts.line))
+      .updateTable('applications')
+      .set(parts.set)
+      .where('id', '=', parts.where.id),
+);
+
 export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, WorkflowApplicationRow> = {
   name: 'application',
   machine: applicationMachine,
@@ -155,12 +176,10 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
   persist: (snapshot) => persistApplicationSnapshot(snapshot) as unknown as Record<string, unknown>,
   async save(db, loaded, next, persisted, version, now, history, outbox) {
-    await outbox(db)
-      .with('line', (db) =>
-        db.insertInto('application_events').values(historyValues(applicationLine(history))),
-      )
-      .updateTable('applications')
-      .set({
+    await saveApplication(db, {
+      ...outbox,
+      line: historyValues(applicationLine(history)),
+      set: {
         snapshot: JSON.stringify(persisted),
         state: stateString(next),
         status: applicationStatusOf(next),
@@ -168,9 +187,9 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
         machine_version: APPLICATION_MACHINE_VERSION,
         version,
         updated_at: now,
-      })
-      .where('id', '=', loaded.id)
-      .execute();
+      },
+      where: { id: loaded.id },
+    });
   },
   appendHistory: (db, e) => appendApplicationHistory(db, applicationLine(e)),
   async afterTransition(db, { before, after, event }, _actor, now) {

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import { initialTransition } from 'xstate';
 import {
   AWARD_EVENT_TYPES,
@@ -15,14 +15,15 @@ import {
 } from '../../workflows/index.ts';
 import type { ApplicationRow } from '../applications/repository.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
-import type { AwardsTable } from '../db/schema.ts';
+import { compiledPerShape } from '../db/precompiled.ts';
+import type { AwardEventsTable, AwardsTable } from '../db/schema.ts';
 import { directoryGeneration } from '../db/validators.ts';
 import { assertRelated, relationsTo } from '../domain/access.ts';
 import { notFound } from '../domain/errors.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
-import { recordAwardStarted } from '../jobs/effects.ts';
+import { recordAwardStarted, withOutbox } from '../jobs/effects.ts';
 import { runTransition } from './runner.ts';
-import type { HistoryLine, Loaded, ViewValidator, WorkflowDefinition } from './types.ts';
+import type { HistoryLine, Loaded, OutboxRows, ViewValidator, WorkflowDefinition } from './types.ts';
 
 export type AwardRow = Selectable<AwardsTable> & { area_id: string; organisation_name: string };
 
@@ -99,6 +100,23 @@ const awardLine = (e: HistoryLine) => ({
   at: e.at,
 });
 
+/** A transition's new state, history line and outbox rows: one statement (data-modifying CTEs). */
+const saveAward = compiledPerShape(
+  (
+    db,
+    parts: OutboxRows & {
+      line: Insertable<AwardEventsTable>;
+      set: Updateable<AwardsTable>;
+      where: { id: string };
+    },
+  ) =>
+    withOutbox(db, parts)
+      .with('line', (q) => q.insertInto('award_events').values(parts.line))
+      .updateTable('awards')
+      .set(parts.set)
+      .where('id', '=', parts.where.id),
+);
+
 export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   name: 'award',
   machine: awardMachine,
@@ -111,19 +129,19 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   blockers: (context, event) => awardEventBlockers(context, event as never),
   persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
   async save(db, loaded, next, persisted, version, now, history, outbox) {
-    await outbox(db)
-      .with('line', (db) => db.insertInto('award_events').values(awardLine(history)))
-      .updateTable('awards')
-      .set({
+    await saveAward(db, {
+      ...outbox,
+      line: awardLine(history),
+      set: {
         snapshot: JSON.stringify(persisted),
         state: awardStatusOf(next),
         expires_at: new Date(next.context.expiresAt),
         machine_version: AWARD_MACHINE_VERSION,
         version,
         updated_at: now,
-      })
-      .where('id', '=', loaded.id)
-      .execute();
+      },
+      where: { id: loaded.id },
+    });
   },
   async appendHistory(db, e) {
     await db.insertInto('award_events').values(awardLine(e)).execute();

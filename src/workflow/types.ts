@@ -1,16 +1,20 @@
-import type { QueryCreator } from 'kysely';
+import type { Insertable } from 'kysely';
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { EventRole } from '../../workflows/index.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
-import type { Database } from '../db/schema.ts';
+import type { NotificationEventsTable } from '../db/schema.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
+import type { WebhookRow } from '../webhooks/outbox.ts';
 
 /** The shapes the one transition path (runner.ts) works with, shared by both workflows and the job effects. */
 
 export type { WorkflowActor };
 
-/** Adds a transition's outbox writes to the statement that saves it, as data-modifying CTEs (src/jobs/effects.ts). */
-export type OutboxWrites = (db: QueryCreator<Database>) => QueryCreator<Database>;
+/**
+ * A transition's outbox rows (src/jobs/effects.ts): a notification event when someone is told, and its
+ * webhook event; `save` writes them in the statement that saves the new state.
+ */
+export type OutboxRows = { notice: Insertable<NotificationEventsTable> | null; webhook: WebhookRow };
 
 export type Loaded<S, Row> = {
   id: string;
@@ -80,7 +84,7 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
     version: number,
     now: Date,
     history: HistoryLine,
-    outbox: OutboxWrites,
+    outbox: OutboxRows,
   ): Promise<void>;
   /** A history line without a change of state (e.g. an award's creation). */
   appendHistory(trx: Trx, entry: HistoryLine): Promise<void>;
