@@ -9,8 +9,8 @@ export type HistoryEntry = {
   from: string | null;
   to: string | null;
   payload?: Record<string, unknown>;
-  /** The persisted snapshot after a transition, for `?asOf=`. */
-  snapshot?: Record<string, unknown> | null;
+  /** The persisted snapshot after a transition, for `?asOf=` (or its JSON text, as the runner has it). */
+  snapshot?: Record<string, unknown> | string | null;
   version?: number | null;
   at?: Date;
 };
@@ -27,7 +27,7 @@ export function historyValues(e: HistoryEntry) {
     from_state: e.from,
     to_state: e.to,
     payload: JSON.stringify(e.payload ?? {}),
-    snapshot: e.snapshot ? JSON.stringify(e.snapshot) : null,
+    snapshot: typeof e.snapshot === 'string' ? e.snapshot : e.snapshot ? JSON.stringify(e.snapshot) : null,
     version: e.version ?? null,
     ...(e.at ? { at: e.at } : {}),
   };

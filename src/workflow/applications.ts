@@ -175,12 +175,12 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
   persist: (snapshot) => persistApplicationSnapshot(snapshot) as unknown as Record<string, unknown>,
-  async save(db, loaded, next, persisted, version, now, history, outbox) {
+  async save(db, loaded, next, persistedJson, version, now, history, outbox) {
     await saveApplication(db, {
       ...outbox,
       line: historyValues(applicationLine(history)),
       set: {
-        snapshot: JSON.stringify(persisted),
+        snapshot: persistedJson,
         state: stateString(next),
         status: applicationStatusOf(next),
         round: next.context.round,

@@ -128,12 +128,12 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   facts: async () => ({}),
   blockers: (context, event) => awardEventBlockers(context, event as never),
   persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
-  async save(db, loaded, next, persisted, version, now, history, outbox) {
+  async save(db, loaded, next, persistedJson, version, now, history, outbox) {
     await saveAward(db, {
       ...outbox,
       line: awardLine(history),
       set: {
-        snapshot: JSON.stringify(persisted),
+        snapshot: persistedJson,
         state: awardStatusOf(next),
         expires_at: new Date(next.context.expiresAt),
         machine_version: AWARD_MACHINE_VERSION,

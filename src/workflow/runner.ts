@@ -102,7 +102,8 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
       blockers: [],
     });
   }
-  const persisted = def.persist(next);
+  // Serialised once, for the row and for its history line.
+  const persistedJson = JSON.stringify(def.persist(next));
   const version = loaded.version + 1;
   const warnings = def.warnings?.(loaded.snapshot.context, event) ?? [];
   const result = { before: loaded, after: next, version, event };
@@ -113,7 +114,7 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
     trx,
     loaded,
     next,
-    persisted,
+    persistedJson,
     version,
     now,
     {
@@ -123,7 +124,7 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
       from,
       to: stateString(next),
       payload: { ...payload, ...(warnings.length ? { warnings } : {}) },
-      snapshot: persisted,
+      snapshot: persistedJson,
       version,
       at: now,
     },

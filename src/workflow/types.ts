@@ -45,7 +45,8 @@ export type HistoryLine = {
   from: string;
   to: string;
   payload: Record<string, unknown>;
-  snapshot: Record<string, unknown>;
+  /** The persisted snapshot, or its JSON text (the runner serialises it once for the row and the line). */
+  snapshot: Record<string, unknown> | string;
   version: number;
   at: Date;
 };
@@ -80,7 +81,8 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
     trx: Trx,
     loaded: Loaded<S, Row>,
     next: S,
-    persisted: Record<string, unknown>,
+    /** The persisted snapshot as JSON text. */
+    persistedJson: string,
     version: number,
     now: Date,
     history: HistoryLine,
