@@ -36,7 +36,7 @@ import {
   type WorkflowApplicationRow,
 } from '../workflow/applications.ts';
 import { beginRenewal } from '../workflow/awards.ts';
-import { runTransition } from '../workflow/runner.ts';
+import { sendTransition } from '../workflow/runner.ts';
 import type { TransitionResult, ViewValidator } from '../workflow/types.ts';
 import { appendApplicationHistory } from './history.ts';
 import * as repo from './repository.ts';
@@ -224,15 +224,13 @@ export async function sendEvent(
   expectedVersion?: number,
 ): Promise<{ view: ApplicationView; validator: ViewValidator }> {
   const now = new Date();
-  const result = await db.transaction().execute((trx) =>
-    runTransition(applicationWorkflow, trx, {
-      id,
-      event: event as { type: string } & Record<string, unknown>,
-      actor: p,
-      expectedVersion,
-      now,
-    }),
-  );
+  const result = await sendTransition(applicationWorkflow, db, {
+    id,
+    event: event as { type: string } & Record<string, unknown>,
+    actor: p,
+    expectedVersion,
+    now,
+  });
   const answered = await viewAfterTransition(db, p, result, now);
   if (answered) return answered;
   const { loaded, details } = await loadForView(db, 'system', id);

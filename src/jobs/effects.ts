@@ -1,11 +1,9 @@
-import type { QueryCreator } from 'kysely';
 import type { AnyMachineSnapshot } from 'xstate';
 import { stateString } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import type { Database } from '../db/schema.ts';
 import { audiencesOf, type MessageContext } from '../notifications/messages.ts';
 import type { AudienceScope } from '../notifications/recipients.ts';
-import { enqueueWebhookEvent, webhookDeliveries, webhookRow } from '../webhooks/outbox.ts';
+import { enqueueWebhookEvent, webhookRow } from '../webhooks/outbox.ts';
 import type { OutboxRows, TransitionResult, WorkflowActor } from '../workflow/types.ts';
 import { pendingTimersFor, scheduleTimers, type TimerDue, type TimerEntity } from './timers.ts';
 
@@ -17,7 +15,7 @@ type EntityRow = { organisation_id: string; area_id: string; organisation_name: 
  * notification event for the people concerned (fanned out to each of them, in their language, by the
  * job worker: src/notifications/fan-out.ts) and a delivery per matching webhook subscription. The
  * workflow's `save` writes `outbox` in the statement that saves the new state and its history line
- * (`withOutbox`).
+ * (src/workflow/save.ts).
  */
 export function transitionEffects(
   entity: TimerEntity,
@@ -79,17 +77,6 @@ export function transitionEffects(
     },
   };
   return { timers, outbox: { notice: audiences.length ? notice : null, webhook: webhookRow(webhookEvent) } };
-}
-
-/**
- * Adds a transition's outbox rows to the statement that saves it, as data-modifying CTEs: the
- * notification event (if anyone is told) and the webhook deliveries (an INSERT … SELECT over the
- * matching subscriptions, one statement whether or not any match).
- */
-export function withOutbox(db: QueryCreator<Database>, outbox: OutboxRows): QueryCreator<Database> {
-  const { notice, webhook } = outbox;
-  const told = notice ? db.with('noticed', (q) => q.insertInto('notification_events').values(notice)) : db;
-  return told.with('delivered', (q) => webhookDeliveries(q, webhook)) as unknown as QueryCreator<Database>;
 }
 
 /** A new award: its RENEWAL_DUE and EXPIRE timers, and the `award.AWARDED` webhook event. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type QueryCreator, sql } from 'kysely';
+import { type QueryCreator, type RawBuilder, sql } from 'kysely';
 import { APPLICATION_EVENT_TYPES, AWARD_EVENT_TYPES } from '../../workflows/index.ts';
 import type { DbOrTrx } from '../db/index.ts';
 import type { Database } from '../db/schema.ts';
@@ -47,7 +47,12 @@ export async function enqueueWebhookEvent(trx: DbOrTrx, event: WebhookEvent): Pr
  * subscriptions), so a caller may put it beside its own writes (a transition's, in a data-modifying
  * CTE): one round trip for both.
  */
-export function webhookDeliveries(db: QueryCreator<Database>, row: WebhookRow) {
+export function webhookDeliveries(
+  db: QueryCreator<Database>,
+  row: WebhookRow,
+  /** A condition the deliveries are written under (a transition's: only if its state was saved). */
+  onlyIf: RawBuilder<boolean> = sql<boolean>`true`,
+) {
   return db
     .insertInto('webhook_deliveries')
     .columns(['subscription_id', 'event_id', 'event_type', 'body', 'next_attempt_at'])
@@ -63,6 +68,7 @@ export function webhookDeliveries(db: QueryCreator<Database>, row: WebhookRow) {
         ])
         .where('deleted_at', 'is', null)
         .where((eb2) => eb2.or([eb2('area_id', 'is', null), eb2('area_id', '=', row.areaId)]))
-        .where(sql<boolean>`(${row.type} = any(event_types) or '*' = any(event_types))`),
+        .where(sql<boolean>`(${row.type} = any(event_types) or '*' = any(event_types))`)
+        .where(onlyIf),
     );
 }

@@ -1,4 +1,3 @@
-import type { Insertable, Updateable } from 'kysely';
 import { initialTransition } from 'xstate';
 import {
   APPLICATION_EVENT_TYPES,
@@ -21,18 +20,17 @@ import {
   type GuardFactName,
   type GuardFacts,
   loadApplicationAccess,
+  loadApplicationForView,
   loadAssigneeFacts,
   loadGuardFacts,
   lockApplicationForView,
 } from '../applications/repository.ts';
 import type { DbOrTrx } from '../db/index.ts';
-import { compiledPerShape } from '../db/precompiled.ts';
-import type { ApplicationEventsTable, ApplicationsTable } from '../db/schema.ts';
 import { appraiserWithinAssignerReach } from '../domain/access.ts';
-import { withOutbox } from '../jobs/effects.ts';
 import { finishRenewal, startAward } from './awards.ts';
+import { saveTransition } from './save.ts';
 import { statesAccepting } from './states.ts';
-import type { HistoryLine, Loaded, OutboxRows, WorkflowActor, WorkflowDefinition } from './types.ts';
+import type { HistoryLine, Loaded, WorkflowActor, WorkflowDefinition } from './types.ts';
 
 /** The row a transition works on; locked for a transition, it comes with its view's details (see sendEvent). */
 export type WorkflowApplicationRow = ApplicationRow & { details?: ApplicationDetails };
@@ -143,23 +141,6 @@ const applicationLine = (e: HistoryLine): HistoryEntry => ({
   at: e.at,
 });
 
-/** A transition's new state, history line and outbox rows: one statement (data-modifying CTEs). */
-const saveApplication = compiledPerShape(
-  (
-    db,
-    parts: OutboxRows & {
-      line: Insertable<ApplicationEventsTable>;
-      set: Updateable<ApplicationsTable>;
-      where: { id: string };
-    },
-  ) =>
-    withOutbox(db, parts)
-      .with('line', (q) => q.insertInto('application_events').values(parts.line))
-      .updateTable('applications')
-      .set(parts.set)
-      .where('id', '=', parts.where.id),
-);
-
 export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, WorkflowApplicationRow> = {
   name: 'application',
   machine: applicationMachine,
@@ -170,13 +151,20 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
   // with the guard facts: the event's own are read by `facts`, and a new state whose events read any
   // is read again for its preview; each fact's subquery cost Postgres time at every execution.
   lock: async (trx, id, actor) => asLoaded(await lockApplicationForView(trx, actor, id, NO_GUARD_FACTS)),
+  unlocked: {
+    read: async (db, id, actor) => asLoaded(await loadApplicationForView(db, actor, id, NO_GUARD_FACTS)),
+    factsReadDatabase: (type) => readsGuardFacts(type) || type === 'ASSIGN_APPRAISER',
+    // What afterTransition may write on: a declared conflict, a change of status (an award, a renewal's end).
+    writesAfter: ({ before, after, event }) =>
+      event.type === 'DECLARE_CONFLICT' || applicationStatusOf(after) !== before.row.status,
+  },
   facts: (db, loaded, type, payload, actor) => applicationFacts(db, loaded, type, payload, actor),
   blockers: (context, event) => applicationEventBlockers(context, event as never),
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
   persist: (snapshot) => persistApplicationSnapshot(snapshot) as unknown as Record<string, unknown>,
   async save(db, loaded, next, persistedJson, version, now, history, outbox) {
-    await saveApplication(db, {
+    return saveTransition(db, 'application', {
       ...outbox,
       line: historyValues(applicationLine(history)),
       set: {
@@ -188,7 +176,7 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
         version,
         updated_at: now,
       },
-      where: { id: loaded.id },
+      where: { id: loaded.id, version: loaded.version },
     });
   },
   appendHistory: (db, e) => appendApplicationHistory(db, applicationLine(e)),

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Selectable } from 'kysely';
 import { initialTransition } from 'xstate';
 import {
   AWARD_EVENT_TYPES,
@@ -15,15 +15,15 @@ import {
 } from '../../workflows/index.ts';
 import type { ApplicationRow } from '../applications/repository.ts';
 import type { DbOrTrx, Trx } from '../db/index.ts';
-import { compiledPerShape } from '../db/precompiled.ts';
-import type { AwardEventsTable, AwardsTable } from '../db/schema.ts';
+import type { AwardsTable } from '../db/schema.ts';
 import { directoryGeneration } from '../db/validators.ts';
 import { assertRelated, relationsTo } from '../domain/access.ts';
 import { notFound } from '../domain/errors.ts';
 import type { WorkflowActor } from '../domain/principal.ts';
-import { recordAwardStarted, withOutbox } from '../jobs/effects.ts';
+import { recordAwardStarted } from '../jobs/effects.ts';
 import { runTransition } from './runner.ts';
-import type { HistoryLine, Loaded, OutboxRows, ViewValidator, WorkflowDefinition } from './types.ts';
+import { saveTransition } from './save.ts';
+import type { HistoryLine, Loaded, ViewValidator, WorkflowDefinition } from './types.ts';
 
 export type AwardRow = Selectable<AwardsTable> & { area_id: string; organisation_name: string };
 
@@ -100,23 +100,6 @@ const awardLine = (e: HistoryLine) => ({
   at: e.at,
 });
 
-/** A transition's new state, history line and outbox rows: one statement (data-modifying CTEs). */
-const saveAward = compiledPerShape(
-  (
-    db,
-    parts: OutboxRows & {
-      line: Insertable<AwardEventsTable>;
-      set: Updateable<AwardsTable>;
-      where: { id: string };
-    },
-  ) =>
-    withOutbox(db, parts)
-      .with('line', (q) => q.insertInto('award_events').values(parts.line))
-      .updateTable('awards')
-      .set(parts.set)
-      .where('id', '=', parts.where.id),
-);
-
 export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   name: 'award',
   machine: awardMachine,
@@ -129,7 +112,7 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   blockers: (context, event) => awardEventBlockers(context, event as never),
   persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
   async save(db, loaded, next, persistedJson, version, now, history, outbox) {
-    await saveAward(db, {
+    return saveTransition(db, 'award', {
       ...outbox,
       line: awardLine(history),
       set: {
@@ -140,7 +123,7 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
         version,
         updated_at: now,
       },
-      where: { id: loaded.id },
+      where: { id: loaded.id, version: loaded.version },
     });
   },
   async appendHistory(db, e) {

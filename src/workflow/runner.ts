@@ -1,12 +1,13 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { transition } from 'xstate';
 import { acceptedEventTypes, stateString } from '../../workflows/index.ts';
-import type { Trx } from '../db/index.ts';
+import type { Db, DbOrTrx, Trx } from '../db/index.ts';
 import { eventsForCaller } from '../domain/access.ts';
 import { DomainError, forbidden, validationFailed } from '../domain/errors.ts';
 import { transitionEffects } from '../jobs/effects.ts';
 import { scheduleTimers, type TimerEntity } from '../jobs/timers.ts';
 import type {
+  HistoryLine,
   Loaded,
   MachineEvent,
   TransitionRequest,
@@ -54,9 +55,63 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   request: TransitionRequest,
 ): Promise<TransitionResult<S, Row>> {
   const now = request.now ?? new Date();
-  const { type, ...payload } = request.event;
   const loaded = await def.lock(trx, request.id, request.actor);
+  const decided = await decide(def, trx, loaded, request, now);
+  // Under the row's lock nobody else's event can come first.
+  if (!(await save(def, trx, decided, now))) throw new Error(`The locked ${def.name} changed meanwhile`);
+  await afterSave(def, trx, decided, request.actor, now);
+  return decided.result;
+}
 
+/** Unlocked attempts of an event before it falls back to the locked path (see sendTransition). */
+const UNLOCKED_ATTEMPTS = 3;
+
+/**
+ * An event from a person, in its own transaction: the one transition path, decided on the row as read
+ * and saved only if the row is still at the version it was decided on (optimistic concurrency). When
+ * another event came first, it is decided again on the new state: it may no longer apply (409), or a
+ * stale If-Match answers 412, exactly as under a lock. Saving is one statement, so a transition is two
+ * round trips where a locked one is four. Events that need more than that statement run the locked
+ * path from the start or once decided: guards that read other tables (their facts must hold when the
+ * state is written), timers to schedule, writes after the transition (an award, a conflict).
+ */
+export async function sendTransition<S extends AnyMachineSnapshot, Row>(
+  def: WorkflowDefinition<S, Row>,
+  db: Db,
+  request: TransitionRequest,
+): Promise<TransitionResult<S, Row>> {
+  const unlocked = def.unlocked;
+  if (unlocked && !unlocked.factsReadDatabase(request.event.type)) {
+    for (let attempt = 0; attempt < UNLOCKED_ATTEMPTS; attempt++) {
+      const now = request.now ?? new Date();
+      const loaded = await unlocked.read(db, request.id, request.actor);
+      const decided = await decide(def, db, loaded, request, now);
+      if (decided.effects.timers || unlocked.writesAfter(decided.result)) break;
+      if (await save(def, db, decided, now)) return decided.result;
+    }
+  }
+  return db.transaction().execute((trx) => runTransition(def, trx, request));
+}
+
+type Decided<S, Row> = {
+  result: TransitionResult<S, Row>;
+  persistedJson: string;
+  history: HistoryLine;
+  effects: ReturnType<typeof transitionEffects>;
+};
+
+/**
+ * Everything a transition decides before it writes: check the caller's role, the version, that the
+ * state accepts the event, compute the guard facts, check the blockers, transition, and the effects.
+ */
+async function decide<S extends AnyMachineSnapshot, Row>(
+  def: WorkflowDefinition<S, Row>,
+  db: DbOrTrx,
+  loaded: Loaded<S, Row>,
+  request: TransitionRequest,
+  now: Date,
+): Promise<Decided<S, Row>> {
+  const { type, ...payload } = request.event;
   if (!def.eventTypes.includes(type)) {
     throw validationFailed(`${type} is not an ${def.name} event; one of ${def.eventTypes.join(', ')}`);
   }
@@ -88,7 +143,7 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   const facts = {
     actorId,
     now: now.toISOString(),
-    ...(await def.facts(trx, loaded, type, payload, request.actor)),
+    ...(await def.facts(db, loaded, type, payload, request.actor)),
     ...request.extraFacts,
   };
   const event: MachineEvent = { ...payload, type, facts };
@@ -107,17 +162,10 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   const version = loaded.version + 1;
   const warnings = def.warnings?.(loaded.snapshot.context, event) ?? [];
   const result = { before: loaded, after: next, version, event };
-  // Timers of the new state, the notification event and webhook deliveries: in this same transaction,
-  // the outbox rows in the very statement that saves the state and its history line (src/jobs).
-  const effects = transitionEffects(def.name as TimerEntity, result as never, request.actor, now);
-  await def.save(
-    trx,
-    loaded,
-    next,
+  return {
+    result,
     persistedJson,
-    version,
-    now,
-    {
+    history: {
       id: loaded.id,
       type,
       actorId: request.actor === 'system' ? null : request.actor.userId,
@@ -128,9 +176,39 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
       version,
       at: now,
     },
+    // Timers of the new state, the notification event and webhook deliveries: in this same transaction,
+    // the outbox rows in the very statement that saves the state and its history line (src/jobs).
+    effects: transitionEffects(def.name as TimerEntity, result as never, request.actor, now),
+  };
+}
+
+/** The new state, its history line and its outbox rows, if the row is still at the version decided on. */
+function save<S extends AnyMachineSnapshot, Row>(
+  def: WorkflowDefinition<S, Row>,
+  db: DbOrTrx,
+  { result, persistedJson, history, effects }: Decided<S, Row>,
+  now: Date,
+): Promise<boolean> {
+  return def.save(
+    db,
+    result.before,
+    result.after,
+    persistedJson,
+    result.version,
+    now,
+    history,
     effects.outbox,
   );
-  await def.afterTransition?.(trx, result, request.actor, now);
-  if (effects.timers) await scheduleTimers(trx, def.name as TimerEntity, loaded.id, effects.timers);
-  return result;
+}
+
+/** What a saved transition writes besides: its workflow's own effects, then its timers. */
+async function afterSave<S extends AnyMachineSnapshot, Row>(
+  def: WorkflowDefinition<S, Row>,
+  trx: Trx,
+  { result, effects }: Decided<S, Row>,
+  actor: WorkflowActor,
+  now: Date,
+): Promise<void> {
+  await def.afterTransition?.(trx, result, actor, now);
+  if (effects.timers) await scheduleTimers(trx, def.name as TimerEntity, result.before.id, effects.timers);
 }

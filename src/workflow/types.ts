@@ -62,6 +62,16 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   /** The same, locking the row (`FOR UPDATE`) for the rest of the transaction. */
   lock(trx: Trx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
   /** The server-computed facts the event's guards read (never taken from the client), about `actor`'s event. */
+  /**
+   * Where events may be saved without the row's lock (runner.ts `sendTransition`): how to read the row
+   * as `lock` does, without the lock; which events' guards read other tables; and which transitions
+   * write more after the state (those take the locked path).
+   */
+  unlocked?: {
+    read(db: DbOrTrx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
+    factsReadDatabase(type: string): boolean;
+    writesAfter(result: TransitionResult<S, Row>): boolean;
+  };
   facts(
     db: DbOrTrx,
     loaded: Loaded<S, Row>,
@@ -74,11 +84,12 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   warnings?(context: S['context'], event: MachineEvent): string[];
   persist(snapshot: S): Record<string, unknown>;
   /**
-   * Writes the new state, its history line and the transition's `outbox` rows (notification event,
-   * webhook deliveries) in one statement (data-modifying CTEs): one round trip where there were four.
+   * Writes the new state, its history line and the transition's `outbox` rows in one statement
+   * (src/workflow/save.ts), only if the row is still at `loaded.version`: false when another event
+   * came first (never under the row's lock).
    */
   save(
-    trx: Trx,
+    db: DbOrTrx,
     loaded: Loaded<S, Row>,
     next: S,
     /** The persisted snapshot as JSON text. */
@@ -87,7 +98,7 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
     now: Date,
     history: HistoryLine,
     outbox: OutboxRows,
-  ): Promise<void>;
+  ): Promise<boolean>;
   /** A history line without a change of state (e.g. an award's creation). */
   appendHistory(trx: Trx, entry: HistoryLine): Promise<void>;
   /** Effects of reaching the new state, in the same transaction (e.g. creating an award). */

@@ -185,3 +185,58 @@ describe('50 concurrent clients send the same event', () => {
     },
   );
 });
+
+describe('events decided on a state another event changed meanwhile (saved without the row lock)', () => {
+  (onRealPostgres() ? it : it.skip)(
+    'two appraisers send their reviews at the same instant: both are recorded, one after the other',
+    async () => {
+      const id = await submitted();
+      const [a, b, c] = await toReviewing(t.app, w, id, 'same-instant');
+      const before = ok(await w.leadA.api.get(`/applications/${id}`)).version;
+      const sent = await Promise.all([event(a, id, review('met')), event(b, id, review('not_yet'))]);
+      expect(sent.map((r) => r.status)).toEqual([200, 200]);
+      // Each answer is the state after its own event: the second was decided on the first's.
+      expect(sent.map((r) => r.body.version).sort()).toEqual([before + 1, before + 2]);
+      const lines = ok(await w.leadA.api.get(`/applications/${id}/history`)).items.filter(
+        (e: { type: string }) => e.type === 'SUBMIT_REVIEW',
+      );
+      expect(lines).toHaveLength(2);
+      // Exactly one notification event and one webhook event per saved transition, none for a lost try.
+      const notices = await t.database.db
+        .selectFrom('notification_events')
+        .select('event_type')
+        .where('entity_id', '=', id)
+        .where('event_type', '=', 'SUBMIT_REVIEW')
+        .execute();
+      expect(notices).toHaveLength(2);
+      const reviews = ok(await w.leadA.api.get(`/applications/${id}/reviews`)).items;
+      expect(reviews.map((r: { appraiserId: string }) => r.appraiserId).sort()).toEqual([a.id, b.id].sort());
+      // The third appraiser's review, sent with the version read before the other two: 412, nothing kept.
+      const stale = await event(c, id, review('met'), { 'if-match': `W/"${before}"` });
+      expect(stale.status).toBe(412);
+      expect(ok(await w.leadA.api.get(`/applications/${id}`)).version).toBe(before + 2);
+    },
+  );
+
+  (onRealPostgres() ? it : it.skip)(
+    '50 clients send the same review at once: one applies, the rest are refused as already sent, the history holds one',
+    async () => {
+      const id = await submitted();
+      const [a] = await toReviewing(t.app, w, id, 'fifty-reviews');
+      const before = ok(await w.leadA.api.get(`/applications/${id}`)).version;
+      const results = await Promise.all(Array.from({ length: 50 }, () => event(a, id, review('met'))));
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      // The others are decided again on the saved review: the appraiser has already sent this round's.
+      const refused = results.filter((r) => r.status !== 200);
+      expect(new Set(refused.map((r) => `${r.status} ${r.body.code}`))).toEqual(
+        new Set(['422 guard-failed']),
+      );
+      const lines = ok(await w.leadA.api.get(`/applications/${id}/history`)).items.filter(
+        (e: { type: string }) => e.type === 'SUBMIT_REVIEW',
+      );
+      expect(lines).toHaveLength(1);
+      expect(ok(await w.leadA.api.get(`/applications/${id}`)).version).toBe(before + 1);
+    },
+  );
+});
