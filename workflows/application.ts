@@ -991,6 +991,14 @@ export function persistSnapshot<C>(snapshot: {
   ) as PersistedSnapshot<C>;
 }
 
+/**
+ * A snapshot as stored, as JSON text: the same text as `persistSnapshot`'s copy serialised, without
+ * the copy (the transition path needs only the text).
+ */
+export function snapshotJson(snapshot: { value: unknown; context: unknown; status: string }): string {
+  return JSON.stringify({ value: snapshot.value, context: snapshot.context, status: snapshot.status });
+}
+
 /** The state as one string, nested states joined with a dot: `'draft'`, `'appraisal.reviewing'`. */
 export function stateString(snapshot: { value: unknown }): string {
   const parts: string[] = [];

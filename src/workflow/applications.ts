@@ -9,6 +9,7 @@ import {
   applicationStatusOf,
   isFinal,
   persistApplicationSnapshot,
+  snapshotJson,
   startReviewWarnings,
   stateString,
 } from '../../workflows/index.ts';
@@ -162,7 +163,7 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
   blockers: (context, event) => applicationEventBlockers(context, event as never),
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
-  persist: (snapshot) => persistApplicationSnapshot(snapshot) as unknown as Record<string, unknown>,
+  persist: (snapshot) => snapshotJson(snapshot),
   async save(db, loaded, next, persistedJson, version, now, history, outbox) {
     return saveTransition(db, 'application', {
       ...outbox,

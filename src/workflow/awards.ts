@@ -11,6 +11,7 @@ import {
   awardStatusOf,
   persistAwardSnapshot,
   reviveAwardSnapshot,
+  snapshotJson,
   stateString,
 } from '../../workflows/index.ts';
 import type { ApplicationRow } from '../applications/repository.ts';
@@ -110,7 +111,7 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
     loadAward(selectAwards(trx).where('awards.id', '=', id).forUpdate('awards'), actor),
   facts: async () => ({}),
   blockers: (context, event) => awardEventBlockers(context, event as never),
-  persist: (snapshot) => persistAwardSnapshot(snapshot) as unknown as Record<string, unknown>,
+  persist: (snapshot) => snapshotJson(snapshot),
   async save(db, loaded, next, persistedJson, version, now, history, outbox) {
     return saveTransition(db, 'award', {
       ...outbox,

@@ -158,7 +158,7 @@ async function decide<S extends AnyMachineSnapshot, Row>(
     });
   }
   // Serialised once, for the row and for its history line.
-  const persistedJson = JSON.stringify(def.persist(next));
+  const persistedJson = def.persist(next);
   const version = loaded.version + 1;
   const warnings = def.warnings?.(loaded.snapshot.context, event) ?? [];
   const result = { before: loaded, after: next, version, event };

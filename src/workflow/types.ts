@@ -82,7 +82,8 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   blockers(context: S['context'], event: MachineEvent): string[];
   /** Non-blocking warnings recorded with the event (e.g. a panel without a local-group member). */
   warnings?(context: S['context'], event: MachineEvent): string[];
-  persist(snapshot: S): Record<string, unknown>;
+  /** The snapshot as stored, as JSON text. */
+  persist(snapshot: S): string;
   /**
    * Writes the new state, its history line and the transition's `outbox` rows in one statement
    * (src/workflow/save.ts), only if the row is still at `loaded.version`: false when another event
