@@ -318,10 +318,10 @@ export interface NotificationEventsTable {
   /** The event's type without its entity (SUBMIT). */
   event_type: string;
   audiences: string[];
-  /** Who the audiences are: an AudienceScope (src/notifications/recipients.ts). */
-  scope: ColumnType<unknown, string, string>;
-  /** What the message says: a MessageContext (src/notifications/messages.ts). */
-  message: ColumnType<unknown, string, string>;
+  /** Who the audiences are: an AudienceScope (src/notifications/recipients.ts), as JSON text. */
+  scope: string;
+  /** What the message says: a MessageContext (src/notifications/messages.ts), as JSON text. */
+  message: string;
   actor_id: string | null;
   created_at: ColumnType<Date, Date, Date>;
 }

@@ -19,8 +19,8 @@ type NotificationEvent = {
   entity_id: string;
   event_type: string;
   audiences: string[];
-  scope: unknown;
-  message: unknown;
+  scope: string;
+  message: string;
   actor_id: string | null;
   created_at: Date;
 };
@@ -82,7 +82,7 @@ async function notificationsOf(
   links: PageLinks,
 ): Promise<Insertable<NotificationsTable>[]> {
   const context: MessageContext = {
-    ...(event.message as Omit<MessageContext, 'entity' | 'entityId' | 'type'>),
+    ...(JSON.parse(event.message) as Omit<MessageContext, 'entity' | 'entityId' | 'type'>),
     entity: event.entity,
     entityId: event.entity_id,
     type: event.event_type,
@@ -98,7 +98,7 @@ async function notificationsOf(
   };
   const told = (event.audiences as Audience[]).filter((audience) => messageIn(audience, 'en'));
   if (!told.length) return [];
-  const members = await audiencesMembers(trx, told, event.scope as AudienceScope);
+  const members = await audiencesMembers(trx, told, JSON.parse(event.scope) as AudienceScope);
   const done = new Set<string>(event.actor_id ? [event.actor_id] : []);
   const rows: Insertable<NotificationsTable>[] = [];
   for (const audience of told) {

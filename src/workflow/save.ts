@@ -37,31 +37,44 @@ const COLUMN_TYPES: Record<string, string> = {
   entity_id: 'uuid',
   event_type: 'text',
   audiences: 'text[]',
-  scope: 'jsonb',
-  message: 'jsonb',
+  scope: 'text',
+  message: 'text',
   created_at: 'timestamptz',
 };
 
-/** Inserts `row` into `table` once for each saved row (once, or not at all). */
-function insertIfSaved(db: QueryCreator<Database>, table: string, row: Record<string, unknown>) {
-  const columns = Object.keys(row).filter((column) => row[column] !== undefined);
+/**
+ * Inserts `row` into `table` once for each saved row (once, or not at all); the `fromSaved` columns
+ * take the saved row's value (its snapshot: sent and parsed once, not twice).
+ */
+function insertIfSaved(
+  db: QueryCreator<Database>,
+  table: string,
+  row: Record<string, unknown>,
+  fromSaved: readonly string[] = [],
+) {
+  const columns = Object.keys(row).filter(
+    (column) => row[column] !== undefined && !fromSaved.includes(column),
+  );
   return db
     .insertInto(table as 'application_events')
-    .columns(columns as never)
+    .columns([...columns, ...fromSaved] as never)
     .expression((eb) =>
-      eb.selectFrom('saved' as never).select(
-        columns.map((column) => {
+      eb.selectFrom('saved' as never).select([
+        ...columns.map((column) => {
           const type = COLUMN_TYPES[column];
           if (!type) throw new Error(`No column type known for ${table}.${column}`);
           return sql`cast(${row[column]} as ${sql.raw(type)})`.as(column);
-        }) as never,
-      ),
+        }),
+        ...fromSaved.map((column) => sql.ref(`saved.${column}`).as(column)),
+      ] as never),
     );
 }
 
 function saveStatement(
   table: 'applications' | 'awards',
   historyTable: 'application_events' | 'award_events',
+  /** Columns the history line shares with the row (an application's snapshot). */
+  shared: readonly string[],
 ) {
   return compiledPerShape<SaveParts, { id: string }>((db, parts) => {
     let q = db.with('saved', (c) =>
@@ -70,10 +83,10 @@ function saveStatement(
         .set(parts.set as never)
         .where('id', '=', parts.where.id)
         .where('version', '=', parts.where.version)
-        .returning('id'),
+        .returning(['id', ...shared] as never),
     ) as unknown as QueryCreator<Database>;
     q = q.with('line', (c) =>
-      insertIfSaved(c, historyTable, parts.line),
+      insertIfSaved(c, historyTable, parts.line, shared),
     ) as unknown as QueryCreator<Database>;
     const notice = parts.notice;
     if (notice) {
@@ -84,13 +97,13 @@ function saveStatement(
     q = q.with('delivered', (c) =>
       webhookDeliveries(c, parts.webhook, sql<boolean>`exists (select from saved)`),
     ) as unknown as QueryCreator<Database>;
-    return q.selectFrom('saved' as never).select('id' as never);
+    return q.selectFrom('saved' as never).select('saved.id' as never);
   });
 }
 
 const statements = {
-  application: saveStatement('applications', 'application_events'),
-  award: saveStatement('awards', 'award_events'),
+  application: saveStatement('applications', 'application_events', ['snapshot']),
+  award: saveStatement('awards', 'award_events', []),
 };
 
 /** Saves a transition (see above); false when the row was no longer at `parts.where.version`. */
