@@ -1,6 +1,6 @@
-import type { Insertable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import type { Db, Trx } from '../db/index.ts';
-import type { Locale, NotificationsTable } from '../db/schema.ts';
+import type { Locale, NotificationEventsTable, NotificationsTable } from '../db/schema.ts';
 import type { PageLinks } from './links.ts';
 import {
   type Audience,
@@ -13,17 +13,7 @@ import { type AudienceScope, audiencesMembers } from './recipients.ts';
 
 export type FanOutSummary = { events: number; notifications: number };
 
-type NotificationEvent = {
-  id: string;
-  entity: 'application' | 'award';
-  entity_id: string;
-  event_type: string;
-  audiences: string[];
-  scope: string;
-  message: string;
-  actor_id: string | null;
-  created_at: Date;
-};
+type NotificationEvent = Selectable<NotificationEventsTable>;
 
 /** Rows per INSERT: eleven parameters each, well under Postgres's 65,535 per statement. */
 const INSERT_CHUNK = 1000;
@@ -39,14 +29,14 @@ export async function fanOutNotifications(db: Db, links: PageLinks, batch = 200)
   const summary: FanOutSummary = { events: 0, notifications: 0 };
   for (;;) {
     const claimed = await db.transaction().execute(async (trx) => {
-      const events = (await trx
+      const events = await trx
         .selectFrom('notification_events')
         .selectAll()
         .orderBy('id')
         .limit(batch)
         .forUpdate()
         .skipLocked()
-        .execute()) as NotificationEvent[];
+        .execute();
       if (!events.length) return 0;
       const rows: Insertable<NotificationsTable>[] = [];
       for (const event of events) rows.push(...(await notificationsOf(trx, event, links)));
