@@ -79,6 +79,12 @@ export function openApplicationsIn(db: DbOrTrx, areaId: string, states: readonly
       'applications.updated_at',
     ])
     .where('organisations.area_id', '=', areaId)
+    // The area's organisations as an array, so Postgres finds their open applications through the
+    // index on organisation_id: joined plainly, it read every open application in the country and
+    // hashed them (a tenth of the time, measured on the national data set of bench/reports.ts).
+    .where(
+      sql<boolean>`applications.organisation_id = any(array(select o.id from organisations o where o.area_id = ${areaId}))`,
+    )
     .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
     .where('applications.state', 'in', states)
     .execute();
