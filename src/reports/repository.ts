@@ -56,38 +56,42 @@ export function awardCounts(db: DbOrTrx, areaId: string) {
 
 /** Open applications of the area in these states, with when they entered that state. */
 export function openApplicationsIn(db: DbOrTrx, areaId: string, states: readonly string[]) {
-  return applicationsWithOrganisation(db)
-    .innerJoin('streams', 'streams.id', 'applications.stream_id')
-    .select((eb) => [
-      'applications.id',
-      'applications.state',
-      'applications.organisation_id',
-      'organisations.name as organisation_name',
-      'streams.slug as stream',
-      sql<string[]>`applications.snapshot -> 'context' -> 'panel'`.as('panel'),
-      sql<string[]>`applications.snapshot -> 'context' -> 'reviewedBy'`.as('reviewed_by'),
-      sql<string | null>`applications.snapshot -> 'context' -> 'decision' ->> 'dueBy'`.as('due_by'),
-      sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'at'`.as('meeting_at'),
-      sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'heldAt'`.as('meeting_held_at'),
-      eb
-        .selectFrom('application_events as e')
-        .select(sql<Date>`max(e.at)`.as('at'))
-        .whereRef('e.application_id', '=', 'applications.id')
-        .whereRef('e.to_state', '=', 'applications.state')
-        .where(sql<boolean>`e.from_state is distinct from e.to_state`)
-        .as('entered_at'),
-      'applications.updated_at',
-    ])
-    .where('organisations.area_id', '=', areaId)
-    // The area's organisations as an array, so Postgres finds their open applications through the
-    // index on organisation_id: joined plainly, it read every open application in the country and
-    // hashed them (a tenth of the time, measured on the national data set of bench/reports.ts).
-    .where(
-      sql<boolean>`applications.organisation_id = any(array(select o.id from organisations o where o.area_id = ${areaId}))`,
-    )
-    .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
-    .where('applications.state', 'in', states)
-    .execute();
+  return (
+    applicationsWithOrganisation(db)
+      .innerJoin('streams', 'streams.id', 'applications.stream_id')
+      .select((eb) => [
+        'applications.id',
+        'applications.state',
+        'applications.organisation_id',
+        'organisations.name as organisation_name',
+        'streams.slug as stream',
+        sql<string[]>`applications.snapshot -> 'context' -> 'panel'`.as('panel'),
+        sql<string[]>`applications.snapshot -> 'context' -> 'reviewedBy'`.as('reviewed_by'),
+        sql<string | null>`applications.snapshot -> 'context' -> 'decision' ->> 'dueBy'`.as('due_by'),
+        sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'at'`.as('meeting_at'),
+        sql<string | null>`applications.snapshot -> 'context' -> 'meeting' ->> 'heldAt'`.as(
+          'meeting_held_at',
+        ),
+        eb
+          .selectFrom('application_events as e')
+          .select(sql<Date>`max(e.at)`.as('at'))
+          .whereRef('e.application_id', '=', 'applications.id')
+          .whereRef('e.to_state', '=', 'applications.state')
+          .where(sql<boolean>`e.from_state is distinct from e.to_state`)
+          .as('entered_at'),
+        'applications.updated_at',
+      ])
+      .where('organisations.area_id', '=', areaId)
+      // The area's organisations as an array, so Postgres finds their open applications through the
+      // index on organisation_id: joined plainly, it read every open application in the country and
+      // hashed them (a tenth of the time, measured on the national data set of bench/reports.ts).
+      .where(
+        sql<boolean>`applications.organisation_id = any(array(select o.id from organisations o where o.area_id = ${areaId}))`,
+      )
+      .where('applications.status', 'not in', APPLICATION_FINAL_STATES)
+      .where('applications.state', 'in', states)
+      .execute()
+  );
 }
 
 /** Current awards of the area expiring in [from, to), soonest first, with any renewal under way. */
