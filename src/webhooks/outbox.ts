@@ -51,7 +51,7 @@ export function webhookDeliveries(
   db: QueryCreator<Database>,
   row: WebhookRow,
   /** A condition the deliveries are written under (a transition's: only if its state was saved). */
-  onlyIf: RawBuilder<boolean> = sql<boolean>`true`,
+  onlyIf?: RawBuilder<boolean>,
 ) {
   return db
     .insertInto('webhook_deliveries')
@@ -69,6 +69,6 @@ export function webhookDeliveries(
         .where('deleted_at', 'is', null)
         .where((eb2) => eb2.or([eb2('area_id', 'is', null), eb2('area_id', '=', row.areaId)]))
         .where(sql<boolean>`(${row.type} = any(event_types) or '*' = any(event_types))`)
-        .where(onlyIf),
+        .$if(onlyIf !== undefined, (q) => q.where(onlyIf as RawBuilder<boolean>)),
     );
 }

@@ -164,18 +164,18 @@ export const applicationWorkflow: WorkflowDefinition<ApplicationSnapshot, Workfl
   warnings: (context, event) =>
     event.type === 'START_REVIEW' ? startReviewWarnings(context, event as never) : [],
   persist: (snapshot) => snapshotJson(snapshot),
-  async save(db, loaded, next, persistedJson, version, now, history, outbox) {
+  async save(db, loaded, next, history, outbox) {
     return saveTransition(db, 'application', {
       ...outbox,
       line: historyValues(applicationLine(history)),
       set: {
-        snapshot: persistedJson,
+        snapshot: history.snapshot,
         state: stateString(next),
         status: applicationStatusOf(next),
         round: next.context.round,
         machine_version: APPLICATION_MACHINE_VERSION,
-        version,
-        updated_at: now,
+        version: history.version,
+        updated_at: history.at,
       },
       where: { id: loaded.id, version: loaded.version },
     });

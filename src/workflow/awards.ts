@@ -112,17 +112,17 @@ export const awardWorkflow: WorkflowDefinition<AwardSnapshot, AwardRow> = {
   facts: async () => ({}),
   blockers: (context, event) => awardEventBlockers(context, event as never),
   persist: (snapshot) => snapshotJson(snapshot),
-  async save(db, loaded, next, persistedJson, version, now, history, outbox) {
+  async save(db, loaded, next, history, outbox) {
     return saveTransition(db, 'award', {
       ...outbox,
       line: awardLine(history),
       set: {
-        snapshot: persistedJson,
+        snapshot: history.snapshot,
         state: awardStatusOf(next),
         expires_at: new Date(next.context.expiresAt),
         machine_version: AWARD_MACHINE_VERSION,
-        version,
-        updated_at: now,
+        version: history.version,
+        updated_at: history.at,
       },
       where: { id: loaded.id, version: loaded.version },
     });

@@ -58,7 +58,7 @@ export async function runTransition<S extends AnyMachineSnapshot, Row>(
   const loaded = await def.lock(trx, request.id, request.actor);
   const decided = await decide(def, trx, loaded, request, now);
   // Under the row's lock nobody else's event can come first.
-  if (!(await save(def, trx, decided, now))) throw new Error(`The locked ${def.name} changed meanwhile`);
+  if (!(await save(def, trx, decided))) throw new Error(`The locked ${def.name} changed meanwhile`);
   await afterSave(def, trx, decided, request.actor, now);
   return decided.result;
 }
@@ -87,7 +87,7 @@ export async function sendTransition<S extends AnyMachineSnapshot, Row>(
       const loaded = await unlocked.read(db, request.id, request.actor);
       const decided = await decide(def, db, loaded, request, now);
       if (decided.effects.timers || unlocked.writesAfter(decided.result)) break;
-      if (await save(def, db, decided, now)) return decided.result;
+      if (await save(def, db, decided)) return decided.result;
     }
   }
   return db.transaction().execute((trx) => runTransition(def, trx, request));
@@ -95,8 +95,7 @@ export async function sendTransition<S extends AnyMachineSnapshot, Row>(
 
 type Decided<S, Row> = {
   result: TransitionResult<S, Row>;
-  persistedJson: string;
-  history: HistoryLine;
+  history: HistoryLine & { snapshot: string };
   effects: ReturnType<typeof transitionEffects>;
 };
 
@@ -157,14 +156,11 @@ async function decide<S extends AnyMachineSnapshot, Row>(
       blockers: [],
     });
   }
-  // Serialised once, for the row and for its history line.
-  const persistedJson = def.persist(next);
   const version = loaded.version + 1;
   const warnings = def.warnings?.(loaded.snapshot.context, event) ?? [];
   const result = { before: loaded, after: next, version, event };
   return {
     result,
-    persistedJson,
     history: {
       id: loaded.id,
       type,
@@ -172,7 +168,8 @@ async function decide<S extends AnyMachineSnapshot, Row>(
       from,
       to: stateString(next),
       payload: { ...payload, ...(warnings.length ? { warnings } : {}) },
-      snapshot: persistedJson,
+      // Serialised once, for the row and for its history line.
+      snapshot: def.persist(next),
       version,
       at: now,
     },
@@ -186,19 +183,9 @@ async function decide<S extends AnyMachineSnapshot, Row>(
 function save<S extends AnyMachineSnapshot, Row>(
   def: WorkflowDefinition<S, Row>,
   db: DbOrTrx,
-  { result, persistedJson, history, effects }: Decided<S, Row>,
-  now: Date,
+  { result, history, effects }: Decided<S, Row>,
 ): Promise<boolean> {
-  return def.save(
-    db,
-    result.before,
-    result.after,
-    persistedJson,
-    result.version,
-    now,
-    history,
-    effects.outbox,
-  );
+  return def.save(db, result.before, result.after, history, effects.outbox);
 }
 
 /** What a saved transition writes besides: its workflow's own effects, then its timers. */

@@ -87,17 +87,14 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   /**
    * Writes the new state, its history line and the transition's `outbox` rows in one statement
    * (src/workflow/save.ts), only if the row is still at `loaded.version`: false when another event
-   * came first (never under the row's lock).
+   * came first (never under the row's lock). The line carries what the row takes: the snapshot's JSON
+   * text, the new version, the instant.
    */
   save(
     db: DbOrTrx,
     loaded: Loaded<S, Row>,
     next: S,
-    /** The persisted snapshot as JSON text. */
-    persistedJson: string,
-    version: number,
-    now: Date,
-    history: HistoryLine,
+    history: HistoryLine & { snapshot: string },
     outbox: OutboxRows,
   ): Promise<boolean>;
   /** A history line without a change of state (e.g. an award's creation). */

@@ -6,21 +6,15 @@ import { createEvidenceStore } from '../../src/storage/index.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
 import { resubmitAndAward, toFurtherEvidence } from '../helpers/decisions.ts';
 import { jpegWithLocation, pngWithLocation, webpWithLocation } from '../helpers/photos.ts';
-import { type S3Server, startS3Server } from '../helpers/s3.ts';
+import { useS3Server } from '../helpers/s3.ts';
 import { type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
 import type { Actor } from '../helpers/world.ts';
 import { multipart } from './fixtures.ts';
 
-let s3: S3Server;
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  await s3.close();
-});
+const s3 = useS3Server();
 
 describe.each<StorageKind>(['local', 's3'])('previews of evidence images (%s storage)', (kind) => {
-  const { t, w, storage } = useWorldOnStorage(kind, () => s3);
+  const { t, w, storage } = useWorldOnStorage(kind, s3);
 
   async function upload(applicationId: string, filename: string, content: Buffer, criterion = 'L1') {
     const { body, contentType } = multipart([

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/app.ts';
 import { listenOnFreePort } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
 import { multipart } from '../helpers/multipart.ts';
-import { type S3Server, startS3Server } from '../helpers/s3.ts';
+import { useS3Server } from '../helpers/s3.ts';
 import { filesUnder, type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
 import { exe, pdf, waitFor } from './fixtures.ts';
 
@@ -24,13 +24,7 @@ const LIMITS = {
   MAX_FILES_PER_REQUEST: '10',
 };
 
-let s3: S3Server;
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  await s3.close();
-});
+const s3 = useS3Server();
 
 type Reply = { status: number; body: any; headers: Record<string, string | string[] | undefined> };
 
@@ -103,7 +97,7 @@ function patchThenCut(port: number, token: string, path: string, offset: number,
 }
 
 describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s storage)', (kind) => {
-  const { t, w, storage } = useWorldOnStorage(kind, () => s3, LIMITS);
+  const { t, w, storage } = useWorldOnStorage(kind, s3, LIMITS);
   let port: number;
   beforeAll(async () => {
     port = await listenOnFreePort(t.app);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
 import { listenOnFreePort } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
-import { type S3Server, startS3Server } from '../helpers/s3.ts';
+import { useS3Server } from '../helpers/s3.ts';
 import { type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
 import { buildZip, type ZipEntrySpec } from '../helpers/zip.ts';
 import { type FormPart, multipart, pdf, png, sendPartOfUpload, text, waitFor } from './fixtures.ts';
@@ -24,18 +24,12 @@ const LIMITS = {
   ZIP_MAX_COMPRESSION_RATIO: '100',
 };
 
-let s3: S3Server;
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  await s3.close();
-});
+const s3 = useS3Server();
 
 type Reply = { status: number; body: any; headers: Record<string, unknown>; raw: Buffer };
 
 describe.each<StorageKind>(['local', 's3'])('evidence folders and downloads (%s storage)', (kind) => {
-  const { t, w, storage } = useWorldOnStorage(kind, () => s3, LIMITS);
+  const { t, w, storage } = useWorldOnStorage(kind, s3, LIMITS);
   let port: number;
   beforeAll(async () => {
     port = await listenOnFreePort(t.app);

@@ -28,9 +28,5 @@ export function multipart(
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-/** A small valid PDF whose bytes differ with `label`, so each is stored as its own file. */
-export function pdf(label: string): Buffer {
-  return Buffer.from(
-    `%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n% ${label}\ntrailer << /Root 1 0 R >>\n%%EOF\n`,
-  );
-}
+/** A small valid PDF whose bytes differ with its label (one builder for every test: fixtures.ts). */
+export { pdf } from '../evidence/fixtures.ts';

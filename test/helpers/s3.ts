@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll } from '@jest/globals';
 import S3rver from 's3rver';
 
 /**
@@ -55,3 +56,21 @@ export async function startS3Server() {
 }
 
 export type S3Server = Awaited<ReturnType<typeof startS3Server>>;
+
+/**
+ * One S3 server for the file (or describe) where it is called, started in its beforeAll and closed in
+ * its afterAll; the returned function gives it once started.
+ */
+export function useS3Server(): () => S3Server {
+  let server: S3Server | undefined;
+  beforeAll(async () => {
+    server = await startS3Server();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return () => {
+    if (!server) throw new Error('The S3 server starts in beforeAll');
+    return server;
+  };
+}

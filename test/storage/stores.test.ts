@@ -5,17 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config.ts';
 import { createEvidenceStore } from '../../src/storage/index.ts';
 import type { EvidenceStore } from '../../src/storage/store.ts';
-import { type S3Server, startS3Server } from '../helpers/s3.ts';
+import { useS3Server } from '../helpers/s3.ts';
 import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
 
 /** One contract, two stores: the local directory and a real S3-compatible server on loopback. */
-let s3: S3Server;
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  await s3.close();
-});
+const s3 = useS3Server();
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -23,7 +17,7 @@ describe.each<StorageKind>(['local', 's3'])('the %s store', (kind) => {
   let storage: StorageUnderTest;
   let store: EvidenceStore;
   beforeAll(async () => {
-    storage = await storageForTest(kind, s3);
+    storage = await storageForTest(kind, s3());
     store = await createEvidenceStore(loadConfig({ ...storage.env }));
   });
   afterAll(async () => {

@@ -28,36 +28,32 @@ const base64url = z
   .string()
   .regex(/^[A-Za-z0-9_-]*$/)
   .max(4096);
-const registrationBody = z.object({
-  name: z.string().max(1000).optional(),
-  response: z.object({
+/** A WebAuthn credential as the browser sends it (PublicKeyCredential.toJSON), around its `response`. */
+const credential = <R extends z.ZodRawShape>(response: R) =>
+  z.object({
     id: base64url,
     rawId: base64url,
     type: z.literal('public-key'),
     authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
     clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-    response: z.object({
-      clientDataJSON: base64url,
-      attestationObject: base64url,
-      transports: z
-        .array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']))
-        .optional(),
-    }),
+    response: z.object(response),
+  });
+const registrationBody = z.object({
+  name: z.string().max(1000).optional(),
+  response: credential({
+    clientDataJSON: base64url,
+    attestationObject: base64url,
+    transports: z
+      .array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']))
+      .optional(),
   }),
 });
 const authenticationBody = z.object({
-  response: z.object({
-    id: base64url,
-    rawId: base64url,
-    type: z.literal('public-key'),
-    authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-    clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
-    response: z.object({
-      clientDataJSON: base64url,
-      authenticatorData: base64url,
-      signature: base64url,
-      userHandle: base64url.optional(),
-    }),
+  response: credential({
+    clientDataJSON: base64url,
+    authenticatorData: base64url,
+    signature: base64url,
+    userHandle: base64url.optional(),
   }),
 });
 
