@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
+import { noteStreamedBytes } from './streamed-garbage.ts';
 
 /** What `PendingObject.write` measured while the bytes went through. */
 export type WrittenObject = { size: number; sha256: string };
@@ -25,6 +26,9 @@ export interface PendingObject {
   discard(): Promise<void>;
 }
 
+/** A complete file taken as a pending object where it lies, and the bytes to give the intake (./in-place.ts). */
+export type AdoptedFile = { object: PendingObject; bytes: AsyncIterable<Uint8Array> };
+
 /** A byte store for evidence files. Keys are chosen by the caller (the evidence id). */
 export interface EvidenceStore {
   begin(): Promise<PendingObject>;
@@ -47,6 +51,12 @@ export interface EvidenceStore {
    * process on this host at once, others once untouched for `staleAfterMs`. Run at start.
    */
   removeAbandonedTemp(options?: { staleAfterMs?: number }): Promise<number>;
+  /**
+   * Takes a complete file already on the store's own disk (a finished resumable upload) as a pending
+   * object where it lies, instead of copying it; the intake reads it from `bytes` (see ./in-place.ts).
+   * Only a store that keeps its objects on that disk has it.
+   */
+  adopt?(path: string): Promise<AdoptedFile>;
 }
 
 export class ObjectTooLargeError extends Error {
@@ -81,6 +91,7 @@ export function meteringStream(maxBytes?: number): { meter: Transform; written: 
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
+      noteStreamedBytes(chunk.length);
       if (maxBytes !== undefined && size > maxBytes) return callback(new ObjectTooLargeError(maxBytes));
       hash.update(chunk);
       callback(null, chunk);
