@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   adminTokenFrom,
   api,
+  cpuMsOf,
   createBenchDatabase,
   maxResult,
   ROOT,
@@ -194,24 +195,44 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     const uploadRates: number[] = [];
     const tusRates: number[] = [];
     const baselineRates: number[] = [];
+    // CPU seconds per GB (user + system, all threads, from /proc) of the receiving process, per round.
+    const cpu = { upload: [] as number[], tus: [] as number[], baseline: [] as number[] };
+    const cpuPerGb = async (pid: number, round: () => Promise<unknown>) => {
+      const before = cpuMsOf(pid);
+      await round();
+      return (cpuMsOf(pid) - before) / 1000 / (size / (1024 * MB));
+    };
+    const servicePid = service.process.pid as number;
     let multipartPeakRss = rssBefore;
     try {
       for (let i = 0; i < rounds; i++) {
         const parts = multipartParts(size);
-        const base = await send(
-          baseline.url,
-          '/',
-          {},
-          {
-            head: Buffer.alloc(0),
-            size: parts.head.length + parts.size + parts.tail.length,
-            tail: Buffer.alloc(0),
-          },
+        let baseMs = 0;
+        cpu.baseline.push(
+          await cpuPerGb(baseline.process.pid as number, async () => {
+            const base = await send(
+              baseline.url,
+              '/',
+              {},
+              {
+                head: Buffer.alloc(0),
+                size: parts.head.length + parts.size + parts.tail.length,
+                tail: Buffer.alloc(0),
+              },
+            );
+            baseMs = base.ms;
+          }),
         );
-        baselineRates.push(size / MB / (base.ms / 1000));
+        baselineRates.push(size / MB / (baseMs / 1000));
         // Each round on its own application, so the upload is never a duplicate of stored bytes.
         const applicationId = (await admin('POST', '/applications', { organisationId: orgId })).id as string;
-        uploadRates.push(size / MB / ((await uploadTo(applicationId, size)) / 1000));
+        let uploadMs = 0;
+        cpu.upload.push(
+          await cpuPerGb(servicePid, async () => {
+            uploadMs = await uploadTo(applicationId, size);
+          }),
+        );
+        uploadRates.push(size / MB / (uploadMs / 1000));
         await admin('POST', `/applications/${applicationId}/events`, {
           type: 'WITHDRAW',
           reason: 'bench round done',
@@ -220,7 +241,13 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
       multipartPeakRss = peakRss;
       for (let i = 0; i < rounds; i++) {
         const applicationId = (await admin('POST', '/applications', { organisationId: orgId })).id as string;
-        tusRates.push(size / MB / ((await tusUploadTo(applicationId, size)) / 1000));
+        let tusMs = 0;
+        cpu.tus.push(
+          await cpuPerGb(servicePid, async () => {
+            tusMs = await tusUploadTo(applicationId, size);
+          }),
+        );
+        tusRates.push(size / MB / (tusMs / 1000));
         await admin('POST', `/applications/${applicationId}/events`, {
           type: 'WITHDRAW',
           reason: 'bench round done',
@@ -234,7 +261,7 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
     const pipe = Math.max(...baselineRates);
     const growth = (multipartPeakRss - rssBefore) / MB;
     const tusGrowth = (peakRss - rssBefore) / MB;
-    const notes = `${size / MB} MB file, best of ${rounds}; upload runs ${uploadRates.map((r) => round(r, 0)).join(', ')} MB/s, pipe and fsync ${baselineRates.map((r) => round(r, 0)).join(', ')} MB/s`;
+    const notes = `${size / MB} MB file, best of ${rounds}; upload runs ${uploadRates.map((r) => round(r, 0)).join(', ')} MB/s, pipe and fsync ${baselineRates.map((r) => round(r, 0)).join(', ')} MB/s; CPU per GB: service ${round(Math.min(...cpu.upload), 2)} s, pipe and fsync ${round(Math.min(...cpu.baseline), 2)} s`;
     return [
       ratioResult('upload.throughput', upload, pipe, 'MB/s', 0.8, notes),
       maxResult(
@@ -251,7 +278,7 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
         pipe,
         'MB/s',
         0.8,
-        `the same file over tus in ${TUS_PIECE / MB} MiB pieces (partial file, then the intake: written twice), best of ${rounds}; runs ${tusRates.map((r) => round(r, 0)).join(', ')} MB/s`,
+        `the same file over tus in ${TUS_PIECE / MB} MiB pieces (partial file, then the intake: written twice), best of ${rounds}; runs ${tusRates.map((r) => round(r, 0)).join(', ')} MB/s; CPU per GB: service ${round(Math.min(...cpu.tus), 2)} s`,
       ),
       maxResult(
         'upload.tusRssGrowth',

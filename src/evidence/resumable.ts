@@ -131,15 +131,17 @@ export async function findResumableUpload(
 
 /**
  * Files a finished upload through the same intake as any file (type, limits, hash, duplicates, rows
- * and history in one transaction). The reservation goes whatever happens; the caller removes the
- * uploaded bytes.
+ * and history in one transaction). On a store that keeps its objects on the disk the partial file is
+ * on, that file is filed where it lies (EvidenceStore.adopt) instead of being written a second time.
+ * The reservation goes whatever happens; the caller removes the partial file if it is still there.
  */
 export async function finishResumableUpload(
   deps: EvidenceDeps,
   p: Principal,
   upload: ResumableUpload,
-  openBytes: () => Promise<Readable>,
+  partial: { path: string; open: () => Promise<Readable> },
 ): Promise<UploadResult> {
+  const adopted = deps.store.adopt ? await deps.store.adopt(partial.path) : null;
   try {
     return await uploadEvidence(
       deps,
@@ -152,14 +154,17 @@ export async function finishResumableUpload(
         files: [
           {
             filename: upload.relative_path ?? upload.filename,
-            stream: await openBytes(),
+            stream: adopted?.bytes ?? (await partial.open()),
             truncated: () => false,
+            adopted: adopted?.object,
           },
         ],
       }),
       upload.id,
     );
   } finally {
+    // Filed, it was committed (and this does nothing); else (refused, or a zip unpacked) the door removes it.
+    await adopted?.object.discard();
     await forgetResumableUpload(deps.db, upload.id);
   }
 }

@@ -1,4 +1,7 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
 import { Server } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -7,6 +10,8 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/index.ts';
 import { DomainError, type ErrorCode } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
+import { noteStreamedBytes } from '../storage/streamed-garbage.ts';
+import { WriteBehindFile } from '../storage/write-behind.ts';
 import type { EvidenceDeps } from './deps.ts';
 import {
   beginResumableUpload,
@@ -84,7 +89,7 @@ export function createResumableIntake(
   config: Pick<Config, 'evidenceDir' | 'resumableUploadExpiryMs'>,
   log?: EvidenceDeps['log'],
 ): ResumableIntake {
-  const datastore = new FileStore({
+  const datastore = new PartialFiles({
     directory: join(config.evidenceDir, '.uploads'),
     expirationPeriodInMilliseconds: config.resumableUploadExpiryMs,
   });
@@ -112,13 +117,14 @@ export function createResumableIntake(
     onUploadFinish: async (req, upload) => {
       const call = callOf(req);
       try {
-        call.result = await finishResumableUpload(call.deps, call.principal, call.upload, async () =>
-          datastore.read(upload.id),
-        );
+        call.result = await finishResumableUpload(call.deps, call.principal, call.upload, {
+          path: datastore.pathOf(upload.id),
+          open: async () => datastore.read(upload.id),
+        });
       } catch (err) {
         call.failure = err;
       } finally {
-        // Filed (its bytes are in the evidence store now) or refused: nothing of the upload stays.
+        // Filed (its bytes are in the evidence store now, maybe the very file) or refused: nothing of it stays.
         await removeBytes(upload.id);
       }
       return {};
@@ -178,6 +184,39 @@ export function createResumableIntake(
       return ids.length;
     },
   };
+}
+
+/**
+ * The partial files of uploads under way: @tus/server's file store, with each PATCH's bytes written
+ * behind (flushed as they arrive, fsynced before the PATCH answers: an acknowledged offset survives a
+ * power cut) and counted for the collector (see streamed-garbage.ts). A partial file the intake took
+ * as the stored file is already gone when the door removes the upload: only its metadata is left.
+ */
+class PartialFiles extends FileStore {
+  pathOf(id: string): string {
+    return join(this.directory, id);
+  }
+
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    let received = 0;
+    await pipeline(
+      readable,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          received += chunk.length;
+          noteStreamedBytes(chunk.length);
+          yield chunk;
+        }
+      },
+      new WriteBehindFile(this.pathOf(id), { flags: 'r+', start: offset }),
+    );
+    return offset + received;
+  }
+
+  override async remove(id: string): Promise<void> {
+    await rm(this.pathOf(id), { force: true });
+    await this.configstore.delete(id);
+  }
 }
 
 /** `Upload-Length` and the `Upload-Metadata` pairs (`key base64value`, comma-separated) of a creation. */

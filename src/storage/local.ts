@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { adoptFile } from './in-place.ts';
 import {
+  type AdoptedFile,
   assertValidKey,
   type ByteRange,
   type EvidenceStore,
@@ -14,6 +15,7 @@ import {
   type PendingObject,
   type WrittenObject,
 } from './store.ts';
+import { WriteBehindFile } from './write-behind.ts';
 
 const TEMP_DIR = '.tmp';
 const TEMP_SUFFIX = '.part';
@@ -54,8 +56,8 @@ export class LocalEvidenceStore implements EvidenceStore {
         if (state !== 'new') throw new Error(`cannot write a pending object that is ${state}`);
         state = 'writing';
         const { meter, written } = meteringStream(options.maxBytes);
-        // `flush` fsyncs before close: a committed object survives a power cut.
-        await pipeline(source, meter, createWriteStream(tempPath, { flags: 'wx', flush: true }));
+        // Flushed as it is written and fsynced before it finishes: a committed object survives a power cut.
+        await pipeline(source, meter, new WriteBehindFile(tempPath, { flags: 'wx' }));
         state = 'written';
         return written();
       },
@@ -74,6 +76,14 @@ export class LocalEvidenceStore implements EvidenceStore {
         liveTempFiles.delete(tempPath);
       },
     };
+  }
+
+  adopt(path: string): Promise<AdoptedFile> {
+    return adoptFile(path, async (from, key) => {
+      const target = this.pathOf(key);
+      await mkdir(dirname(target), { recursive: true });
+      await rename(from, target);
+    });
   }
 
   async open(key: string, range?: ByteRange): Promise<Readable> {

@@ -1,13 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
+import { stripLocation } from '../../src/evidence/location/index.ts';
 import { listenOnFreePort } from '../helpers/app.ts';
 import { draftOfNewSchool } from '../helpers/applications.ts';
 import { multipart } from '../helpers/multipart.ts';
+import {
+  gifWithXmp,
+  heicWithLocation,
+  jpegWithLocation,
+  movieWithLocation,
+  pngWithLocation,
+} from '../helpers/photos.ts';
 import { useS3Server } from '../helpers/s3.ts';
 import { filesUnder, type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
 import { exe, pdf, waitFor } from './fixtures.ts';
@@ -37,6 +46,16 @@ const metadata = (fields: Record<string, string>) =>
 /** A PDF of about `size` bytes (a long comment inside). */
 const bigPdf = (size: number) => pdf(randomBytes(Math.ceil(size / 2)).toString('hex'));
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** What the location cleaning makes of a file (as a multipart upload stores it). */
+async function cleanedBytes(original: Buffer): Promise<Buffer> {
+  const out: Buffer[] = [];
+  async function* whole() {
+    yield original;
+  }
+  for await (const chunk of stripLocation(whole()).stream) out.push(Buffer.from(chunk));
+  return Buffer.concat(out);
+}
 
 function call(
   port: number,
@@ -211,6 +230,58 @@ describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s stor
     // Finished: the upload URL is gone.
     expect((await call(port, token(), 'HEAD', location)).status).toBe(404);
   });
+
+  it('photos and videos sent resumably are stored as a multipart upload stores them: their location removed', async () => {
+    const id = await draft();
+    const files: [string, Buffer][] = [
+      ['garden.jpg', await jpegWithLocation()],
+      ['poster.png', await pngWithLocation()],
+      ['wave.gif', await gifWithXmp()],
+      ['assembly.mov', movieWithLocation('mov')],
+      ['trip.heic', heicWithLocation()],
+    ];
+    for (const [filename, original] of files) {
+      const cleaned = await cleanedBytes(original);
+      // Some cleanings blank in place (a movie), others remove whole blocks (a GIF's XMP, a PNG's profile).
+      expect(cleaned.equals(original)).toBe(false);
+      const location = String(
+        (await create(id, original.length, { filename, criteria: 'L1' })).headers.location,
+      );
+      const half = Math.floor(original.length / 2);
+      expect((await patch(location, 0, original.subarray(0, half))).status).toBe(204);
+      const done = await patch(location, half, original.subarray(half));
+      expect(done.status).toBe(200);
+      const item = done.body.items[0];
+      expect(item.metadataRemoved.length).toBeGreaterThan(0);
+      expect(item).toMatchObject({ filename, size: cleaned.length, sha256: sha256(cleaned) });
+      const content = await t.app.inject({
+        method: 'GET',
+        url: `/applications/${id}/evidence/${item.id}/content`,
+        headers: { authorization: `Bearer ${token()}` },
+      });
+      expect(content.statusCode).toBe(200);
+      expect(content.rawPayload.equals(cleaned)).toBe(true);
+      await expectClean(id, location);
+    }
+  });
+
+  if (kind === 'local') {
+    it('a finished upload is filed where it lies: the stored file is the partial file, not a copy', async () => {
+      const id = await draft();
+      const file = bigPdf(300 * KB);
+      const location = String((await create(id, file.length)).headers.location);
+      expect((await patch(location, 0, file.subarray(0, 100 * KB))).status).toBe(204);
+      const [partial] = (await partials(location)).filter((p) => !p.endsWith('.json'));
+      const { ino } = await stat(partial as string);
+      const done = await patch(location, 100 * KB, file.subarray(100 * KB));
+      expect(done.status).toBe(200);
+      const key = done.body.items[0].id as string;
+      const stored = join(t.config.evidenceDir, key.slice(0, 2), key.slice(2, 4), key);
+      expect((await stat(stored)).ino).toBe(ino);
+      expect((await readFile(stored)).equals(file)).toBe(true);
+      await expectClean(id, location);
+    });
+  }
 
   it('resumes after the server restarted (a new instance on the same data and database)', async () => {
     const id = await draft();

@@ -1,10 +1,24 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config.ts';
+import { stripLocation } from '../../src/evidence/location/index.ts';
+import { adoptFile } from '../../src/storage/in-place.ts';
 import { createEvidenceStore } from '../../src/storage/index.ts';
 import type { EvidenceStore } from '../../src/storage/store.ts';
+import { FLUSH_AFTER_BYTES, WriteBehindFile } from '../../src/storage/write-behind.ts';
+import {
+  gifWithXmp,
+  heicWithLocation,
+  jpegWithLocation,
+  movieWithLocation,
+  pngWithLocation,
+} from '../helpers/photos.ts';
 import { useS3Server } from '../helpers/s3.ts';
 import { type StorageKind, type StorageUnderTest, storageForTest } from '../helpers/storage.ts';
 
@@ -92,3 +106,110 @@ describe.each<StorageKind>(['local', 's3'])('the %s store', (kind) => {
     expect(await storage.temporary()).toEqual([]);
   });
 });
+
+describe('a complete file taken where it lies (a finished resumable upload on the local store)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sa-in-place-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  let n = 0;
+  /** `bytes` as a partial file, taken in place and filed through the location cleaning. */
+  async function fileInPlace(bytes: Buffer, readBytes: number, maxBytes?: number) {
+    const partial = join(dir, `partial-${++n}`);
+    const stored = join(dir, `stored-${n}`);
+    await writeFile(partial, bytes);
+    const { object, bytes: read } = await adoptFile(partial, (from) => rename(from, stored), readBytes);
+    const cleaning = stripLocation(read);
+    const written = await object.write(cleaning.stream, { maxBytes });
+    await object.commit('ffff-in-place');
+    return {
+      written,
+      stored: await readFile(stored),
+      removed: cleaning.result().removed,
+      partial,
+      storedPath: stored,
+    };
+  }
+  async function cleaned(original: Buffer): Promise<Buffer> {
+    const out: Buffer[] = [];
+    for await (const chunk of stripLocation(Readable.from([original])).stream) out.push(Buffer.from(chunk));
+    return Buffer.concat(out);
+  }
+
+  it('gives the cleaned file, whatever the size of its reads: blocks blanked in place or removed', async () => {
+    const fixtures = [
+      await jpegWithLocation(),
+      await pngWithLocation(),
+      await gifWithXmp(),
+      movieWithLocation('mp4'),
+      heicWithLocation(),
+    ];
+    for (const original of fixtures) {
+      const expected = await cleaned(original);
+      expect(expected.equals(original)).toBe(false);
+      for (const readBytes of [7, 4096, 1024 * 1024]) {
+        const { written, stored, removed } = await fileInPlace(original, readBytes);
+        expect(stored.equals(expected)).toBe(true);
+        expect(written).toEqual({
+          size: expected.length,
+          sha256: createHash('sha256').update(expected).digest('hex'),
+        });
+        expect(removed.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('leaves a file the cleaning does not change unwritten: same file, same modification time', async () => {
+    const original = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(3 * 1024 * 1024)]);
+    const partial = join(dir, 'untouched');
+    await writeFile(partial, original);
+    const before = await stat(partial);
+    const { object, bytes } = await adoptFile(partial, async () => {});
+    expect((await object.write(stripLocation(bytes).stream)).size).toBe(original.length);
+    const after = await stat(partial);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect((await readFile(partial)).equals(original)).toBe(true);
+    await object.commit('ffff-untouched');
+  });
+
+  it('over the limit, the write fails and a discarded object leaves the file to its door', async () => {
+    const original = randomBytes(100 * 1024);
+    const partial = join(dir, 'too-large');
+    await writeFile(partial, original);
+    const { object, bytes } = await adoptFile(partial, async () => {
+      throw new Error('never committed');
+    });
+    await expect(object.write(bytes, { maxBytes: 50 * 1024 })).rejects.toThrow(/larger than 51200/);
+    await object.discard();
+    expect((await readFile(partial)).length).toBe(original.length);
+  });
+});
+
+describe('a file written behind', () => {
+  it('is flushed as it grows, continued at an offset, and refuses to overwrite a file it should create', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sa-write-behind-'));
+    try {
+      const path = join(dir, 'video.bin');
+      const first = randomBytes(FLUSH_AFTER_BYTES * 2 + 12345);
+      await pipeline(Readable.from(chunksOf(first, 64 * 1024)), new WriteBehindFile(path, { flags: 'wx' }));
+      const rest = randomBytes(FLUSH_AFTER_BYTES + 1);
+      await pipeline(
+        Readable.from(chunksOf(rest, 1024 * 1024)),
+        new WriteBehindFile(path, { flags: 'r+', start: first.length }),
+      );
+      expect((await readFile(path)).equals(Buffer.concat([first, rest]))).toBe(true);
+      await expect(
+        pipeline(Readable.from([Buffer.from('x')]), new WriteBehindFile(path, { flags: 'wx' })),
+      ).rejects.toMatchObject({ code: 'EEXIST' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function* chunksOf(bytes: Buffer, size: number) {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}

@@ -58,7 +58,7 @@ export async function sniffFolderArchive(
   incoming: IncomingFile,
 ): Promise<{ folderArchive: boolean; file: IncomingFile }> {
   const { head, stream } = await peek(incoming.stream, HEAD_BYTES);
-  const file = { filename: incoming.filename, stream, truncated: () => incoming.truncated() };
+  const file = { ...incoming, stream };
   if (!head.subarray(0, 4).equals(ZIP_SIGNATURE)) return { folderArchive: false, file };
   return { folderArchive: (await fileTypeFromBuffer(head))?.mime === 'application/zip', file };
 }

@@ -1,3 +1,5 @@
+import type { PendingObject } from '../../storage/store.ts';
+
 /**
  * What a door (the multipart form, later tus or a browser folder) hands the evidence intake: nothing in
  * here knows how the bytes arrived. A door maps its own transport errors to DomainErrors as they
@@ -18,6 +20,12 @@ export type IncomingFile = {
    * to its end; a door without such a limit answers false.
    */
   truncated(): boolean;
+  /**
+   * The pending object that already holds these bytes, when the door kept the whole file on the
+   * evidence store's own disk (a finished resumable upload: see EvidenceStore.adopt): the file is then
+   * filed where it lies, not copied. `stream` must be that object's own reading of the file.
+   */
+  adopted?: PendingObject;
 };
 
 /** An upload: the criteria its files are filed under, then the files. */

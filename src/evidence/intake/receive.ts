@@ -46,7 +46,7 @@ export async function receiveFile(
   const filename = sanitiseFilename(incoming.filename);
   const shown = shownName ?? filename;
   refuseActiveName(filename, shown);
-  const object = await store.begin();
+  const object = incoming.adopted ?? (await store.begin());
   intake.pending.push(object);
   const inspection = inspectMediaType(incoming.stream, { filename, shown });
   const cleaning = intake.deps.stripLocation ? stripLocation(inspection.stream) : null;
