@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Selectable } from 'kysely';
-import { sql } from 'kysely';
 import { loadApplicationAccess, lockApplicationAccess } from '../applications/repository.ts';
 import type { Db, DbOrTrx } from '../db/index.ts';
 import type { EvidenceUploadsTable } from '../db/schema.ts';
@@ -132,16 +131,17 @@ export async function findResumableUpload(
 /**
  * Files a finished upload through the same intake as any file (type, limits, hash, duplicates, rows
  * and history in one transaction). On a store that keeps its objects on the disk the partial file is
- * on, that file is filed where it lies (EvidenceStore.adopt) instead of being written a second time.
+ * on, that file is filed where it lies (EvidenceStore.adopt) instead of being written a second time,
+ * and the hash its door took as the bytes arrived (`sha256`) spares reading it for its hash again.
  * The reservation goes whatever happens; the caller removes the partial file if it is still there.
  */
 export async function finishResumableUpload(
   deps: EvidenceDeps,
   p: Principal,
   upload: ResumableUpload,
-  partial: { path: string; open: () => Promise<Readable> },
+  partial: { path: string; sha256?: string; open: () => Promise<Readable> },
 ): Promise<UploadResult> {
-  const adopted = deps.store.adopt ? await deps.store.adopt(partial.path) : null;
+  const adopted = deps.store.adopt ? await deps.store.adopt(partial.path, { sha256: partial.sha256 }) : null;
   try {
     return await uploadEvidence(
       deps,

@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -119,6 +120,7 @@ export function createResumableIntake(
       try {
         call.result = await finishResumableUpload(call.deps, call.principal, call.upload, {
           path: datastore.pathOf(upload.id),
+          sha256: datastore.takeHash(upload.id, upload.offset),
           open: async () => datastore.read(upload.id),
         });
       } catch (err) {
@@ -189,15 +191,31 @@ export function createResumableIntake(
 /**
  * The partial files of uploads under way: @tus/server's file store, with each PATCH's bytes written
  * behind (flushed as they arrive, fsynced before the PATCH answers: an acknowledged offset survives a
- * power cut) and counted for the collector (see streamed-garbage.ts). A partial file the intake took
- * as the stored file is already gone when the door removes the upload: only its metadata is left.
+ * power cut), counted for the collector (see streamed-garbage.ts) and hashed as they arrive, so that a
+ * finished file need not be read for its hash again. A running hash lives in this process only: after a
+ * restart, or a PATCH served by another instance, the file is hashed when it is filed. A partial file
+ * the intake took as the stored file is already gone when the door removes the upload.
  */
 class PartialFiles extends FileStore {
+  private readonly hashes = new Map<string, { hash: Hash; length: number }>();
+
   pathOf(id: string): string {
     return join(this.directory, id);
   }
 
+  /** The SHA-256 of a finished upload's `length` bytes, when this process hashed every one of them. */
+  takeHash(id: string, length: number): string | undefined {
+    const running = this.hashes.get(id);
+    this.hashes.delete(id);
+    console.log('TAKEHASH', running?.length, length);
+    return running?.length === length ? running.hash.digest('hex') : undefined;
+  }
+
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    const earlier = this.hashes.get(id);
+    this.hashes.delete(id);
+    const running =
+      offset === 0 ? { hash: createHash('sha256'), length: 0 } : earlier?.length === offset ? earlier : null;
     let received = 0;
     await pipeline(
       readable,
@@ -205,15 +223,21 @@ class PartialFiles extends FileStore {
         for await (const chunk of source) {
           received += chunk.length;
           noteStreamedBytes(chunk.length);
+          running?.hash.update(chunk);
           yield chunk;
         }
       },
       new WriteBehindFile(this.pathOf(id), { flags: 'r+', start: offset }),
     );
+    if (running) {
+      running.length = offset + received;
+      this.hashes.set(id, running);
+    }
     return offset + received;
   }
 
   override async remove(id: string): Promise<void> {
+    this.hashes.delete(id);
     await rm(this.pathOf(id), { force: true });
     await this.configstore.delete(id);
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,16 +12,22 @@ const READ_BYTES = 1024 * 1024;
  * finished resumable upload, written to the store's own disk piece by piece). `bytes` reads the file;
  * the intake types and cleans them and hands `object.write` what it would store. A chunk that is still
  * the file's own memory, read from the very offset it would be written to, is already there and is
- * skipped; anything else (a cleaned metadata block, the bytes after a removed one) is written over the
- * file at its offset. That is safe because cleaning only blanks or removes, so what is written never
+ * skipped; anything else (a metadata block the cleaning read whole, the bytes after a removed one) is
+ * compared with the file and, where it differs, written over it at its offset. That is safe because cleaning only blanks or removes, so what is written never
  * runs ahead of what was read. The file is then cut to the length written and fsynced; `commit` moves
- * it into place with `place(path, key)`. A discarded object leaves the file where it is, to its door.
+ * it into place with `place(path, key)`. When the door already hashed the file as its bytes arrived,
+ * that hash is the stored file's unless the cleaning changed something (then the file is read again). A discarded object leaves the file where it is, to its door.
  */
 export async function adoptFile(
   path: string,
   place: (from: string, key: string) => Promise<void>,
-  readBytes = READ_BYTES,
+  options: {
+    /** The SHA-256 of the file as it lies, when its door hashed the bytes as they arrived. */
+    sha256?: string;
+    readBytes?: number;
+  } = {},
 ): Promise<AdoptedFile> {
+  const readBytes = options.readBytes ?? READ_BYTES;
   const handle = await open(path, 'r+');
   // Where each chunk read from the file came from: chunks have memory of their own, keyed here.
   const readAt = new WeakMap<ArrayBufferLike, number>();
@@ -39,31 +46,57 @@ export async function adoptFile(
   }
 
   let position = 0;
+  let changed = false;
   const overwrite = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       const at = position;
       position += chunk.length;
       if (readAt.get(chunk.buffer) === at - chunk.byteOffset) return callback();
-      handle.write(chunk, 0, chunk.length, at).then(() => callback(), callback);
+      // Bytes of its own (a metadata block read whole, maybe cleaned): written only if they differ.
+      (async () => {
+        const current = Buffer.allocUnsafe(chunk.length);
+        const { bytesRead } = await handle.read(current, 0, chunk.length, at);
+        if (bytesRead === chunk.length && current.equals(chunk)) return;
+        changed = true;
+        await handle.write(chunk, 0, chunk.length, at);
+      })().then(() => callback(), callback);
     },
     final(callback) {
       (async () => {
-        if ((await handle.stat()).size > position) await handle.truncate(position);
+        if ((await handle.stat()).size > position) {
+          changed = true;
+          await handle.truncate(position);
+        }
         await handle.sync();
       })().then(() => callback(), callback);
     },
   });
 
+  /** The SHA-256 of the file as it now is: a second reading, for a file the door hashed but the cleaning changed. */
+  async function hashOfFile(): Promise<string> {
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(readBytes);
+    for (let offset = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, readBytes, offset);
+      if (bytesRead === 0) return hash.digest('hex');
+      hash.update(buffer.subarray(0, bytesRead));
+      offset += bytesRead;
+    }
+  }
+
   return {
     bytes: bytes(),
     object: {
-      async write(source, options = {}): Promise<WrittenObject> {
+      async write(source, limits = {}): Promise<WrittenObject> {
         if (state !== 'new') throw new Error(`cannot write a pending object that is ${state}`);
         state = 'writing';
-        const { meter, written } = meteringStream(options.maxBytes);
+        // Hashed by its door: the meter only counts, and the door's hash holds unless the cleaning changed the file.
+        const known = options.sha256;
+        const { meter, written } = meteringStream(limits.maxBytes, { hash: known === undefined });
         await pipeline(source, meter, overwrite);
         state = 'written';
-        return written();
+        const { size, sha256 } = written();
+        return { size, sha256: known === undefined ? sha256 : changed ? await hashOfFile() : known };
       },
       async commit(key) {
         if (state !== 'written') throw new Error(`cannot commit a pending object that is ${state}`);

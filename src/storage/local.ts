@@ -78,12 +78,13 @@ export class LocalEvidenceStore implements EvidenceStore {
     };
   }
 
-  adopt(path: string): Promise<AdoptedFile> {
-    return adoptFile(path, async (from, key) => {
+  adopt(path: string, options: { sha256?: string } = {}): Promise<AdoptedFile> {
+    const place = async (from: string, key: string) => {
       const target = this.pathOf(key);
       await mkdir(dirname(target), { recursive: true });
       await rename(from, target);
-    });
+    };
+    return adoptFile(path, place, options);
   }
 
   async open(key: string, range?: ByteRange): Promise<Readable> {

@@ -56,7 +56,7 @@ export interface EvidenceStore {
    * object where it lies, instead of copying it; the intake reads it from `bytes` (see ./in-place.ts).
    * Only a store that keeps its objects on that disk has it.
    */
-  adopt?(path: string): Promise<AdoptedFile>;
+  adopt?(path: string, options?: { sha256?: string }): Promise<AdoptedFile>;
 }
 
 export class ObjectTooLargeError extends Error {
@@ -82,20 +82,24 @@ export function assertValidKey(key: string): void {
 }
 
 /**
- * A pass-through that counts and hashes the bytes on their way to a store, and fails the stream as
- * soon as it passes `maxBytes` (so an oversize upload stops at the limit, not at its end).
+ * A pass-through that counts and hashes the bytes on their way to a store (unless told not to hash:
+ * `sha256` is then empty), and fails the stream as soon as it passes `maxBytes` (so an oversize upload
+ * stops at the limit, not at its end).
  */
-export function meteringStream(maxBytes?: number): { meter: Transform; written: () => WrittenObject } {
-  const hash = createHash('sha256');
+export function meteringStream(
+  maxBytes?: number,
+  { hash: hashing = true }: { hash?: boolean } = {},
+): { meter: Transform; written: () => WrittenObject } {
+  const hash = hashing ? createHash('sha256') : null;
   let size = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
       noteStreamedBytes(chunk.length);
       if (maxBytes !== undefined && size > maxBytes) return callback(new ObjectTooLargeError(maxBytes));
-      hash.update(chunk);
+      hash?.update(chunk);
       callback(null, chunk);
     },
   });
-  return { meter, written: () => ({ size, sha256: hash.digest('hex') }) };
+  return { meter, written: () => ({ size, sha256: hash?.digest('hex') ?? '' }) };
 }

@@ -121,7 +121,7 @@ describe('a complete file taken where it lies (a finished resumable upload on th
     const partial = join(dir, `partial-${++n}`);
     const stored = join(dir, `stored-${n}`);
     await writeFile(partial, bytes);
-    const { object, bytes: read } = await adoptFile(partial, (from) => rename(from, stored), readBytes);
+    const { object, bytes: read } = await adoptFile(partial, (from) => rename(from, stored), { readBytes });
     const cleaning = stripLocation(read);
     const written = await object.write(cleaning.stream, { maxBytes });
     await object.commit('ffff-in-place');
@@ -173,6 +173,23 @@ describe('a complete file taken where it lies (a finished resumable upload on th
     expect(after.mtimeMs).toBe(before.mtimeMs);
     expect((await readFile(partial)).equals(original)).toBe(true);
     await object.commit('ffff-untouched');
+  });
+
+  it("takes its door's hash when the cleaning changed nothing, and hashes the cleaned file when it did", async () => {
+    const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const plain = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(2 * 1024 * 1024)]);
+    const photo = await jpegWithLocation();
+    for (const original of [plain, photo]) {
+      const partial = join(dir, `hashed-${++n}`);
+      await writeFile(partial, original);
+      // What the door computed as the bytes arrived.
+      const { object, bytes } = await adoptFile(partial, async () => {}, { sha256: digest(original) });
+      const written = await object.write(stripLocation(bytes).stream);
+      const stored = await readFile(partial);
+      expect(written).toEqual({ size: stored.length, sha256: digest(stored) });
+      expect(stored.equals(original)).toBe(original === plain);
+      await object.commit('ffff-hashed');
+    }
   });
 
   it('over the limit, the write fails and a discarded object leaves the file to its door', async () => {
