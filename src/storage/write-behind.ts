@@ -9,6 +9,14 @@ import { Writable } from 'node:stream';
 export const FLUSH_AFTER_BYTES = 16 * 1024 * 1024;
 
 /**
+ * How much may wait to be written: while one write is under way, the chunks that arrive meanwhile are
+ * queued and go in the next `writev`, so the source is not paused after every 64 KiB chunk (the stream
+ * default) waiting for a round trip to the thread pool. Measured: a 1 GB resumable upload 263–288 MB/s
+ * with the default, 315–414 with this; multipart 372–404 and 395–464.
+ */
+const WRITE_QUEUE_BYTES = 1024 * 1024;
+
+/**
  * A file written from `start` (a new file with `wx`, or one continued with `r+`), flushed to disk in
  * the background every `FLUSH_AFTER_BYTES`, one flush at a time, and fsynced before it finishes: once
  * `finish` is emitted its bytes survive a power cut.
@@ -23,7 +31,7 @@ export class WriteBehindFile extends Writable {
   private flushError: Error | null = null;
 
   constructor(path: string, options: { flags: 'wx' | 'r+'; start?: number }) {
-    super();
+    super({ highWaterMark: WRITE_QUEUE_BYTES });
     this.path = path;
     this.flags = options.flags;
     this.position = options.start ?? 0;
