@@ -92,12 +92,16 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
   const dir = join(ROOT, 'data', `bench-upload-${randomBytes(3).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   const database = await createBenchDatabase(options.databaseUrl, 'upload');
-  const service = await startService(database.url, {
-    EVIDENCE_DIR: join(dir, 'evidence'),
-    MAX_FILE_BYTES: String(2 * 1024 * MB),
-    MAX_APPLICATION_BYTES: String(8 * 1024 * MB),
-    LOG_LEVEL: 'warn',
-  });
+  const service = await startService(
+    database.url,
+    {
+      EVIDENCE_DIR: join(dir, 'evidence'),
+      MAX_FILE_BYTES: String(2 * 1024 * MB),
+      MAX_APPLICATION_BYTES: String(8 * 1024 * MB),
+      LOG_LEVEL: 'warn',
+    },
+    process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [],
+  );
   const baseline = await spawnChild(
     'bench/upload-baseline-server.ts',
     { BASELINE_DIR: dir },
@@ -294,7 +298,7 @@ async function run(options: BenchOptions): Promise<BenchResult[]> {
         pipe,
         'MB/s',
         0.8,
-        `the same file over tus in ${TUS_PIECE / MB} MiB pieces (partial file, then the intake: written twice), best of ${rounds}; runs ${tusRates.map((r) => round(r, 0)).join(', ')} MB/s; CPU per GB: service ${round(Math.min(...cpu.tus), 2)} s`,
+        `the same file over tus in ${TUS_PIECE / MB} MiB pieces (each PATCH flushed, fsynced and hashed; the finished partial file read once and filed where it lies), best of ${rounds}; runs ${tusRates.map((r) => round(r, 0)).join(', ')} MB/s; CPU per GB: service ${round(Math.min(...cpu.tus), 2)} s`,
       ),
       maxResult(
         'upload.tusRssGrowth',

@@ -45,10 +45,7 @@ export class LocalEvidenceStore implements EvidenceStore {
   }
 
   async begin(): Promise<PendingObject> {
-    const tempDir = join(this.dir, TEMP_DIR);
-    await mkdir(tempDir, { recursive: true });
-    const tempPath = join(tempDir, `${THIS_HOST}~${process.pid}~${randomUUID()}${TEMP_SUFFIX}`);
-    liveTempFiles.add(tempPath);
+    const temp = await reserveTempFile(this.dir);
     let state: 'new' | 'writing' | 'written' | 'committed' | 'discarded' = 'new';
 
     return {
@@ -57,34 +54,56 @@ export class LocalEvidenceStore implements EvidenceStore {
         state = 'writing';
         const { meter, written } = meteringStream(options.maxBytes);
         // Flushed as it is written and fsynced before it finishes: a committed object survives a power cut.
-        await pipeline(source, meter, new WriteBehindFile(tempPath, { flags: 'wx' }));
+        await pipeline(source, meter, new WriteBehindFile(temp.path, { flags: 'wx' }));
         state = 'written';
         return written();
       },
       commit: async (key) => {
         if (state !== 'written') throw new Error(`cannot commit a pending object that is ${state}`);
-        const target = this.pathOf(key);
-        await mkdir(dirname(target), { recursive: true });
-        await rename(tempPath, target);
+        await this.place(temp.path, key);
         state = 'committed';
-        liveTempFiles.delete(tempPath);
+        await temp.release();
       },
       discard: async () => {
         if (state === 'committed' || state === 'discarded') return;
         state = 'discarded';
-        await rm(tempPath, { force: true });
-        liveTempFiles.delete(tempPath);
+        await temp.release();
       },
     };
   }
 
-  adopt(path: string, options: { sha256?: string } = {}): Promise<AdoptedFile> {
-    const place = async (from: string, key: string) => {
-      const target = this.pathOf(key);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(from, target);
+  /**
+   * The file is first moved among this store's temp files: from then on it is the store's, removed at
+   * the next start should the process die before it is committed, and never left half-cleaned where
+   * its door would take it for a partial upload to resume. A discarded object's file is removed.
+   */
+  async adopt(path: string, options: { sha256?: string } = {}): Promise<AdoptedFile> {
+    const temp = await reserveTempFile(this.dir);
+    await rename(path, temp.path);
+    const adopted = await adoptFile(
+      temp.path,
+      async (from, key) => {
+        await this.place(from, key);
+        await temp.release();
+      },
+      options,
+    ).catch(async (err) => {
+      await temp.release();
+      throw err;
+    });
+    const { discard } = adopted.object;
+    adopted.object.discard = async () => {
+      await discard();
+      await temp.release();
     };
-    return adoptFile(path, place, options);
+    return adopted;
+  }
+
+  /** Moves a finished temp file to its key's place (same file system: the rename is atomic). */
+  private async place(from: string, key: string): Promise<void> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(from, target);
   }
 
   async open(key: string, range?: ByteRange): Promise<Readable> {
@@ -159,6 +178,7 @@ async function listDir(path: string): Promise<string[]> {
 /**
  * A fresh temp file path under `<root>/.tmp` (created), named so that the start-up sweep removes it
  * should this process die; `release` removes it. For scratch files such as a spooled zip archive.
+ * The pending objects' own temp files too (`release` after a commit's rename only forgets the name).
  */
 export async function reserveTempFile(root: string): Promise<{ path: string; release: () => Promise<void> }> {
   const tempDir = join(root, TEMP_DIR);

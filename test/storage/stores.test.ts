@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -95,6 +95,31 @@ describe.each<StorageKind>(['local', 's3'])('the %s store', (kind) => {
     expect((await storage.committed()).sort()).toEqual(['cccc-known']);
     await store.remove('cccc-known');
   });
+
+  if (kind === 'local') {
+    it('takes a finished file among its temp files at once; committed it reads back, discarded it leaves nothing', async () => {
+      const uploads = join(storage.dir, '.uploads');
+      await mkdir(uploads, { recursive: true });
+      for (const outcome of ['commit', 'discard'] as const) {
+        const partial = join(uploads, `finished-${outcome}`);
+        await writeFile(partial, 'a finished resumable upload');
+        const adopted = await (store.adopt as NonNullable<EvidenceStore['adopt']>)(partial);
+        // Never left where its door would take it for a partial upload to resume.
+        await expect(stat(partial)).rejects.toMatchObject({ code: 'ENOENT' });
+        expect(await storage.temporary()).toHaveLength(1);
+        expect((await adopted.object.write(adopted.bytes)).size).toBe(27);
+        if (outcome === 'commit') {
+          await adopted.object.commit('eeee-adopted');
+          await adopted.object.discard();
+          expect(await text(await store.open('eeee-adopted'))).toBe('a finished resumable upload');
+          await store.remove('eeee-adopted');
+        } else {
+          await adopted.object.discard();
+        }
+        expect(await storage.temporary()).toEqual([]);
+      }
+    });
+  }
 
   it('at start, removes temp objects of writers that are gone, not those being written', async () => {
     const live = await store.begin();
