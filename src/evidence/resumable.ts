@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Selectable } from 'kysely';
 import { loadApplicationAccess, lockApplicationAccess } from '../applications/repository.ts';
@@ -6,12 +7,14 @@ import type { Db, DbOrTrx } from '../db/index.ts';
 import type { EvidenceUploadsTable } from '../db/schema.ts';
 import { forbidden, notFound, validationFailed } from '../domain/errors.ts';
 import type { Principal } from '../domain/principal.ts';
+import type { AdoptedFile } from '../storage/store.ts';
 import type { EvidenceDeps } from './deps.ts';
 import { assertMayAddEvidence } from './intake/context.ts';
 import { parseCriteria } from './intake/criteria.ts';
 import { sanitiseFilename } from './intake/filenames.ts';
 import { folderPath } from './intake/folders.ts';
 import { applicationFull, fileTooLarge, zipTooLarge } from './intake/limits.ts';
+import { cleaningKeepsLength } from './location/index.ts';
 import { refuseActiveName } from './media-types.ts';
 import { heldBytes } from './repository.ts';
 import { type UploadResult, uploadEvidence } from './service.ts';
@@ -132,8 +135,9 @@ export async function findResumableUpload(
  * Files a finished upload through the same intake as any file (type, limits, hash, duplicates, rows
  * and history in one transaction). On a store that keeps its objects on the disk the partial file is
  * on, that file is filed where it lies (EvidenceStore.adopt) instead of being written a second time,
- * and the hash its door took as the bytes arrived (`sha256`) spares reading it for its hash again.
- * The reservation goes whatever happens; the caller removes the partial file if it is still there.
+ * and the hash its door took as the bytes arrived (`sha256`) spares reading it for its hash again;
+ * only when its cleaning keeps every byte where it is (see `fileInPlace`). The reservation goes
+ * whatever happens; the caller removes the partial file if it is still there.
  */
 export async function finishResumableUpload(
   deps: EvidenceDeps,
@@ -141,8 +145,10 @@ export async function finishResumableUpload(
   upload: ResumableUpload,
   partial: { path: string; sha256?: string; open: () => Promise<Readable> },
 ): Promise<UploadResult> {
-  const adopted = deps.store.adopt ? await deps.store.adopt(partial.path, { sha256: partial.sha256 }) : null;
+  let adopted: AdoptedFile | null = null;
   try {
+    adopted = await fileInPlace(deps, partial);
+    const inPlace = adopted;
     return await uploadEvidence(
       deps,
       p,
@@ -154,18 +160,45 @@ export async function finishResumableUpload(
         files: [
           {
             filename: upload.relative_path ?? upload.filename,
-            stream: adopted?.bytes ?? (await partial.open()),
+            stream: inPlace?.bytes ?? (await partial.open()),
             truncated: () => false,
-            adopted: adopted?.object,
+            adopted: inPlace?.object,
           },
         ],
       }),
       upload.id,
     );
   } finally {
-    // Filed, it was committed (and this does nothing); else (refused, or a zip unpacked) the door removes it.
-    await adopted?.object.discard();
     await forgetResumableUpload(deps.db, upload.id);
+    // Filed, it was committed (and this does nothing); refused, or a zip unpacked: its file goes.
+    await adopted?.object.discard().catch((err) => {
+      deps.log?.warn({ err, uploadId: upload.id }, 'could not remove a finished upload that was not filed');
+    });
+  }
+}
+
+/**
+ * The finished file taken where it lies, when the store keeps objects on its disk and the location
+ * cleaning would not move its bytes (a movie, a HEIF image, a document: see `cleaningKeepsLength`); a
+ * photo, whose cleaning may remove or lengthen a block, is copied, as is any file the store could not
+ * take (the partial directory on another file system, say).
+ */
+async function fileInPlace(
+  deps: EvidenceDeps,
+  partial: { path: string; sha256?: string },
+): Promise<AdoptedFile | null> {
+  if (!deps.store.adopt) return null;
+  try {
+    if (deps.stripLocation) {
+      const handle = await open(partial.path, 'r');
+      const head = Buffer.alloc(16);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
+      if (!cleaningKeepsLength(head.subarray(0, bytesRead))) return null;
+    }
+    return await deps.store.adopt(partial.path, { sha256: partial.sha256 });
+  } catch (err) {
+    deps.log?.warn({ err }, 'a finished upload could not be filed where it lies: it is copied');
+    return null;
   }
 }
 

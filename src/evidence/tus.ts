@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -120,7 +120,7 @@ export function createResumableIntake(
       try {
         call.result = await finishResumableUpload(call.deps, call.principal, call.upload, {
           path: datastore.pathOf(upload.id),
-          sha256: datastore.takeHash(upload.id, upload.offset),
+          sha256: await datastore.takeHash(upload.id, upload.offset),
           open: async () => datastore.read(upload.id),
         });
       } catch (err) {
@@ -197,25 +197,42 @@ export function createResumableIntake(
  * the intake took as the stored file is already gone when the door removes the upload.
  */
 class PartialFiles extends FileStore {
-  private readonly hashes = new Map<string, { hash: Hash; length: number }>();
+  /**
+   * Each upload's running hash, with the file's size and modification time after this process's last
+   * write to it: a file written since by anyone else (another instance sharing the directory) no
+   * longer matches, and is hashed when it is filed.
+   */
+  private readonly hashes = new Map<string, { hash: Hash; length: number; mtimeNs: bigint; at: number }>();
 
   pathOf(id: string): string {
+    if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`not an upload id: ${JSON.stringify(id)}`);
     return join(this.directory, id);
   }
 
   /** The SHA-256 of a finished upload's `length` bytes, when this process hashed every one of them. */
-  takeHash(id: string, length: number): string | undefined {
+  async takeHash(id: string, length: number): Promise<string | undefined> {
     const running = this.hashes.get(id);
     this.hashes.delete(id);
-    console.log('TAKEHASH', running?.length, length);
-    return running?.length === length ? running.hash.digest('hex') : undefined;
+    if (running?.length !== length || !(await this.unchangedSince(id, running))) return undefined;
+    return running.hash.digest('hex');
+  }
+
+  /** Whether the partial file is as this process's last write left it: its size and modification time. */
+  private async unchangedSince(id: string, running: { length: number; mtimeNs: bigint }): Promise<boolean> {
+    const now = await stat(this.pathOf(id), { bigint: true }).catch(() => null);
+    return now?.size === BigInt(running.length) && now.mtimeNs === running.mtimeNs;
   }
 
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    this.forgetStaleHashes();
     const earlier = this.hashes.get(id);
     this.hashes.delete(id);
     const running =
-      offset === 0 ? { hash: createHash('sha256'), length: 0 } : earlier?.length === offset ? earlier : null;
+      offset === 0
+        ? { hash: createHash('sha256'), length: 0, mtimeNs: 0n, at: 0 }
+        : earlier && (await this.unchangedSince(id, earlier))
+          ? earlier
+          : null;
     let received = 0;
     await pipeline(
       readable,
@@ -230,7 +247,8 @@ class PartialFiles extends FileStore {
       new WriteBehindFile(this.pathOf(id), { flags: 'r+', start: offset }),
     );
     if (running) {
-      running.length = offset + received;
+      const written = await stat(this.pathOf(id), { bigint: true });
+      Object.assign(running, { length: offset + received, mtimeNs: written.mtimeNs, at: Date.now() });
       this.hashes.set(id, running);
     }
     return offset + received;
@@ -239,7 +257,17 @@ class PartialFiles extends FileStore {
   override async remove(id: string): Promise<void> {
     this.hashes.delete(id);
     await rm(this.pathOf(id), { force: true });
-    await this.configstore.delete(id);
+    // Its metadata may be gone already (a removal retried, another instance's).
+    await this.configstore.delete(id).catch((err: { code?: string }) => {
+      if (err?.code !== 'ENOENT') throw err;
+    });
+  }
+
+  /** Running hashes of uploads untouched for longer than an upload lives (finished or expired elsewhere). */
+  private forgetStaleHashes() {
+    if (this.getExpiration() <= 0) return;
+    const before = Date.now() - this.getExpiration();
+    for (const [id, running] of this.hashes) if (running.at < before) this.hashes.delete(id);
   }
 }
 

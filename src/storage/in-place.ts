@@ -12,11 +12,13 @@ const READ_BYTES = 1024 * 1024;
  * finished resumable upload, written to the store's own disk piece by piece). `bytes` reads the file;
  * the intake types and cleans them and hands `object.write` what it would store. A chunk that is still
  * the file's own memory, read from the very offset it would be written to, is already there and is
- * skipped; anything else (a metadata block the cleaning read whole, the bytes after a removed one) is
- * compared with the file and, where it differs, written over it at its offset. That is safe because cleaning only blanks or removes, so what is written never
- * runs ahead of what was read. The file is then cut to the length written and fsynced; `commit` moves
- * it into place with `place(path, key)`. When the door already hashed the file as its bytes arrived,
- * that hash is the stored file's unless the cleaning changed something (then the file is read again). A discarded object leaves the file where it is, to its door.
+ * skipped; anything else (a metadata block the cleaner read whole and blanked) is compared with the file
+ * and, where it differs, written over it at its offset. Only a transformation that keeps every byte
+ * where it is may be written over its own input (movie metadata is blanked in place; a photo's cleaning
+ * may move bytes): the caller decides, and a write that would reach bytes not yet read fails instead of
+ * corrupting them. The file is then fsynced; `commit` moves it into place with `place(path, key)`. When
+ * the door already hashed the file as its bytes arrived, that hash is the stored file's unless something
+ * was written (then the file is read again). A discarded object leaves the file where it is.
  */
 export async function adoptFile(
   path: string,
@@ -29,18 +31,24 @@ export async function adoptFile(
 ): Promise<AdoptedFile> {
   const readBytes = options.readBytes ?? READ_BYTES;
   const handle = await open(path, 'r+');
+  // The file as it was taken: nothing past its end is read, whatever is written meanwhile.
+  const { size } = await handle.stat().catch(async (err) => {
+    await handle.close();
+    throw err;
+  });
   // Where each chunk read from the file came from: chunks have memory of their own, keyed here.
   const readAt = new WeakMap<ArrayBufferLike, number>();
+  let readUpTo = 0;
   let state: 'new' | 'writing' | 'written' | 'committed' | 'discarded' = 'new';
 
   async function* bytes(): AsyncGenerator<Uint8Array> {
-    let offset = 0;
-    for (;;) {
-      const buffer = Buffer.allocUnsafeSlow(readBytes);
-      const { bytesRead } = await handle.read(buffer, 0, readBytes, offset);
+    while (readUpTo < size) {
+      const length = Math.min(readBytes, size - readUpTo);
+      const buffer = Buffer.allocUnsafeSlow(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, readUpTo);
       if (bytesRead === 0) return;
-      readAt.set(buffer.buffer, offset);
-      offset += bytesRead;
+      readAt.set(buffer.buffer, readUpTo);
+      readUpTo += bytesRead;
       yield buffer.subarray(0, bytesRead);
     }
   }
@@ -53,6 +61,9 @@ export async function adoptFile(
       position += chunk.length;
       if (readAt.get(chunk.buffer) === at - chunk.byteOffset) return callback();
       // Bytes of its own (a metadata block read whole, maybe cleaned): written only if they differ.
+      if (at + chunk.length > readUpTo) {
+        return callback(new Error(`${path}: a write at ${at} would reach bytes not yet read (${readUpTo})`));
+      }
       (async () => {
         const current = Buffer.allocUnsafe(chunk.length);
         const { bytesRead } = await handle.read(current, 0, chunk.length, at);
@@ -63,10 +74,7 @@ export async function adoptFile(
     },
     final(callback) {
       (async () => {
-        if ((await handle.stat()).size > position) {
-          changed = true;
-          await handle.truncate(position);
-        }
+        if (position !== size) throw new Error(`${path}: ${position} bytes written over a file of ${size}`);
         await handle.sync();
       })().then(() => callback(), callback);
     },

@@ -88,6 +88,8 @@ export class LocalEvidenceStore implements EvidenceStore {
       },
       options,
     ).catch(async (err) => {
+      // Given back as it was found, for its door to copy or remove.
+      await rename(temp.path, path).catch(() => {});
       await temp.release();
       throw err;
     });

@@ -74,9 +74,18 @@ export class WriteBehindFile extends Writable {
     if (this.flushError) throw this.flushError;
     let length = 0;
     for (const buffer of buffers) length += buffer.length;
-    const { bytesWritten } = await (this.handle as FileHandle).writev(buffers, this.position);
-    if (bytesWritten !== length)
-      throw new Error(`short write to ${this.path}: ${bytesWritten} of ${length} bytes`);
+    const handle = this.handle as FileHandle;
+    const { bytesWritten } = await handle.writev(buffers, this.position);
+    // A short write (the disk filling up, say): the rest is written on, so that the real error surfaces.
+    if (bytesWritten < length) {
+      const rest = Buffer.concat(buffers).subarray(bytesWritten);
+      for (let done = 0; done < rest.length; ) {
+        const at = this.position + bytesWritten + done;
+        const { bytesWritten: more } = await handle.write(rest, done, rest.length - done, at);
+        if (more === 0) throw new Error(`nothing more could be written at ${at}`);
+        done += more;
+      }
+    }
     this.position += length;
     this.unflushed += length;
     if (this.unflushed >= FLUSH_AFTER_BYTES && !this.flushing) {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
   heicWithLocation,
   jpegWithLocation,
   movieWithLocation,
+  pngWithCompressedXmp,
   pngWithLocation,
 } from '../helpers/photos.ts';
 import { useS3Server } from '../helpers/s3.ts';
@@ -237,12 +238,14 @@ describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s stor
       ['garden.jpg', await jpegWithLocation()],
       ['poster.png', await pngWithLocation()],
       ['wave.gif', await gifWithXmp()],
+      ['diagram.png', await pngWithCompressedXmp()],
       ['assembly.mov', movieWithLocation('mov')],
       ['trip.heic', heicWithLocation()],
     ];
     for (const [filename, original] of files) {
       const cleaned = await cleanedBytes(original);
-      // Some cleanings blank in place (a movie), others remove whole blocks (a GIF's XMP, a PNG's profile).
+      // Some cleanings blank in place (a movie), others remove whole blocks (a GIF's XMP) or lengthen one (a
+      // PNG's compressed XMP is stored uncompressed).
       expect(cleaned.equals(original)).toBe(false);
       const location = String(
         (await create(id, original.length, { filename, criteria: 'L1' })).headers.location,
@@ -282,6 +285,24 @@ describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s stor
       await expectClean(id, location);
     });
   }
+
+  it('a partial file written meanwhile by someone else (another instance) is hashed as it is filed', async () => {
+    const id = await draft();
+    const file = bigPdf(200 * KB);
+    const location = String((await create(id, file.length)).headers.location);
+    expect((await patch(location, 0, file.subarray(0, 100 * KB))).status).toBe(204);
+    // Another instance sharing the directory rewrites a byte of what this one already hashed.
+    const [partial] = (await partials(location)).filter((p) => !p.endsWith('.json'));
+    const changed = Buffer.from(file);
+    changed[50 * KB] = (changed[50 * KB] as number) ^ 0xff;
+    // Later than this instance's own write by more than the file system's clock tick.
+    await new Promise((r) => setTimeout(r, 50));
+    await writeFile(partial as string, changed.subarray(0, 100 * KB), { flag: 'r+' });
+    const done = await patch(location, 100 * KB, file.subarray(100 * KB));
+    expect(done.status).toBe(200);
+    expect(done.body.items[0]).toMatchObject({ size: file.length, sha256: sha256(changed) });
+    await expectClean(id, location);
+  });
 
   it('resumes after the server restarted (a new instance on the same data and database)', async () => {
     const id = await draft();

@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 /**
@@ -215,6 +215,19 @@ export async function pngWithLocation(): Promise<Buffer> {
     ...chunks.slice(idat),
   ];
   return Buffer.concat([plain.subarray(0, 8), ...withMetadata.map((c) => pngChunk(c.type, c.data))]);
+}
+
+/** A PNG whose XMP (with a place) is compressed: cleaned, it is stored uncompressed, so the file grows. */
+export async function pngWithCompressedXmp(): Promise<Buffer> {
+  const plain = await gradient().png().toBuffer();
+  const chunks = pngChunks(plain);
+  const idat = chunks.findIndex((c) => c.type === 'IDAT');
+  const xmp = Buffer.concat([
+    Buffer.from('XML:com.adobe.xmp\0\x01\0\0\0', 'latin1'),
+    deflateSync(xmpPacket()),
+  ]);
+  const withXmp = [...chunks.slice(0, idat), { type: 'iTXt', data: xmp }, ...chunks.slice(idat)];
+  return Buffer.concat([plain.subarray(0, 8), ...withXmp.map((c) => pngChunk(c.type, c.data))]);
 }
 
 function riffChunk(type: string, data: Buffer): Buffer {

@@ -20,6 +20,17 @@ function cleanerFor(head: Buffer): Cleaner | null {
 }
 
 /**
+ * Whether cleaning a file that starts with `head` keeps every byte where it is: true for movies and
+ * HEIF images (their metadata is blanked in place) and for files no cleaner touches. A photo's cleaning
+ * may remove blocks or make one longer (a PNG's compressed XMP is stored uncompressed): such a file
+ * cannot be cleaned over itself. `head` holds the first 16 bytes or all there are.
+ */
+export function cleaningKeepsLength(head: Buffer): boolean {
+  const cleaner = cleanerFor(head);
+  return cleaner === null || cleaner === cleanIsoMedia;
+}
+
+/**
  * Removes location data from a photo or a movie as it streams past (SPEC §6 safeguarding): EXIF GPS,
  * maker notes, XMP and IPTC place fields, movie location atoms. The pixels and the media data are
  * never decoded or re-encoded; metadata blocks are edited in place (see ./images.ts, ./movies.ts), so
