@@ -986,15 +986,10 @@ export function persistSnapshot<C>(snapshot: {
   status: string;
 }): PersistedSnapshot<C> {
   // A deep copy through JSON so that what is stored is exactly what will be read back.
-  return JSON.parse(
-    JSON.stringify({ value: snapshot.value, context: snapshot.context, status: snapshot.status }),
-  ) as PersistedSnapshot<C>;
+  return JSON.parse(snapshotJson(snapshot)) as PersistedSnapshot<C>;
 }
 
-/**
- * A snapshot as stored, as JSON text: the same text as `persistSnapshot`'s copy serialised, without
- * the copy (the transition path needs only the text).
- */
+/** A snapshot as stored, as JSON text (the transition path needs only the text, not `persistSnapshot`'s copy). */
 export function snapshotJson(snapshot: { value: unknown; context: unknown; status: string }): string {
   return JSON.stringify({ value: snapshot.value, context: snapshot.context, status: snapshot.status });
 }

@@ -79,7 +79,10 @@ export class LocalEvidenceStore implements EvidenceStore {
    */
   async adopt(path: string, options: { sha256?: string } = {}): Promise<AdoptedFile> {
     const temp = await reserveTempFile(this.dir);
-    await rename(path, temp.path);
+    await rename(path, temp.path).catch(async (err) => {
+      await temp.release();
+      throw err;
+    });
     const adopted = await adoptFile(
       temp.path,
       async (from, key) => {

@@ -61,7 +61,6 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
   load(db: DbOrTrx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
   /** The same, locking the row (`FOR UPDATE`) for the rest of the transaction. */
   lock(trx: Trx, id: string, actor: WorkflowActor): Promise<Loaded<S, Row>>;
-  /** The server-computed facts the event's guards read (never taken from the client), about `actor`'s event. */
   /**
    * Where events may be saved without the row's lock (runner.ts `sendTransition`): how to read the row
    * as `lock` does, without the lock; which events' guards read other tables; and which transitions
@@ -72,6 +71,7 @@ export interface WorkflowDefinition<S extends AnyMachineSnapshot, Row> {
     factsReadDatabase(type: string): boolean;
     writesAfter(result: TransitionResult<S, Row>): boolean;
   };
+  /** The server-computed facts the event's guards read (never taken from the client), about `actor`'s event. */
   facts(
     db: DbOrTrx,
     loaded: Loaded<S, Row>,

@@ -20,7 +20,7 @@ import {
 } from '../helpers/photos.ts';
 import { useS3Server } from '../helpers/s3.ts';
 import { filesUnder, type StorageKind, useWorldOnStorage } from '../helpers/storage.ts';
-import { exe, pdf, waitFor } from './fixtures.ts';
+import { exe, pdf, png, waitFor, zip } from './fixtures.ts';
 
 /**
  * Resumable (tus 1.0) evidence uploads over a real socket, on the local store and on a real
@@ -285,6 +285,26 @@ describe.each<StorageKind>(['local', 's3'])('resumable evidence uploads (%s stor
       await expectClean(id, location);
     });
   }
+
+  it('a zip of criterion folders sent resumably is unpacked into its files, and nothing of it stays', async () => {
+    const id = await draft();
+    const archive = zip([
+      { name: 'L1/lesson plan.pdf', content: pdf('resumable lesson') },
+      { name: 'E1/assembly.png', content: png('resumable assembly') },
+    ]);
+    const location = String(
+      (await create(id, archive.length, { filename: 'evidence folders.zip' })).headers.location,
+    );
+    const done = await patch(location, 0, archive);
+    expect(done.status).toBe(200);
+    expect(
+      done.body.items.map((i: { filename: string; criteria: string[] }) => [i.filename, i.criteria]).sort(),
+    ).toEqual([
+      ['assembly.png', ['E1']],
+      ['lesson plan.pdf', ['L1']],
+    ]);
+    await expectClean(id, location);
+  });
 
   it('a partial file written meanwhile by someone else (another instance) is hashed as it is filed', async () => {
     const id = await draft();

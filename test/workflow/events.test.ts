@@ -201,7 +201,7 @@ describe('events decided on a state another event changed meanwhile (saved witho
         (e: { type: string }) => e.type === 'SUBMIT_REVIEW',
       );
       expect(lines).toHaveLength(2);
-      // Exactly one notification event and one webhook event per saved transition, none for a lost try.
+      // Exactly one notification event per saved transition, none for a lost try.
       const notices = await t.database.db
         .selectFrom('notification_events')
         .select('event_type')

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { type ApplicationContext, startReviewWarnings } from '../../../workflows/index.ts';
 import { appraiserCandidates } from '../../applications/candidates.ts';
 import type { ApplicationEventBody, ApplicationView } from '../../applications/schemas.ts';
